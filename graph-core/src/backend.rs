@@ -1,0 +1,451 @@
+//! The byte-level storage contract every backend implements.
+
+use std::ops::ControlFlow;
+
+use crate::{ColumnFamily, Result};
+
+/// How durable a write is when it is acknowledged.
+///
+/// | mode | process crash | power loss |
+/// |---|---|---|
+/// | [`Strict`](Durability::Strict) | nothing acknowledged is lost | nothing acknowledged is lost |
+/// | [`Background`](Durability::Background) | nothing acknowledged is lost | the last acknowledged writes may be lost; what survives is a prefix |
+///
+/// `Strict` costs one fsync per acknowledged write (or per batch); see
+/// BENCHMARKS.md for measured figures. A backend that keeps nothing on disk
+/// (the memory backend) treats both modes alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Durability {
+    /// The write is on stable storage (fsynced) before it is acknowledged.
+    #[default]
+    Strict,
+    /// The write is in the operating system's buffers when acknowledged:
+    /// it survives a crash of the process but not necessarily of the machine.
+    Background,
+}
+
+/// The order in which a scan visits keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ScanDirection {
+    /// Ascending lexicographic byte order.
+    #[default]
+    Forward,
+    /// Descending lexicographic byte order.
+    Reverse,
+}
+
+/// A half-open key range `[start, end)` in lexicographic byte order.
+///
+/// `end: None` means unbounded above. A range whose `end` is not greater
+/// than its `start` is empty: scanning it visits nothing and is not an
+/// error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRange<'a> {
+    /// The first key that may be visited (inclusive).
+    pub start: &'a [u8],
+    /// The first key past the range (exclusive), or `None` for no bound.
+    pub end: Option<&'a [u8]>,
+}
+
+impl<'a> KeyRange<'a> {
+    /// Every key of a column family.
+    pub const fn all() -> Self {
+        KeyRange {
+            start: &[],
+            end: None,
+        }
+    }
+
+    /// Keys in `[start, end)`.
+    pub const fn new(start: &'a [u8], end: &'a [u8]) -> Self {
+        KeyRange {
+            start,
+            end: Some(end),
+        }
+    }
+
+    /// Keys in `[start, ∞)`.
+    pub const fn from(start: &'a [u8]) -> Self {
+        KeyRange { start, end: None }
+    }
+
+    /// Whether the range can hold no key (`end <= start`).
+    pub fn is_empty(&self) -> bool {
+        matches!(self.end, Some(end) if end <= self.start)
+    }
+
+    /// Whether `key` lies inside the range.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        key >= self.start && self.end.is_none_or(|end| key < end)
+    }
+}
+
+/// The smallest key greater than every key that starts with `prefix`, or
+/// `None` when no such key exists (the prefix is empty or all `0xFF`).
+///
+/// `[prefix, prefix_end(prefix))` is exactly the set of keys with that
+/// prefix.
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.last_mut() {
+        if *last < 0xFF {
+            *last += 1;
+            return Some(end);
+        }
+        end.pop();
+    }
+    None
+}
+
+/// A visitor called for each key-value pair of a scan, in scan order.
+///
+/// Return `Ok(ControlFlow::Break(()))` to stop early; an `Err` stops the
+/// scan and is returned from it. The slices are valid only during the call.
+pub type Visitor<'v> = dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>> + 'v;
+
+/// Read access to a consistent or live view of the four column families.
+///
+/// Implemented by every backend (reads of the live state) and by its
+/// snapshots (reads of a frozen state). Only [`get`](ReadView::get) and
+/// [`scan`](ReadView::scan) are required; the rest have default bodies built
+/// on them that a backend may override for speed.
+pub trait ReadView {
+    /// The value stored at `key` in `cf`, or `None`.
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io) or a corruption error when the
+    /// engine cannot read the key; never an error for a missing key.
+    fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>>;
+
+    /// Visits every pair of `cf` whose key lies in `range`, in `direction`
+    /// order (lexicographic by bytes), until the visitor breaks.
+    ///
+    /// A scan never visits a key outside `range`, and an empty or inverted
+    /// range visits nothing. A scan of a live backend sees a consistent
+    /// state: a batch committed during the scan is seen whole or not at all.
+    /// The visitor must not write to the same backend.
+    ///
+    /// # Errors
+    /// An engine error while iterating, or the first error the visitor
+    /// returns.
+    fn scan(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()>;
+
+    /// The values at `keys`, in the same order; missing keys give `None`.
+    ///
+    /// # Errors
+    /// As [`get`](ReadView::get).
+    fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|k| self.get(cf, k)).collect()
+    }
+
+    /// Visits every pair whose key starts with `prefix`.
+    ///
+    /// # Errors
+    /// As [`scan`](ReadView::scan).
+    fn scan_prefix(
+        &self,
+        cf: ColumnFamily,
+        prefix: &[u8],
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        let end = prefix_end(prefix);
+        let range = KeyRange {
+            start: prefix,
+            end: end.as_deref(),
+        };
+        self.scan(cf, range, direction, visit)
+    }
+
+    /// Collects up to `limit` pairs of `range` (all of them with `None`).
+    ///
+    /// # Errors
+    /// As [`scan`](ReadView::scan).
+    fn collect_range(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        limit: Option<usize>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if limit == Some(0) {
+            return Ok(out);
+        }
+        self.scan(cf, range, direction, &mut |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            Ok(if limit.is_some_and(|l| out.len() >= l) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        })?;
+        Ok(out)
+    }
+
+    /// How many keys start with `prefix`.
+    ///
+    /// # Errors
+    /// As [`scan`](ReadView::scan).
+    fn count_prefix(&self, cf: ColumnFamily, prefix: &[u8]) -> Result<u64> {
+        let mut n = 0u64;
+        self.scan_prefix(cf, prefix, ScanDirection::Forward, &mut |_, _| {
+            n += 1;
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(n)
+    }
+}
+
+/// A byte-level, ordered key-value store with four column families.
+///
+/// # Why byte-level
+/// The graph layer (`graph-storage`) owns every encoding; a backend only
+/// stores, orders and persists bytes. That keeps backends small enough to be
+/// proven equivalent by property tests, and lets a new engine be added
+/// without touching the graph model.
+///
+/// # Contract
+/// * Keys are ordered lexicographically by unsigned bytes in every family.
+/// * [`write`](StorageBackend::write) applies a whole [`WriteBatch`] or none
+///   of it, across all column families, and the batch's operations take
+///   effect in the order they were added.
+/// * A [`snapshot`](StorageBackend::snapshot) never sees a write that is
+///   acknowledged after it was taken, and always sees every write
+///   acknowledged before.
+/// * Once `write` returns `Ok`, every later read sees the write.
+/// * Durability is per write, see [`Durability`].
+///
+/// Required: `snapshot`, `write`, `flush`, `sync` (and the two required
+/// [`ReadView`] methods). `put`, `delete` and `delete_range` default to
+/// one-operation batches.
+pub trait StorageBackend: ReadView + Send + Sync {
+    /// A frozen, consistent read view of the whole store.
+    type Snapshot<'a>: ReadView + 'a
+    where
+        Self: 'a;
+
+    /// Takes a consistent snapshot of all four column families.
+    fn snapshot(&self) -> Self::Snapshot<'_>;
+
+    /// Applies `batch` atomically, with the given durability.
+    ///
+    /// An empty batch is a no-op that succeeds (with `Strict`, it still
+    /// syncs). Delete-range with `end <= start` deletes nothing.
+    ///
+    /// # Errors
+    /// [`Error::Io`](crate::Error::Io) when the engine cannot write (disk
+    /// full, read-only), in which case nothing of the batch is applied.
+    fn write(&self, batch: &WriteBatch, durability: Durability) -> Result<()>;
+
+    /// Persists in-memory state to the engine's main files (for RocksDB,
+    /// flushes memtables to SST files). Not needed for durability.
+    ///
+    /// # Errors
+    /// An engine I/O error.
+    fn flush(&self) -> Result<()>;
+
+    /// Makes every acknowledged write durable against power loss (for
+    /// RocksDB, fsyncs the write-ahead log).
+    ///
+    /// # Errors
+    /// An engine I/O error.
+    fn sync(&self) -> Result<()>;
+
+    /// Stores `value` at `key`, replacing any previous value.
+    ///
+    /// # Errors
+    /// As [`write`](StorageBackend::write).
+    fn put(&self, cf: ColumnFamily, key: &[u8], value: &[u8], durability: Durability) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.put(cf, key, value);
+        self.write(&b, durability)
+    }
+
+    /// Removes `key`; removing a missing key is not an error.
+    ///
+    /// # Errors
+    /// As [`write`](StorageBackend::write).
+    fn delete(&self, cf: ColumnFamily, key: &[u8], durability: Durability) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.delete(cf, key);
+        self.write(&b, durability)
+    }
+
+    /// Removes every key in `[start, end)`.
+    ///
+    /// # Errors
+    /// As [`write`](StorageBackend::write).
+    fn delete_range(
+        &self,
+        cf: ColumnFamily,
+        start: &[u8],
+        end: &[u8],
+        durability: Durability,
+    ) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.delete_range(cf, start, end);
+        self.write(&b, durability)
+    }
+}
+
+/// The kind of one batch operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpKind {
+    Put,
+    Delete,
+    DeleteRange,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OpRecord {
+    kind: OpKind,
+    cf: ColumnFamily,
+    /// Offsets into `WriteBatch::data`: key at `a..b`, value (or range end)
+    /// at `b..c`.
+    a: usize,
+    b: usize,
+    c: usize,
+}
+
+/// An ordered list of writes applied atomically by
+/// [`StorageBackend::write`].
+///
+/// Keys and values are copied into one shared buffer, so building a batch
+/// costs no allocation per operation once the buffer has grown.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    data: Vec<u8>,
+    ops: Vec<OpRecord>,
+}
+
+/// One operation of a [`WriteBatch`], borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchOp<'a> {
+    /// Store `value` at `key`.
+    Put {
+        /// The column family.
+        cf: ColumnFamily,
+        /// The key.
+        key: &'a [u8],
+        /// The value.
+        value: &'a [u8],
+    },
+    /// Remove `key`.
+    Delete {
+        /// The column family.
+        cf: ColumnFamily,
+        /// The key.
+        key: &'a [u8],
+    },
+    /// Remove every key in `[start, end)`.
+    DeleteRange {
+        /// The column family.
+        cf: ColumnFamily,
+        /// First key removed.
+        start: &'a [u8],
+        /// First key kept.
+        end: &'a [u8],
+    },
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty batch with room for `ops` operations and `bytes` bytes of
+    /// keys and values.
+    pub fn with_capacity(ops: usize, bytes: usize) -> Self {
+        WriteBatch {
+            data: Vec::with_capacity(bytes),
+            ops: Vec::with_capacity(ops),
+        }
+    }
+
+    fn push(&mut self, kind: OpKind, cf: ColumnFamily, first: &[u8], second: &[u8]) {
+        let a = self.data.len();
+        self.data.extend_from_slice(first);
+        let b = self.data.len();
+        self.data.extend_from_slice(second);
+        let c = self.data.len();
+        self.ops.push(OpRecord { kind, cf, a, b, c });
+    }
+
+    /// Adds a put of `value` at `key`.
+    pub fn put(&mut self, cf: ColumnFamily, key: &[u8], value: &[u8]) {
+        self.push(OpKind::Put, cf, key, value);
+    }
+
+    /// Adds a delete of `key`.
+    pub fn delete(&mut self, cf: ColumnFamily, key: &[u8]) {
+        self.push(OpKind::Delete, cf, key, &[]);
+    }
+
+    /// Adds a delete of every key in `[start, end)`; nothing when
+    /// `end <= start`.
+    pub fn delete_range(&mut self, cf: ColumnFamily, start: &[u8], end: &[u8]) {
+        self.push(OpKind::DeleteRange, cf, start, end);
+    }
+
+    /// Appends every operation of `other`, after this batch's own.
+    pub fn extend_from(&mut self, other: &WriteBatch) {
+        let base = self.data.len();
+        self.data.extend_from_slice(&other.data);
+        self.ops.extend(other.ops.iter().map(|op| OpRecord {
+            a: op.a + base,
+            b: op.b + base,
+            c: op.c + base,
+            ..*op
+        }));
+    }
+
+    /// The number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the batch holds no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// The bytes of keys and values held.
+    pub fn data_size(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Removes every operation, keeping the allocated memory.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.ops.clear();
+    }
+
+    /// The operations, in the order they were added (and are applied).
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = BatchOp<'_>> + '_ {
+        self.ops.iter().map(|op| {
+            let first = &self.data[op.a..op.b];
+            let second = &self.data[op.b..op.c];
+            match op.kind {
+                OpKind::Put => BatchOp::Put {
+                    cf: op.cf,
+                    key: first,
+                    value: second,
+                },
+                OpKind::Delete => BatchOp::Delete { cf: op.cf, key: first },
+                OpKind::DeleteRange => BatchOp::DeleteRange {
+                    cf: op.cf,
+                    start: first,
+                    end: second,
+                },
+            }
+        })
+    }
+}

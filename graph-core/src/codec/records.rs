@@ -1,0 +1,218 @@
+//! Values of `nodes`, `edges` and the index catalog: a format-version byte
+//! followed by bincode (standard configuration) of a serde struct.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ColumnFamily, Edge, EdgeId, Error, Node, NodeId, Properties, Result, Timestamp};
+
+/// The first byte of every record value: the record format version.
+pub const RECORD_VERSION: u8 = 1;
+
+/// The largest encoded record accepted on write and on read.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+
+type Config = bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_RECORD_BYTES>,
+>;
+
+const CONFIG: Config = bincode::config::standard().with_limit::<MAX_RECORD_BYTES>();
+
+/// A node record as written (borrowing the node's fields).
+#[derive(Serialize)]
+struct NodeRecordRef<'a> {
+    id: u64,
+    labels: &'a [String],
+    properties: &'a Properties,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A node record as read; same field order as [`NodeRecordRef`].
+#[derive(Deserialize)]
+struct NodeRecord {
+    id: u64,
+    labels: Vec<String>,
+    properties: Properties,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Serialize)]
+struct EdgeRecordRef<'a> {
+    id: u64,
+    src: u64,
+    dst: u64,
+    edge_type: &'a str,
+    properties: &'a Properties,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Deserialize)]
+struct EdgeRecord {
+    id: u64,
+    src: u64,
+    dst: u64,
+    edge_type: String,
+    properties: Properties,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// A property-index definition in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDef {
+    /// The label whose nodes are indexed.
+    pub label: String,
+    /// The indexed property key.
+    pub property: String,
+}
+
+fn encode<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<()> {
+    let start = out.len();
+    out.push(RECORD_VERSION);
+    bincode::serde::encode_into_std_write(value, out, CONFIG)
+        .map_err(|e| Error::invalid(format!("cannot encode record: {e}")))?;
+    if out.len() - start > MAX_RECORD_BYTES {
+        out.truncate(start);
+        return Err(Error::invalid(format!(
+            "record larger than {MAX_RECORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(cf: ColumnFamily, key: &[u8], bytes: &[u8]) -> Result<T> {
+    let (&version, body) = bytes
+        .split_first()
+        .ok_or_else(|| Error::corruption(cf, key, "empty record"))?;
+    if version != RECORD_VERSION {
+        return Err(Error::corruption(
+            cf,
+            key,
+            format!("unknown record version {version} (this build reads {RECORD_VERSION})"),
+        ));
+    }
+    if body.len() > MAX_RECORD_BYTES {
+        return Err(Error::corruption(cf, key, "record larger than the size limit"));
+    }
+    let (value, read) = bincode::serde::decode_from_slice::<T, _>(body, CONFIG)
+        .map_err(|e| Error::corruption(cf, key, format!("undecodable record: {e}")))?;
+    if read != body.len() {
+        return Err(Error::corruption(
+            cf,
+            key,
+            format!("{} trailing bytes after record", body.len() - read),
+        ));
+    }
+    Ok(value)
+}
+
+/// Appends the encoded record of `node` to `out`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the record exceeds [`MAX_RECORD_BYTES`].
+pub fn encode_node(node: &Node, out: &mut Vec<u8>) -> Result<()> {
+    encode(
+        &NodeRecordRef {
+            id: node.id.0,
+            labels: &node.labels,
+            properties: &node.properties,
+            created_at: node.created_at.0,
+            updated_at: node.updated_at.0,
+        },
+        out,
+    )
+}
+
+fn check_labels(cf: ColumnFamily, key: &[u8], labels: &[String]) -> Result<()> {
+    if labels.iter().any(String::is_empty) || labels.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::corruption(cf, key, "labels not sorted, unique and non-empty"));
+    }
+    Ok(())
+}
+
+/// Decodes the record stored at `key` in `nodes`.
+///
+/// # Errors
+/// [`Error::Corruption`] if the bytes are not a valid node record or its id
+/// does not match the key.
+pub fn decode_node(key: &[u8], bytes: &[u8]) -> Result<Node> {
+    let cf = ColumnFamily::Nodes;
+    let id = super::decode_node_key(key)?;
+    let r: NodeRecord = decode(cf, key, bytes)?;
+    if r.id != id.0 {
+        return Err(Error::corruption(cf, key, format!("record holds id {} under key {}", r.id, id.0)));
+    }
+    check_labels(cf, key, &r.labels)?;
+    Ok(Node {
+        id: NodeId(r.id),
+        labels: r.labels,
+        properties: r.properties,
+        created_at: Timestamp(r.created_at),
+        updated_at: Timestamp(r.updated_at),
+    })
+}
+
+/// Appends the encoded record of `edge` to `out`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the record exceeds [`MAX_RECORD_BYTES`].
+pub fn encode_edge(edge: &Edge, out: &mut Vec<u8>) -> Result<()> {
+    encode(
+        &EdgeRecordRef {
+            id: edge.id.0,
+            src: edge.src.0,
+            dst: edge.dst.0,
+            edge_type: &edge.edge_type,
+            properties: &edge.properties,
+            created_at: edge.created_at.0,
+            updated_at: edge.updated_at.0,
+        },
+        out,
+    )
+}
+
+/// Decodes the record stored at `key` in `edges`.
+///
+/// # Errors
+/// [`Error::Corruption`] if the bytes are not a valid edge record or its id
+/// does not match the key.
+pub fn decode_edge(key: &[u8], bytes: &[u8]) -> Result<Edge> {
+    let cf = ColumnFamily::Edges;
+    let id = super::decode_edge_key(key)?;
+    let r: EdgeRecord = decode(cf, key, bytes)?;
+    if r.id != id.0 {
+        return Err(Error::corruption(cf, key, format!("record holds id {} under key {}", r.id, id.0)));
+    }
+    if r.edge_type.is_empty() {
+        return Err(Error::corruption(cf, key, "empty edge type"));
+    }
+    Ok(Edge {
+        id: EdgeId(r.id),
+        src: NodeId(r.src),
+        dst: NodeId(r.dst),
+        edge_type: r.edge_type,
+        properties: r.properties,
+        created_at: Timestamp(r.created_at),
+        updated_at: Timestamp(r.updated_at),
+    })
+}
+
+/// Appends the encoded catalog entry of a property index.
+///
+/// # Errors
+/// Only if encoding fails, which it cannot for valid strings.
+pub fn encode_index_def(def: &IndexDef, out: &mut Vec<u8>) -> Result<()> {
+    encode(def, out)
+}
+
+/// Decodes a catalog entry.
+///
+/// # Errors
+/// [`Error::Corruption`] if the bytes are not a valid definition.
+pub fn decode_index_def(key: &[u8], bytes: &[u8]) -> Result<IndexDef> {
+    decode(ColumnFamily::Default, key, bytes)
+}
