@@ -203,6 +203,26 @@ pub trait ReadView {
     }
 }
 
+impl<T: ReadView + ?Sized> ReadView for &T {
+    fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        (**self).get(cf, key)
+    }
+
+    fn scan(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        (**self).scan(cf, range, direction, visit)
+    }
+
+    fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        (**self).multi_get(cf, keys)
+    }
+}
+
 /// A byte-level, ordered key-value store with four column families.
 ///
 /// # Why byte-level

@@ -1,1 +1,239 @@
-//! placeholder
+//! # storage-memory: the reference backend
+//!
+//! [`MemoryBackend`] implements [`StorageBackend`] on one ordered map per
+//! column family. It is the oracle the other backends are held to, so it
+//! prefers obviously-correct over clever:
+//!
+//! * All four maps live in one [`Tables`] value behind one lock, so a batch
+//!   is applied to all column families under a single write lock: atomic by
+//!   construction, since applying an operation cannot fail.
+//! * A snapshot is an [`Arc`] of the tables. Writers copy the tables on
+//!   write ([`Arc::make_mut`]) only while a snapshot or a scan still holds
+//!   the old version; the cost of that copy is proportional to the store's
+//!   size, so keep snapshots short-lived on large stores.
+//! * Scans run on such a frozen version, without holding the lock, so a
+//!   visitor may call back into the backend without deadlocking.
+//!
+//! Nothing is persisted: both [`Durability`] modes behave alike, and
+//! [`flush`](StorageBackend::flush) and [`sync`](StorageBackend::sync) do
+//! nothing. Dropping the backend drops the data.
+//!
+//! ```
+//! use graph_core::{ColumnFamily, Durability, ReadView, StorageBackend};
+//! use storage_memory::MemoryBackend;
+//!
+//! let backend = MemoryBackend::new();
+//! backend.put(ColumnFamily::Nodes, b"k", b"v", Durability::Strict)?;
+//! assert_eq!(backend.get(ColumnFamily::Nodes, b"k")?, Some(b"v".to_vec()));
+//! # Ok::<(), graph_core::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::ops::{Bound, ControlFlow};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use graph_core::{
+    BatchOp, ColumnFamily, Durability, KeyRange, ReadView, Result, ScanDirection, StorageBackend,
+    Visitor, WriteBatch,
+};
+
+type Table = BTreeMap<Box<[u8]>, Box<[u8]>>;
+
+/// The four ordered maps of one version of the store.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    maps: [Table; 4],
+}
+
+impl Tables {
+    fn table(&self, cf: ColumnFamily) -> &Table {
+        &self.maps[cf.index()]
+    }
+
+    fn apply(&mut self, batch: &WriteBatch) {
+        for op in batch.iter() {
+            match op {
+                BatchOp::Put { cf, key, value } => {
+                    self.maps[cf.index()].insert(key.into(), value.into());
+                }
+                BatchOp::Delete { cf, key } => {
+                    self.maps[cf.index()].remove(key);
+                }
+                BatchOp::DeleteRange { cf, start, end } => {
+                    if start < end {
+                        let table = &mut self.maps[cf.index()];
+                        let mut tail = table.split_off(start);
+                        let mut kept = tail.split_off(end);
+                        table.append(&mut kept);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The number of keys in `cf`.
+    pub fn len(&self, cf: ColumnFamily) -> usize {
+        self.table(cf).len()
+    }
+
+    /// Whether all four column families are empty.
+    pub fn is_empty(&self) -> bool {
+        self.maps.iter().all(BTreeMap::is_empty)
+    }
+}
+
+impl ReadView for Tables {
+    fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.table(cf).get(key).map(|v| v.to_vec()))
+    }
+
+    fn scan(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let end = range.end.map_or(Bound::Unbounded, Bound::Excluded);
+        let iter = self
+            .table(cf)
+            .range::<[u8], _>((Bound::Included(range.start), end));
+        let mut step = |(k, v): (&Box<[u8]>, &Box<[u8]>)| visit(k, v);
+        let flow = match direction {
+            ScanDirection::Forward => iter.map(&mut step).find(stop),
+            ScanDirection::Reverse => iter.rev().map(&mut step).find(stop),
+        };
+        match flow {
+            Some(Err(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether a visitor's answer ends the scan.
+fn stop(r: &Result<ControlFlow<()>>) -> bool {
+    !matches!(r, Ok(ControlFlow::Continue(())))
+}
+
+/// The in-memory reference backend. Cheap to create; `Send + Sync`.
+#[derive(Debug, Default)]
+pub struct MemoryBackend {
+    state: RwLock<Arc<Tables>>,
+}
+
+/// A frozen version of a [`MemoryBackend`]: cheap to clone and to keep.
+#[derive(Debug, Clone)]
+pub struct MemorySnapshot(Arc<Tables>);
+
+impl MemorySnapshot {
+    /// The frozen tables.
+    pub fn tables(&self) -> &Tables {
+        &self.0
+    }
+}
+
+impl MemoryBackend {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The current version of the tables (what a snapshot holds).
+    fn current(&self) -> MemorySnapshot {
+        MemorySnapshot(Arc::clone(
+            &self.state.read().unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+}
+
+impl ReadView for MemorySnapshot {
+    fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.0.get(cf, key)
+    }
+
+    fn scan(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        self.0.scan(cf, range, direction, visit)
+    }
+}
+
+impl ReadView for MemoryBackend {
+    fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let guard = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        guard.get(cf, key)
+    }
+
+    fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        let guard = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        keys.iter().map(|k| guard.get(cf, k)).collect()
+    }
+
+    fn scan(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        self.current().scan(cf, range, direction, visit)
+    }
+}
+
+impl StorageBackend for MemoryBackend {
+    type Snapshot<'a> = MemorySnapshot;
+
+    fn snapshot(&self) -> MemorySnapshot {
+        self.current()
+    }
+
+    fn write(&self, batch: &WriteBatch, _durability: Durability) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut guard = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::make_mut(&mut guard).apply(batch);
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_is_frozen_and_writer_copies_on_write() -> Result<()> {
+        let b = MemoryBackend::new();
+        b.put(ColumnFamily::Nodes, b"a", b"1", Durability::Strict)?;
+        let snap = b.snapshot();
+        b.put(ColumnFamily::Nodes, b"a", b"2", Durability::Strict)?;
+        b.delete_range(ColumnFamily::Nodes, b"a", b"b", Durability::Strict)?;
+        assert_eq!(snap.get(ColumnFamily::Nodes, b"a")?, Some(b"1".to_vec()));
+        assert_eq!(b.get(ColumnFamily::Nodes, b"a")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn inverted_delete_range_deletes_nothing() -> Result<()> {
+        let b = MemoryBackend::new();
+        b.put(ColumnFamily::Edges, b"m", b"1", Durability::Strict)?;
+        b.delete_range(ColumnFamily::Edges, b"z", b"a", Durability::Strict)?;
+        assert_eq!(b.get(ColumnFamily::Edges, b"m")?, Some(b"1".to_vec()));
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! [`GraphBatch`]: many mutations, one atomic commit.
+
+use graph_core::{EdgeId, NodeId, Properties, PropertyValue, Result, StorageBackend};
+
+use crate::mutation::Mutation;
+use crate::store::GraphStore;
+
+/// Mutations collected for one atomic commit, for ingestion and for
+/// changes that must happen together.
+///
+/// Ids are reserved from the store when a node or edge is added, so later
+/// mutations in the same batch can refer to them. Mutations apply in order
+/// at [`commit`](GraphBatch::commit), each seeing the ones before it; if any
+/// fails, nothing of the batch is written. Ids of a batch that fails or is
+/// dropped are never reused.
+///
+/// ```
+/// use graph_storage::{GraphStore, MemoryBackend, Properties};
+///
+/// let store = GraphStore::open(MemoryBackend::new())?;
+/// let mut batch = store.batch();
+/// let a = batch.create_node(&["City"], Properties::new());
+/// let b = batch.create_node(&["City"], Properties::new());
+/// batch.create_edge(a, b, "ROAD", Properties::new());
+/// batch.commit()?;
+/// assert_eq!(store.edge_count()?, 1);
+/// # Ok::<(), graph_storage::Error>(())
+/// ```
+#[must_use = "a batch does nothing until committed"]
+pub struct GraphBatch<'s, B: StorageBackend> {
+    store: &'s GraphStore<B>,
+    ops: Vec<Mutation>,
+}
+
+impl<'s, B: StorageBackend> GraphBatch<'s, B> {
+    pub(crate) fn new(store: &'s GraphStore<B>) -> Self {
+        GraphBatch { store, ops: Vec::new() }
+    }
+
+    /// Adds a node creation and returns the node's reserved id.
+    pub fn create_node(&mut self, labels: &[&str], properties: Properties) -> NodeId {
+        let id = self.store.reserve_node_id();
+        self.ops.push(Mutation::CreateNode {
+            id,
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            properties,
+        });
+        id
+    }
+
+    /// Adds an edge creation and returns the edge's reserved id.
+    pub fn create_edge(&mut self, src: NodeId, dst: NodeId, edge_type: &str, properties: Properties) -> EdgeId {
+        let id = self.store.reserve_edge_id();
+        self.ops.push(Mutation::CreateEdge {
+            id,
+            src,
+            dst,
+            edge_type: edge_type.to_owned(),
+            properties,
+        });
+        id
+    }
+
+    /// Adds a property change of a node.
+    pub fn set_node_property(&mut self, id: NodeId, key: &str, value: PropertyValue) {
+        self.ops.push(Mutation::SetNodeProperty { id, key: key.to_owned(), value });
+    }
+
+    /// Adds a property change of an edge.
+    pub fn set_edge_property(&mut self, id: EdgeId, key: &str, value: PropertyValue) {
+        self.ops.push(Mutation::SetEdgeProperty { id, key: key.to_owned(), value });
+    }
+
+    /// Adds a node deletion (with `detach`, of its edges too).
+    pub fn delete_node(&mut self, id: NodeId, detach: bool) {
+        self.ops.push(Mutation::DeleteNode { id, detach });
+    }
+
+    /// Adds an edge deletion.
+    pub fn delete_edge(&mut self, id: EdgeId) {
+        self.ops.push(Mutation::DeleteEdge { id });
+    }
+
+    /// Adds any mutation. Ids in `CreateNode`/`CreateEdge` must come from
+    /// this store's reservations (use the methods above).
+    pub fn push(&mut self, mutation: Mutation) {
+        self.ops.push(mutation);
+    }
+
+    /// The number of mutations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the batch holds no mutation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Applies every mutation as one atomic commit.
+    ///
+    /// # Errors
+    /// The first failing mutation's error, or the backend's write error;
+    /// nothing of the batch is written then.
+    pub fn commit(self) -> Result<()> {
+        self.store.apply(self.ops)
+    }
+}

@@ -1,0 +1,91 @@
+//! The mutations a store applies, alone or grouped in a batch.
+
+use graph_core::{EdgeId, NodeId, Properties, PropertyValue};
+
+/// One change to the graph. Applied alone by the `GraphStore` methods, or
+/// many at once, atomically, by [`GraphBatch`](crate::GraphBatch).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Mutation {
+    /// Create a node with an id reserved from the store.
+    CreateNode {
+        /// The reserved id.
+        id: NodeId,
+        /// Its labels (sorted and deduplicated on apply).
+        labels: Vec<String>,
+        /// Its properties.
+        properties: Properties,
+    },
+    /// Set (insert or replace) one property of a node.
+    SetNodeProperty {
+        /// The node.
+        id: NodeId,
+        /// The property key.
+        key: String,
+        /// The new value.
+        value: PropertyValue,
+    },
+    /// Remove one property of a node (no-op when absent).
+    RemoveNodeProperty {
+        /// The node.
+        id: NodeId,
+        /// The property key.
+        key: String,
+    },
+    /// Add a label to a node (no-op when present).
+    AddLabel {
+        /// The node.
+        id: NodeId,
+        /// The label.
+        label: String,
+    },
+    /// Remove a label from a node (no-op when absent).
+    RemoveLabel {
+        /// The node.
+        id: NodeId,
+        /// The label.
+        label: String,
+    },
+    /// Delete a node; with `detach`, delete its edges too, otherwise fail if
+    /// it has any.
+    DeleteNode {
+        /// The node.
+        id: NodeId,
+        /// Whether to delete the node's edges as well.
+        detach: bool,
+    },
+    /// Create an edge with an id reserved from the store.
+    CreateEdge {
+        /// The reserved id.
+        id: EdgeId,
+        /// The source node, which must exist.
+        src: NodeId,
+        /// The target node, which must exist.
+        dst: NodeId,
+        /// The edge type.
+        edge_type: String,
+        /// Its properties.
+        properties: Properties,
+    },
+    /// Set one property of an edge.
+    SetEdgeProperty {
+        /// The edge.
+        id: EdgeId,
+        /// The property key.
+        key: String,
+        /// The new value.
+        value: PropertyValue,
+    },
+    /// Remove one property of an edge (no-op when absent).
+    RemoveEdgeProperty {
+        /// The edge.
+        id: EdgeId,
+        /// The property key.
+        key: String,
+    },
+    /// Delete an edge.
+    DeleteEdge {
+        /// The edge.
+        id: EdgeId,
+    },
+}

@@ -1,0 +1,360 @@
+//! Queries, over the live store or over a snapshot.
+
+use std::ops::{Bound, ControlFlow};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, meta};
+use graph_core::{
+    ColumnFamily, Direction, Edge, EdgeId, Error, KeyRange, Node, NodeId, PropertyValue, ReadView,
+    Result, ScanDirection, prefix_end,
+};
+
+use crate::catalog::{Catalog, Symbols};
+
+/// One edge as seen from a node's adjacency, read without decoding the edge
+/// record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EdgeRef {
+    /// The edge.
+    pub id: EdgeId,
+    /// Its source.
+    pub src: NodeId,
+    /// Its target.
+    pub dst: NodeId,
+    /// Its type.
+    pub edge_type: Arc<str>,
+}
+
+/// A declared property index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IndexInfo {
+    /// The indexed label.
+    pub label: String,
+    /// The indexed property key.
+    pub property: String,
+}
+
+/// Read queries over one view of a store: the live state
+/// ([`GraphStore::reader`](crate::GraphStore::reader)) or a consistent
+/// snapshot ([`GraphStore::snapshot`](crate::GraphStore::snapshot)).
+///
+/// Every query on a snapshot reader sees the same frozen state, so several
+/// queries combine consistently; queries on the live reader each see the
+/// state of their own moment.
+pub struct GraphReader<'s, V: ReadView> {
+    view: V,
+    symbols: &'s RwLock<Symbols>,
+    catalog: Arc<Catalog>,
+}
+
+impl<'s, V: ReadView> GraphReader<'s, V> {
+    pub(crate) fn new(view: V, symbols: &'s RwLock<Symbols>, catalog: Arc<Catalog>) -> Self {
+        GraphReader { view, symbols, catalog }
+    }
+
+    /// The underlying byte-level view.
+    pub fn view(&self) -> &V {
+        &self.view
+    }
+
+    pub(crate) fn symbols(&self) -> std::sync::RwLockReadGuard<'s, Symbols> {
+        self.symbols.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The node with this id, or `None`.
+    ///
+    /// # Errors
+    /// A corruption error if its record cannot be decoded; an engine error.
+    pub fn get_node(&self, id: NodeId) -> Result<Option<Node>> {
+        let key = codec::node_key(id);
+        self.view
+            .get(ColumnFamily::Nodes, &key)?
+            .map(|v| codec::decode_node(&key, &v))
+            .transpose()
+    }
+
+    /// The edge with this id, or `None`.
+    ///
+    /// # Errors
+    /// A corruption error if its record cannot be decoded; an engine error.
+    pub fn get_edge(&self, id: EdgeId) -> Result<Option<Edge>> {
+        let key = codec::edge_key(id);
+        self.view
+            .get(ColumnFamily::Edges, &key)?
+            .map(|v| codec::decode_edge(&key, &v))
+            .transpose()
+    }
+
+    /// Whether a node with this id exists (no decoding).
+    ///
+    /// # Errors
+    /// An engine error.
+    pub fn contains_node(&self, id: NodeId) -> Result<bool> {
+        Ok(self.view.get(ColumnFamily::Nodes, &codec::node_key(id))?.is_some())
+    }
+
+    /// Visits the adjacency keys of `node` in `dir`, optionally of one type.
+    fn visit_adjacency(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+        mut f: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let ty = match edge_type {
+            Some(name) => match self.symbols().id(name) {
+                Some(id) => Some(id),
+                None => return Ok(()),
+            },
+            None => None,
+        };
+        let dirs: &[AdjacencyDir] = match dir {
+            Direction::Outgoing => &[AdjacencyDir::Out],
+            Direction::Incoming => &[AdjacencyDir::In],
+            Direction::Both => &[AdjacencyDir::Out, AdjacencyDir::In],
+        };
+        for &d in dirs {
+            let mut visit = |k: &[u8], _: &[u8]| {
+                f(k)?;
+                Ok(ControlFlow::Continue(()))
+            };
+            match ty {
+                Some(t) => self.view.scan_prefix(
+                    ColumnFamily::Indices,
+                    &AdjacencyKey::type_prefix(d, node, t),
+                    ScanDirection::Forward,
+                    &mut visit,
+                )?,
+                None => self.view.scan_prefix(
+                    ColumnFamily::Indices,
+                    &AdjacencyKey::node_prefix(d, node),
+                    ScanDirection::Forward,
+                    &mut visit,
+                )?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The edges of `node` in `dir`, optionally only those of `edge_type`,
+    /// answered from the adjacency index alone. Outgoing edges come first,
+    /// each direction ordered by (type id, other node, edge id); with
+    /// [`Direction::Both`] a self-loop appears twice. An unknown node has
+    /// no edges.
+    ///
+    /// # Errors
+    /// A corruption error for a malformed adjacency key or an unknown type
+    /// id; an engine error.
+    pub fn edges(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<EdgeRef>> {
+        let mut out = Vec::new();
+        let symbols = self.symbols();
+        self.visit_adjacency(node, dir, edge_type, |k| {
+            let a = AdjacencyKey::decode(k)?;
+            let name = symbols.name(a.edge_type).ok_or_else(|| {
+                Error::corruption(ColumnFamily::Indices, k, format!("unknown edge type id {}", a.edge_type.0))
+            })?;
+            let (src, dst) = match a.dir {
+                AdjacencyDir::Out => (a.node, a.other),
+                AdjacencyDir::In => (a.other, a.node),
+            };
+            out.push(EdgeRef {
+                id: a.edge,
+                src,
+                dst,
+                edge_type: Arc::clone(name),
+            });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The nodes at the other end of `node`'s edges, in the order of
+    /// [`edges`](Self::edges), once per edge.
+    ///
+    /// # Errors
+    /// As [`edges`](Self::edges).
+    pub fn neighbors(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<NodeId>> {
+        let mut out = Vec::new();
+        self.visit_adjacency(node, dir, edge_type, |k| {
+            out.push(AdjacencyKey::decode(k)?.other);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// How many edges `node` has in `dir` (a self-loop counts once each
+    /// way, so twice with [`Direction::Both`]). Counts adjacency keys
+    /// without decoding anything.
+    ///
+    /// # Errors
+    /// An engine error.
+    pub fn degree(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<u64> {
+        let mut n = 0u64;
+        self.visit_adjacency(node, dir, edge_type, |_| {
+            n += 1;
+            Ok(())
+        })?;
+        Ok(n)
+    }
+
+    /// Every node carrying `label`, ascending by id.
+    ///
+    /// # Errors
+    /// A corruption error for a malformed index key; an engine error.
+    pub fn nodes_with_label(&self, label: &str) -> Result<Vec<NodeId>> {
+        let Some(sym) = self.symbols().id(label) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        self.view.scan_prefix(
+            ColumnFamily::Indices,
+            &codec::label_prefix(sym),
+            ScanDirection::Forward,
+            &mut |k, _| {
+                out.push(codec::decode_label_key(k)?.1);
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn index_id(&self, label: &str, property: &str) -> Result<codec::IndexId> {
+        self.catalog.find(label, property).ok_or_else(|| Error::IndexNotFound {
+            label: label.to_owned(),
+            property: property.to_owned(),
+        })
+    }
+
+    /// Nodes with `label` whose `property` equals `value`, ascending by id,
+    /// answered by the property index on (label, property).
+    ///
+    /// # Errors
+    /// [`Error::IndexNotFound`] if no such index is declared; an engine
+    /// error.
+    pub fn find_nodes(&self, label: &str, property: &str, value: &PropertyValue) -> Result<Vec<NodeId>> {
+        let index = self.index_id(label, property)?;
+        let mut prefix = Vec::with_capacity(32);
+        codec::property_value_prefix(index, value, &mut prefix);
+        self.collect_index(KeyRange {
+            start: &prefix,
+            end: prefix_end(&prefix).as_deref(),
+        })
+    }
+
+    /// Nodes with `label` whose `property` lies between the bounds, in
+    /// value order (ties by id). Values order first by type, then by value
+    /// (see [`codec::memcmp`]), so a range between two integers returns
+    /// only integers.
+    ///
+    /// # Errors
+    /// [`Error::IndexNotFound`] if no such index is declared; an engine
+    /// error.
+    pub fn find_nodes_in_range(
+        &self,
+        label: &str,
+        property: &str,
+        lower: Bound<&PropertyValue>,
+        upper: Bound<&PropertyValue>,
+    ) -> Result<Vec<NodeId>> {
+        let index = self.index_id(label, property)?;
+        let index_prefix = codec::property_index_prefix(index);
+        let value_prefix = |v: &PropertyValue| {
+            let mut p = Vec::with_capacity(32);
+            codec::property_value_prefix(index, v, &mut p);
+            p
+        };
+        let start = match lower {
+            Bound::Included(v) => value_prefix(v),
+            Bound::Excluded(v) => prefix_end(&value_prefix(v)).unwrap_or_default(),
+            Bound::Unbounded => index_prefix.to_vec(),
+        };
+        let end = match upper {
+            Bound::Included(v) => prefix_end(&value_prefix(v)),
+            Bound::Excluded(v) => Some(value_prefix(v)),
+            Bound::Unbounded => prefix_end(&index_prefix),
+        };
+        if start.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.collect_index(KeyRange {
+            start: &start,
+            end: end.as_deref(),
+        })
+    }
+
+    fn collect_index(&self, range: KeyRange<'_>) -> Result<Vec<NodeId>> {
+        let mut out = Vec::new();
+        self.view
+            .scan(ColumnFamily::Indices, range, ScanDirection::Forward, &mut |k, _| {
+                out.push(codec::property_index_node(k)?);
+                Ok(ControlFlow::Continue(()))
+            })?;
+        Ok(out)
+    }
+
+    /// The declared property indexes, sorted.
+    pub fn indexes(&self) -> Vec<IndexInfo> {
+        let mut out: Vec<IndexInfo> = self
+            .catalog
+            .by_id
+            .values()
+            .map(|d| IndexInfo {
+                label: d.label.clone(),
+                property: d.property.clone(),
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn counter(&self, key: &[u8]) -> Result<u64> {
+        match self.view.get(ColumnFamily::Default, key)? {
+            Some(v) => codec::decode_u64_value(ColumnFamily::Default, key, &v),
+            None => Ok(0),
+        }
+    }
+
+    /// The number of nodes, kept in metadata (no scan).
+    ///
+    /// # Errors
+    /// A corruption error for a malformed counter; an engine error.
+    pub fn node_count(&self) -> Result<u64> {
+        self.counter(meta::NODE_COUNT)
+    }
+
+    /// The number of edges, kept in metadata (no scan).
+    ///
+    /// # Errors
+    /// As [`node_count`](Self::node_count).
+    pub fn edge_count(&self) -> Result<u64> {
+        self.counter(meta::EDGE_COUNT)
+    }
+
+    /// Every node id, ascending (a full scan of `nodes`, keys only).
+    ///
+    /// # Errors
+    /// A corruption error for a malformed key; an engine error.
+    pub fn node_ids(&self) -> Result<Vec<NodeId>> {
+        let mut out = Vec::new();
+        self.view
+            .scan(ColumnFamily::Nodes, KeyRange::all(), ScanDirection::Forward, &mut |k, _| {
+                out.push(codec::decode_node_key(k)?);
+                Ok(ControlFlow::Continue(()))
+            })?;
+        Ok(out)
+    }
+
+    /// Every edge id, ascending (a full scan of `edges`, keys only).
+    ///
+    /// # Errors
+    /// A corruption error for a malformed key; an engine error.
+    pub fn edge_ids(&self) -> Result<Vec<EdgeId>> {
+        let mut out = Vec::new();
+        self.view
+            .scan(ColumnFamily::Edges, KeyRange::all(), ScanDirection::Forward, &mut |k, _| {
+                out.push(codec::decode_edge_key(k)?);
+                Ok(ControlFlow::Continue(()))
+            })?;
+        Ok(out)
+    }
+}

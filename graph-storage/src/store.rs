@@ -1,0 +1,576 @@
+//! [`GraphStore`]: the graph API over any [`StorageBackend`].
+
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use graph_core::codec::{self, IndexDef, IndexId, meta};
+use graph_core::{
+    ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, KeyRange, Node, NodeId,
+    Properties, PropertyValue, ReadView, Result, ScanDirection, StorageBackend, WriteBatch,
+    prefix_end,
+};
+
+use crate::batch::GraphBatch;
+use crate::catalog::{Catalog, Symbols};
+use crate::clock::{Clock, SystemClock};
+use crate::mutation::Mutation;
+use crate::read::{EdgeRef, GraphReader, IndexInfo};
+use crate::txn::{Counters, Txn, validate_name};
+use crate::verify::VerifyReport;
+
+/// How a [`GraphStore`] writes.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The durability of every commit (default [`Durability::Strict`]).
+    pub durability: Durability,
+    /// Where `created_at` and `updated_at` come from (default
+    /// [`SystemClock`]).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            durability: Durability::Strict,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl StoreOptions {
+    /// These options with another durability.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// These options with another clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// State only the (single) committing writer touches.
+#[derive(Debug)]
+struct WriterState {
+    counters: Counters,
+    next_index_id: u32,
+}
+
+/// A property graph stored in a [`StorageBackend`].
+///
+/// Every mutation is one atomic write batch holding the record, its
+/// label-index and property-index entries, adjacency on both ends and the
+/// updated counts. Commits are serialized by a writer lock; reads never
+/// take it. `GraphStore` is `Send + Sync`: share it with an `Arc`.
+///
+/// ```
+/// use graph_storage::{Direction, GraphStore, MemoryBackend, Properties};
+///
+/// let store = GraphStore::open(MemoryBackend::new())?;
+/// let ann = store.create_node(&["Person"], Properties::from([("name".into(), "Ann".into())]))?;
+/// let bob = store.create_node(&["Person"], Properties::new())?;
+/// let knows = store.create_edge(ann, bob, "KNOWS", Properties::new())?;
+/// assert_eq!(store.neighbors(ann, Direction::Outgoing, Some("KNOWS"))?, vec![bob]);
+/// assert_eq!(store.get_edge(knows)?.map(|e| e.dst), Some(bob));
+/// assert!(store.verify()?.is_clean());
+/// # Ok::<(), graph_storage::Error>(())
+/// ```
+pub struct GraphStore<B: StorageBackend> {
+    backend: B,
+    durability: Durability,
+    clock: Arc<dyn Clock>,
+    writer: Mutex<WriterState>,
+    next_node_id: AtomicU64,
+    next_edge_id: AtomicU64,
+    symbols: RwLock<Symbols>,
+    catalog: RwLock<Arc<Catalog>>,
+}
+
+fn read_u64(view: &impl ReadView, key: &[u8]) -> Result<u64> {
+    match view.get(ColumnFamily::Default, key)? {
+        Some(v) => codec::decode_u64_value(ColumnFamily::Default, key, &v),
+        None => Ok(0),
+    }
+}
+
+fn read_u32(view: &impl ReadView, key: &[u8]) -> Result<u32> {
+    match view.get(ColumnFamily::Default, key)? {
+        Some(v) => codec::decode_u32_value(ColumnFamily::Default, key, &v),
+        None => Ok(0),
+    }
+}
+
+fn is_empty(view: &impl ReadView) -> Result<bool> {
+    for cf in ColumnFamily::ALL {
+        if !view.collect_range(cf, KeyRange::all(), ScanDirection::Forward, Some(1))?.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+impl<B: StorageBackend> GraphStore<B> {
+    /// Opens the graph in `backend` with default [`StoreOptions`],
+    /// initializing an empty backend.
+    ///
+    /// # Errors
+    /// As [`open_with`](Self::open_with).
+    pub fn open(backend: B) -> Result<Self> {
+        Self::open_with(backend, StoreOptions::default())
+    }
+
+    /// Opens the graph in `backend`. An empty backend is initialized with
+    /// the current format version (a synced write).
+    ///
+    /// # Errors
+    /// [`Error::IncompatibleFormat`] if the backend holds data without a
+    /// format version or with a version this build does not read;
+    /// corruption if the metadata is malformed; engine errors.
+    pub fn open_with(backend: B, options: StoreOptions) -> Result<Self> {
+        let supported = || format!("graph-storage format {}", codec::FORMAT_VERSION);
+        match backend.get(ColumnFamily::Default, meta::FORMAT_VERSION)? {
+            Some(v) => {
+                let found = codec::decode_u32_value(ColumnFamily::Default, meta::FORMAT_VERSION, &v)?;
+                if found != codec::FORMAT_VERSION {
+                    return Err(Error::IncompatibleFormat {
+                        found: format!("graph-storage format {found}"),
+                        supported: supported(),
+                    });
+                }
+            }
+            None if is_empty(&backend)? => {
+                let mut b = WriteBatch::new();
+                b.put(ColumnFamily::Default, meta::FORMAT_VERSION, &codec::FORMAT_VERSION.to_be_bytes());
+                backend.write(&b, Durability::Strict)?;
+            }
+            None => {
+                return Err(Error::IncompatibleFormat {
+                    found: "a non-empty store without a graph-storage format version".into(),
+                    supported: supported(),
+                });
+            }
+        }
+        let counters = Counters {
+            node_count: read_u64(&backend, meta::NODE_COUNT)?,
+            edge_count: read_u64(&backend, meta::EDGE_COUNT)?,
+            next_node_id: read_u64(&backend, meta::NEXT_NODE_ID)?,
+            next_edge_id: read_u64(&backend, meta::NEXT_EDGE_ID)?,
+            next_symbol: read_u32(&backend, meta::NEXT_SYMBOL_ID)?,
+        };
+        let symbols = Symbols::load(&backend, counters.next_symbol)?;
+        let catalog = Catalog::load(&backend)?;
+        Ok(GraphStore {
+            durability: options.durability,
+            clock: options.clock,
+            next_node_id: AtomicU64::new(counters.next_node_id),
+            next_edge_id: AtomicU64::new(counters.next_edge_id),
+            writer: Mutex::new(WriterState {
+                counters,
+                next_index_id: read_u32(&backend, meta::NEXT_INDEX_ID)?,
+            }),
+            symbols: RwLock::new(symbols),
+            catalog: RwLock::new(Arc::new(catalog)),
+            backend,
+        })
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Gives the backend back (closing the store).
+    pub fn into_backend(self) -> B {
+        self.backend
+    }
+
+    /// The durability of this store's commits.
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, WriterState> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn current_catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub(crate) fn reserve_node_id(&self) -> NodeId {
+        NodeId(self.next_node_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn reserve_edge_id(&self) -> EdgeId {
+        EdgeId(self.next_edge_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Applies `mutations` in order as one atomic commit: all of them, or
+    /// none when any fails.
+    ///
+    /// # Errors
+    /// The first mutation's error (not found, constraint, invalid
+    /// argument), or the backend's write error; nothing is written then.
+    pub fn apply(&self, mutations: impl IntoIterator<Item = Mutation>) -> Result<()> {
+        let mut writer = self.lock_writer();
+        let mut txn = Txn::new(&self.backend);
+        for m in mutations {
+            txn.apply(m, self.clock.now())?;
+        }
+        let catalog = self.current_catalog();
+        let next_ids = (
+            self.next_node_id.load(Ordering::Relaxed),
+            self.next_edge_id.load(Ordering::Relaxed),
+        );
+        let (batch, fx) = {
+            let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
+            let mut counters = writer.counters;
+            counters.next_symbol = symbols.next;
+            txn.build(&symbols, &catalog, &counters, next_ids)?
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // Publish new symbols before the write, so a reader that sees the
+        // committed data can always resolve them; withdraw them on failure.
+        let old_next_symbol = {
+            let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
+            let old = symbols.next;
+            for (name, id) in &fx.new_symbols {
+                symbols.insert(Arc::clone(name), *id);
+                symbols.next = symbols.next.max(id.0 + 1);
+            }
+            old
+        };
+        if let Err(e) = self.backend.write(&batch, self.durability) {
+            let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
+            for (_, id) in &fx.new_symbols {
+                symbols.remove(*id);
+            }
+            symbols.next = old_next_symbol;
+            return Err(e);
+        }
+        let c = &mut writer.counters;
+        c.node_count = c.node_count.saturating_add_signed(fx.node_delta);
+        c.edge_count = c.edge_count.saturating_add_signed(fx.edge_delta);
+        c.next_node_id = next_ids.0;
+        c.next_edge_id = next_ids.1;
+        Ok(())
+    }
+
+    /// Starts a batch of mutations committed atomically by
+    /// [`GraphBatch::commit`].
+    pub fn batch(&self) -> GraphBatch<'_, B> {
+        GraphBatch::new(self)
+    }
+
+    /// Creates a node and returns its id.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty label or property key or a
+    /// too deeply nested value; the backend's write error.
+    pub fn create_node(&self, labels: &[&str], properties: Properties) -> Result<NodeId> {
+        let id = self.reserve_node_id();
+        self.apply([Mutation::CreateNode {
+            id,
+            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            properties,
+        }])?;
+        Ok(id)
+    }
+
+    /// Sets one property of a node.
+    ///
+    /// # Errors
+    /// [`Error::NodeNotFound`]; invalid argument; write errors.
+    pub fn set_node_property(&self, id: NodeId, key: &str, value: PropertyValue) -> Result<()> {
+        self.apply([Mutation::SetNodeProperty { id, key: key.to_owned(), value }])
+    }
+
+    /// Removes one property of a node (no-op when absent).
+    ///
+    /// # Errors
+    /// [`Error::NodeNotFound`]; write errors.
+    pub fn remove_node_property(&self, id: NodeId, key: &str) -> Result<()> {
+        self.apply([Mutation::RemoveNodeProperty { id, key: key.to_owned() }])
+    }
+
+    /// Adds a label to a node (no-op when present).
+    ///
+    /// # Errors
+    /// [`Error::NodeNotFound`]; invalid argument for an empty label.
+    pub fn add_label(&self, id: NodeId, label: &str) -> Result<()> {
+        self.apply([Mutation::AddLabel { id, label: label.to_owned() }])
+    }
+
+    /// Removes a label from a node (no-op when absent).
+    ///
+    /// # Errors
+    /// [`Error::NodeNotFound`]; write errors.
+    pub fn remove_label(&self, id: NodeId, label: &str) -> Result<()> {
+        self.apply([Mutation::RemoveLabel { id, label: label.to_owned() }])
+    }
+
+    /// Deletes a node that has no edges.
+    ///
+    /// # Errors
+    /// [`Error::NodeNotFound`]; [`Constraint::NodeHasEdges`] if it has
+    /// edges (see [`detach_delete_node`](Self::detach_delete_node)).
+    pub fn delete_node(&self, id: NodeId) -> Result<()> {
+        self.apply([Mutation::DeleteNode { id, detach: false }])
+    }
+
+    /// Deletes a node and all its edges, atomically.
+    ///
+    /// # Errors
+    /// [`Error::NodeNotFound`]; write errors.
+    pub fn detach_delete_node(&self, id: NodeId) -> Result<()> {
+        self.apply([Mutation::DeleteNode { id, detach: true }])
+    }
+
+    /// Creates an edge from `src` to `dst` and returns its id.
+    ///
+    /// # Errors
+    /// [`Error::NodeNotFound`] if an endpoint does not exist (nothing is
+    /// written); invalid argument for an empty type or property key.
+    pub fn create_edge(&self, src: NodeId, dst: NodeId, edge_type: &str, properties: Properties) -> Result<EdgeId> {
+        let id = self.reserve_edge_id();
+        self.apply([Mutation::CreateEdge {
+            id,
+            src,
+            dst,
+            edge_type: edge_type.to_owned(),
+            properties,
+        }])?;
+        Ok(id)
+    }
+
+    /// Sets one property of an edge.
+    ///
+    /// # Errors
+    /// [`Error::EdgeNotFound`]; invalid argument; write errors.
+    pub fn set_edge_property(&self, id: EdgeId, key: &str, value: PropertyValue) -> Result<()> {
+        self.apply([Mutation::SetEdgeProperty { id, key: key.to_owned(), value }])
+    }
+
+    /// Removes one property of an edge (no-op when absent).
+    ///
+    /// # Errors
+    /// [`Error::EdgeNotFound`]; write errors.
+    pub fn remove_edge_property(&self, id: EdgeId, key: &str) -> Result<()> {
+        self.apply([Mutation::RemoveEdgeProperty { id, key: key.to_owned() }])
+    }
+
+    /// Deletes an edge and its adjacency entries.
+    ///
+    /// # Errors
+    /// [`Error::EdgeNotFound`]; write errors.
+    pub fn delete_edge(&self, id: EdgeId) -> Result<()> {
+        self.apply([Mutation::DeleteEdge { id }])
+    }
+
+    /// Declares a property index on (`label`, `property`) and builds it over
+    /// the existing nodes, in one atomic commit.
+    ///
+    /// # Errors
+    /// [`Constraint::IndexExists`] if declared already; invalid argument for
+    /// empty names; corruption if an existing record does not decode.
+    pub fn create_index(&self, label: &str, property: &str) -> Result<()> {
+        validate_name("labels", label)?;
+        validate_name("property keys", property)?;
+        let mut writer = self.lock_writer();
+        let catalog = self.current_catalog();
+        if catalog.find(label, property).is_some() {
+            return Err(Error::Constraint(Constraint::IndexExists {
+                label: label.to_owned(),
+                property: property.to_owned(),
+            }));
+        }
+        let id = IndexId(writer.next_index_id);
+        let next = id.0.checked_add(1).ok_or_else(|| Error::invalid("index ids exhausted"))?;
+        let def = IndexDef { label: label.to_owned(), property: property.to_owned() };
+        let mut batch = WriteBatch::new();
+        let mut value = Vec::new();
+        codec::encode_index_def(&def, &mut value)?;
+        batch.put(ColumnFamily::Default, &meta::index_def(id), &value);
+        batch.put(ColumnFamily::Default, meta::NEXT_INDEX_ID, &next.to_be_bytes());
+        let reader = self.reader();
+        let mut key = Vec::new();
+        for node_id in reader.nodes_with_label(label)? {
+            if let Some(v) = reader.get_node(node_id)?.and_then(|n| n.properties.get(property).cloned()) {
+                key.clear();
+                codec::property_index_key(id, &v, node_id, &mut key);
+                batch.put(ColumnFamily::Indices, &key, &[]);
+            }
+        }
+        self.backend.write(&batch, self.durability)?;
+        writer.next_index_id = next;
+        let mut updated = (*catalog).clone();
+        updated.insert(id, def);
+        *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(updated);
+        Ok(())
+    }
+
+    /// Drops the index on (`label`, `property`) and all its entries.
+    ///
+    /// # Errors
+    /// [`Error::IndexNotFound`] if none is declared; write errors.
+    pub fn drop_index(&self, label: &str, property: &str) -> Result<()> {
+        let _writer = self.lock_writer();
+        let catalog = self.current_catalog();
+        let id = catalog.find(label, property).ok_or_else(|| Error::IndexNotFound {
+            label: label.to_owned(),
+            property: property.to_owned(),
+        })?;
+        let prefix = codec::property_index_prefix(id);
+        let mut batch = WriteBatch::new();
+        batch.delete(ColumnFamily::Default, &meta::index_def(id));
+        match prefix_end(&prefix) {
+            Some(end) => batch.delete_range(ColumnFamily::Indices, &prefix, &end),
+            None => return Err(Error::invalid("index prefix has no upper bound")),
+        }
+        self.backend.write(&batch, self.durability)?;
+        let mut updated = (*catalog).clone();
+        updated.remove(id);
+        *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(updated);
+        Ok(())
+    }
+
+    /// A reader of the live state: each query sees the state of its own
+    /// moment.
+    pub fn reader(&self) -> GraphReader<'_, &B> {
+        GraphReader::new(&self.backend, &self.symbols, self.current_catalog())
+    }
+
+    /// A reader of a consistent snapshot: all its queries see the state at
+    /// this call, whatever is committed afterwards.
+    ///
+    /// # Errors
+    /// Corruption if the snapshot's index catalog does not decode.
+    pub fn snapshot(&self) -> Result<GraphReader<'_, B::Snapshot<'_>>> {
+        let snap = self.backend.snapshot();
+        let catalog = Catalog::load(&snap)?;
+        Ok(GraphReader::new(snap, &self.symbols, Arc::new(catalog)))
+    }
+
+    /// The node with this id, or `None` (see [`GraphReader::get_node`]).
+    ///
+    /// # Errors
+    /// Corruption if the record does not decode; engine errors.
+    pub fn get_node(&self, id: NodeId) -> Result<Option<Node>> {
+        self.reader().get_node(id)
+    }
+
+    /// The edge with this id, or `None`.
+    ///
+    /// # Errors
+    /// Corruption if the record does not decode; engine errors.
+    pub fn get_edge(&self, id: EdgeId) -> Result<Option<Edge>> {
+        self.reader().get_edge(id)
+    }
+
+    /// The edges of a node (see [`GraphReader::edges`]).
+    ///
+    /// # Errors
+    /// Corruption of an adjacency key; engine errors.
+    pub fn edges(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<EdgeRef>> {
+        self.reader().edges(node, dir, edge_type)
+    }
+
+    /// The neighbours of a node (see [`GraphReader::neighbors`]).
+    ///
+    /// # Errors
+    /// Corruption of an adjacency key; engine errors.
+    pub fn neighbors(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<NodeId>> {
+        self.reader().neighbors(node, dir, edge_type)
+    }
+
+    /// The degree of a node (see [`GraphReader::degree`]).
+    ///
+    /// # Errors
+    /// Engine errors.
+    pub fn degree(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<u64> {
+        self.reader().degree(node, dir, edge_type)
+    }
+
+    /// Every node with `label`, ascending by id.
+    ///
+    /// # Errors
+    /// Corruption of an index key; engine errors.
+    pub fn nodes_with_label(&self, label: &str) -> Result<Vec<NodeId>> {
+        self.reader().nodes_with_label(label)
+    }
+
+    /// Nodes with `label` whose `property` equals `value` (index lookup).
+    ///
+    /// # Errors
+    /// [`Error::IndexNotFound`]; engine errors.
+    pub fn find_nodes(&self, label: &str, property: &str, value: &PropertyValue) -> Result<Vec<NodeId>> {
+        self.reader().find_nodes(label, property, value)
+    }
+
+    /// Nodes with `label` whose `property` lies in a range (index scan).
+    ///
+    /// # Errors
+    /// [`Error::IndexNotFound`]; engine errors.
+    pub fn find_nodes_in_range(
+        &self,
+        label: &str,
+        property: &str,
+        lower: Bound<&PropertyValue>,
+        upper: Bound<&PropertyValue>,
+    ) -> Result<Vec<NodeId>> {
+        self.reader().find_nodes_in_range(label, property, lower, upper)
+    }
+
+    /// The declared property indexes.
+    pub fn indexes(&self) -> Vec<IndexInfo> {
+        self.reader().indexes()
+    }
+
+    /// The number of nodes (kept in metadata, no scan).
+    ///
+    /// # Errors
+    /// Corruption of the counter; engine errors.
+    pub fn node_count(&self) -> Result<u64> {
+        self.reader().node_count()
+    }
+
+    /// The number of edges (kept in metadata, no scan).
+    ///
+    /// # Errors
+    /// Corruption of the counter; engine errors.
+    pub fn edge_count(&self) -> Result<u64> {
+        self.reader().edge_count()
+    }
+
+    /// Checks the integrity of the whole store on a snapshot (see
+    /// [`GraphReader::verify`]).
+    ///
+    /// # Errors
+    /// Engine errors; inconsistencies are in the report.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        self.snapshot()?.verify()
+    }
+
+    /// Makes every acknowledged commit durable against power loss (useful
+    /// after `Background` commits).
+    ///
+    /// # Errors
+    /// Engine I/O errors.
+    pub fn sync(&self) -> Result<()> {
+        self.backend.sync()
+    }
+
+    /// Asks the backend to persist in-memory state to its main files.
+    ///
+    /// # Errors
+    /// Engine I/O errors.
+    pub fn flush(&self) -> Result<()> {
+        self.backend.flush()
+    }
+}
+

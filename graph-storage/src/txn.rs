@@ -1,0 +1,438 @@
+//! A transaction: mutations applied to in-memory copies of the records they
+//! touch, turned into one atomic write batch at commit.
+//!
+//! Mutations change only node and edge records. Everything derived from
+//! them (label index, property indexes, adjacency, counts, the symbol
+//! dictionary) is computed at commit by comparing each touched record's
+//! state before the transaction with its state after. Derived data is thus
+//! correct by construction, whatever sequence of mutations produced the
+//! final state.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, SymbolId, meta};
+use graph_core::{
+    ColumnFamily, Constraint, Edge, EdgeId, Error, Node, NodeId, ReadView, Result, ScanDirection,
+    Timestamp, WriteBatch,
+};
+
+use crate::catalog::{Catalog, Symbols};
+use crate::mutation::Mutation;
+
+/// A record's state before the transaction and now.
+#[derive(Debug)]
+struct Touched<T> {
+    before: Option<T>,
+    after: Option<T>,
+}
+
+/// Pending changes over a read view of the committed state.
+pub(crate) struct Txn<'a, R: ReadView + ?Sized> {
+    base: &'a R,
+    nodes: BTreeMap<NodeId, Touched<Node>>,
+    edges: BTreeMap<EdgeId, Touched<Edge>>,
+    /// Edges created in this transaction, by endpoint.
+    new_edges_by_node: BTreeMap<NodeId, Vec<EdgeId>>,
+}
+
+/// What a commit changes besides the batch: applied to the store's
+/// in-memory state once the batch is written.
+#[derive(Debug, Default)]
+pub(crate) struct Effects {
+    pub(crate) node_delta: i64,
+    pub(crate) edge_delta: i64,
+    pub(crate) new_symbols: Vec<(Arc<str>, SymbolId)>,
+}
+
+/// The committed counters the transaction builds on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counters {
+    pub(crate) node_count: u64,
+    pub(crate) edge_count: u64,
+    pub(crate) next_node_id: u64,
+    pub(crate) next_edge_id: u64,
+    pub(crate) next_symbol: u32,
+}
+
+pub(crate) fn validate_name(what: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::invalid(format!("{what} must not be empty")));
+    }
+    Ok(())
+}
+
+fn normalize_labels(mut labels: Vec<String>) -> Result<Vec<String>> {
+    for l in &labels {
+        validate_name("labels", l)?;
+    }
+    labels.sort_unstable();
+    labels.dedup();
+    Ok(labels)
+}
+
+impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
+    pub(crate) fn new(base: &'a R) -> Self {
+        Txn {
+            base,
+            nodes: BTreeMap::new(),
+            edges: BTreeMap::new(),
+            new_edges_by_node: BTreeMap::new(),
+        }
+    }
+
+    fn read_node(&self, id: NodeId) -> Result<Option<Node>> {
+        let key = codec::node_key(id);
+        match self.base.get(ColumnFamily::Nodes, &key)? {
+            Some(bytes) => codec::decode_node(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn read_edge(&self, id: EdgeId) -> Result<Option<Edge>> {
+        let key = codec::edge_key(id);
+        match self.base.get(ColumnFamily::Edges, &key)? {
+            Some(bytes) => codec::decode_edge(&key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `id` exists in the transaction's current state.
+    pub(crate) fn node_exists(&self, id: NodeId) -> Result<bool> {
+        match self.nodes.get(&id) {
+            Some(t) => Ok(t.after.is_some()),
+            None => Ok(self.base.get(ColumnFamily::Nodes, &codec::node_key(id))?.is_some()),
+        }
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
+        if !self.nodes.contains_key(&id) {
+            let before = self.read_node(id)?;
+            let after = before.clone();
+            self.nodes.insert(id, Touched { before, after });
+        }
+        self.nodes
+            .get_mut(&id)
+            .and_then(|t| t.after.as_mut())
+            .ok_or(Error::NodeNotFound(id))
+    }
+
+    fn edge_mut(&mut self, id: EdgeId) -> Result<&mut Edge> {
+        if !self.edges.contains_key(&id) {
+            let before = self.read_edge(id)?;
+            let after = before.clone();
+            self.edges.insert(id, Touched { before, after });
+        }
+        self.edges
+            .get_mut(&id)
+            .and_then(|t| t.after.as_mut())
+            .ok_or(Error::EdgeNotFound(id))
+    }
+
+    /// The ids of every edge incident to `node` in the current state, each
+    /// once (a self-loop too), ascending.
+    pub(crate) fn edge_ids_of(&self, node: NodeId) -> Result<Vec<EdgeId>> {
+        let mut ids = Vec::new();
+        for dir in [AdjacencyDir::Out, AdjacencyDir::In] {
+            let prefix = AdjacencyKey::node_prefix(dir, node);
+            self.base
+                .scan_prefix(ColumnFamily::Indices, &prefix, ScanDirection::Forward, &mut |k, _| {
+                    ids.push(AdjacencyKey::decode(k)?.edge);
+                    Ok(ControlFlow::Continue(()))
+                })?;
+        }
+        if let Some(new) = self.new_edges_by_node.get(&node) {
+            ids.extend_from_slice(new);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.retain(|id| self.edges.get(id).is_none_or(|t| t.after.is_some()));
+        Ok(ids)
+    }
+
+    /// Applies one mutation at time `now`. On error the transaction must be
+    /// discarded: it may hold part of the mutation.
+    pub(crate) fn apply(&mut self, m: Mutation, now: Timestamp) -> Result<()> {
+        match m {
+            Mutation::CreateNode { id, labels, properties } => {
+                let labels = normalize_labels(labels)?;
+                codec::value::validate_properties(&properties)?;
+                if self.nodes.contains_key(&id) {
+                    return Err(Error::invalid(format!("node id {id} used twice")));
+                }
+                let node = Node {
+                    id,
+                    labels,
+                    properties,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.nodes.insert(id, Touched { before: None, after: Some(node) });
+            }
+            Mutation::SetNodeProperty { id, key, value } => {
+                codec::value::validate_property(&key, &value)?;
+                let n = self.node_mut(id)?;
+                n.properties.insert(key, value);
+                n.updated_at = now;
+            }
+            Mutation::RemoveNodeProperty { id, key } => {
+                let n = self.node_mut(id)?;
+                n.properties.remove(&key);
+                n.updated_at = now;
+            }
+            Mutation::AddLabel { id, label } => {
+                validate_name("labels", &label)?;
+                let n = self.node_mut(id)?;
+                if let Err(pos) = n.labels.binary_search(&label) {
+                    n.labels.insert(pos, label);
+                }
+                n.updated_at = now;
+            }
+            Mutation::RemoveLabel { id, label } => {
+                let n = self.node_mut(id)?;
+                if let Ok(pos) = n.labels.binary_search(&label) {
+                    n.labels.remove(pos);
+                }
+                n.updated_at = now;
+            }
+            Mutation::DeleteNode { id, detach } => {
+                self.node_mut(id)?;
+                let edges = self.edge_ids_of(id)?;
+                if !edges.is_empty() && !detach {
+                    return Err(Error::Constraint(Constraint::NodeHasEdges {
+                        node: id,
+                        edges: edges.len() as u64,
+                    }));
+                }
+                for e in edges {
+                    self.apply(Mutation::DeleteEdge { id: e }, now)?;
+                }
+                if let Some(t) = self.nodes.get_mut(&id) {
+                    t.after = None;
+                }
+            }
+            Mutation::CreateEdge { id, src, dst, edge_type, properties } => {
+                validate_name("edge types", &edge_type)?;
+                codec::value::validate_properties(&properties)?;
+                for end in [src, dst] {
+                    if !self.node_exists(end)? {
+                        return Err(Error::NodeNotFound(end));
+                    }
+                }
+                if self.edges.contains_key(&id) {
+                    return Err(Error::invalid(format!("edge id {id} used twice")));
+                }
+                let edge = Edge {
+                    id,
+                    src,
+                    dst,
+                    edge_type,
+                    properties,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.edges.insert(id, Touched { before: None, after: Some(edge) });
+                self.new_edges_by_node.entry(src).or_default().push(id);
+                if dst != src {
+                    self.new_edges_by_node.entry(dst).or_default().push(id);
+                }
+            }
+            Mutation::SetEdgeProperty { id, key, value } => {
+                codec::value::validate_property(&key, &value)?;
+                let e = self.edge_mut(id)?;
+                e.properties.insert(key, value);
+                e.updated_at = now;
+            }
+            Mutation::RemoveEdgeProperty { id, key } => {
+                let e = self.edge_mut(id)?;
+                e.properties.remove(&key);
+                e.updated_at = now;
+            }
+            Mutation::DeleteEdge { id } => {
+                self.edge_mut(id)?;
+                if let Some(t) = self.edges.get_mut(&id) {
+                    t.after = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns the transaction into one write batch holding the records and
+    /// everything derived from them, plus the in-memory effects to apply
+    /// after a successful write.
+    pub(crate) fn build(
+        self,
+        symbols: &Symbols,
+        catalog: &Catalog,
+        counters: &Counters,
+        next_ids: (u64, u64),
+    ) -> Result<(WriteBatch, Effects)> {
+        let mut batch = WriteBatch::with_capacity(
+            self.nodes.len() * 3 + self.edges.len() * 3 + 8,
+            self.nodes.len() * 128 + self.edges.len() * 160,
+        );
+        let mut fx = Effects::default();
+        let mut interner = Interner {
+            symbols,
+            new: Vec::new(),
+            next: counters.next_symbol,
+        };
+        let mut scratch = Vec::with_capacity(256);
+
+        for (id, t) in &self.nodes {
+            if t.before.is_none() && t.after.is_none() {
+                continue;
+            }
+            let key = codec::node_key(*id);
+            match &t.after {
+                Some(n) => {
+                    scratch.clear();
+                    codec::encode_node(n, &mut scratch)?;
+                    batch.put(ColumnFamily::Nodes, &key, &scratch);
+                }
+                None => batch.delete(ColumnFamily::Nodes, &key),
+            }
+            fx.node_delta += i64::from(t.after.is_some()) - i64::from(t.before.is_some());
+            diff_node_indexes(*id, t, &mut interner, catalog, &mut batch, &mut scratch);
+        }
+
+        for (id, t) in &self.edges {
+            let key = codec::edge_key(*id);
+            match (&t.before, &t.after) {
+                (_, Some(e)) => {
+                    scratch.clear();
+                    codec::encode_edge(e, &mut scratch)?;
+                    batch.put(ColumnFamily::Edges, &key, &scratch);
+                    if t.before.is_none() {
+                        let ty = interner.intern(&e.edge_type, &mut batch);
+                        batch.put(ColumnFamily::Indices, &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(), &[]);
+                        batch.put(ColumnFamily::Indices, &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode(), &[]);
+                        fx.edge_delta += 1;
+                    }
+                }
+                (Some(e), None) => {
+                    batch.delete(ColumnFamily::Edges, &key);
+                    let ty = interner.intern(&e.edge_type, &mut batch);
+                    batch.delete(ColumnFamily::Indices, &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode());
+                    batch.delete(ColumnFamily::Indices, &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode());
+                    fx.edge_delta -= 1;
+                }
+                (None, None) => {}
+            }
+        }
+
+        let put_u64 = |batch: &mut WriteBatch, key: &[u8], v: u64| {
+            batch.put(ColumnFamily::Default, key, &v.to_be_bytes());
+        };
+        if fx.node_delta != 0 {
+            put_u64(&mut batch, meta::NODE_COUNT, apply_delta(counters.node_count, fx.node_delta)?);
+        }
+        if fx.edge_delta != 0 {
+            put_u64(&mut batch, meta::EDGE_COUNT, apply_delta(counters.edge_count, fx.edge_delta)?);
+        }
+        if next_ids.0 != counters.next_node_id {
+            put_u64(&mut batch, meta::NEXT_NODE_ID, next_ids.0);
+        }
+        if next_ids.1 != counters.next_edge_id {
+            put_u64(&mut batch, meta::NEXT_EDGE_ID, next_ids.1);
+        }
+        if interner.next != counters.next_symbol {
+            batch.put(ColumnFamily::Default, meta::NEXT_SYMBOL_ID, &interner.next.to_be_bytes());
+        }
+        fx.new_symbols = interner.new;
+        Ok((batch, fx))
+    }
+}
+
+fn apply_delta(count: u64, delta: i64) -> Result<u64> {
+    count.checked_add_signed(delta).ok_or_else(|| {
+        Error::corruption(ColumnFamily::Default, b"", format!("count {count} would go below zero by {delta}"))
+    })
+}
+
+/// Resolves names to symbol ids, allocating new ids (and writing their
+/// dictionary entries) for names never seen.
+struct Interner<'s> {
+    symbols: &'s Symbols,
+    new: Vec<(Arc<str>, SymbolId)>,
+    next: u32,
+}
+
+impl Interner<'_> {
+    fn intern(&mut self, name: &str, batch: &mut WriteBatch) -> SymbolId {
+        if let Some(id) = self.symbols.id(name) {
+            return id;
+        }
+        if let Some((_, id)) = self.new.iter().find(|(n, _)| &**n == name) {
+            return *id;
+        }
+        let id = SymbolId(self.next);
+        self.next += 1;
+        batch.put(ColumnFamily::Default, &meta::symbol_by_name(name), &id.0.to_be_bytes());
+        batch.put(ColumnFamily::Default, &meta::symbol_by_id(id), name.as_bytes());
+        self.new.push((name.into(), id));
+        id
+    }
+}
+
+/// Emits label-index and property-index changes between a node's state
+/// before and after the transaction.
+fn diff_node_indexes(
+    id: NodeId,
+    t: &Touched<Node>,
+    interner: &mut Interner<'_>,
+    catalog: &Catalog,
+    batch: &mut WriteBatch,
+    scratch: &mut Vec<u8>,
+) {
+    let (before, after) = (labels_of(&t.before), labels_of(&t.after));
+    for l in before {
+        if after.binary_search(l).is_err() {
+            let sym = interner.intern(l, batch);
+            batch.delete(ColumnFamily::Indices, &codec::label_key(sym, id));
+        }
+    }
+    for l in after {
+        if before.binary_search(l).is_err() {
+            let sym = interner.intern(l, batch);
+            batch.put(ColumnFamily::Indices, &codec::label_key(sym, id), &[]);
+        }
+    }
+    if catalog.is_empty() {
+        return;
+    }
+    let mut old_key = Vec::new();
+    for label in before.iter().chain(after.iter().filter(|l| before.binary_search(l).is_err())) {
+        for (property, index) in catalog.on_label(label) {
+            old_key.clear();
+            scratch.clear();
+            if let Some(v) = indexed_value(&t.before, label, property) {
+                codec::property_index_key(*index, v, id, &mut old_key);
+            }
+            if let Some(v) = indexed_value(&t.after, label, property) {
+                codec::property_index_key(*index, v, id, scratch);
+            }
+            if old_key != *scratch {
+                if !old_key.is_empty() {
+                    batch.delete(ColumnFamily::Indices, &old_key);
+                }
+                if !scratch.is_empty() {
+                    batch.put(ColumnFamily::Indices, scratch, &[]);
+                }
+            }
+        }
+    }
+}
+
+fn labels_of(n: &Option<Node>) -> &[String] {
+    n.as_ref().map_or(&[], |n| n.labels.as_slice())
+}
+
+/// The value a node state contributes to the index on (label, property).
+fn indexed_value<'n>(n: &'n Option<Node>, label: &str, property: &str) -> Option<&'n graph_core::PropertyValue> {
+    n.as_ref()
+        .filter(|n| n.has_label(label))
+        .and_then(|n| n.properties.get(property))
+}

@@ -1,0 +1,291 @@
+//! The integrity check: every derived entry must match the records.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::ops::ControlFlow;
+
+use graph_core::codec::{self, AdjacencyKey, SymbolId, meta};
+use graph_core::{ColumnFamily, EdgeId, KeyRange, NodeId, ReadView, Result, ScanDirection};
+
+use crate::catalog::Catalog;
+use crate::read::GraphReader;
+
+/// One inconsistency found by [`GraphReader::verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// A record or key that does not decode.
+    Undecodable {
+        /// Where it is.
+        cf: ColumnFamily,
+        /// Its key.
+        key: Vec<u8>,
+        /// The decoder's complaint.
+        reason: String,
+    },
+    /// An edge whose endpoint does not exist.
+    DanglingEdge {
+        /// The edge.
+        edge: EdgeId,
+        /// The missing endpoint.
+        missing: NodeId,
+    },
+    /// An index or adjacency entry the records call for is absent.
+    MissingIndexEntry {
+        /// The absent key in `indices`.
+        key: Vec<u8>,
+    },
+    /// An index or adjacency entry no record calls for.
+    ExtraIndexEntry {
+        /// The superfluous key in `indices`.
+        key: Vec<u8>,
+    },
+    /// A stored count differs from the number of records.
+    WrongCount {
+        /// `"nodes"` or `"edges"`.
+        what: &'static str,
+        /// The stored count.
+        stored: u64,
+        /// The number of records.
+        actual: u64,
+    },
+    /// An id counter is not above an id in use, so it could be reused.
+    IdCounterBehind {
+        /// `"node"` or `"edge"`.
+        what: &'static str,
+        /// The stored next id.
+        next: u64,
+        /// The largest id in use.
+        max_used: u64,
+    },
+    /// A label or edge type without a consistent dictionary entry.
+    BadSymbol {
+        /// The name, or the id as text.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Undecodable { cf, key, reason } => write!(f, "{cf} key {key:02x?}: {reason}"),
+            Problem::DanglingEdge { edge, missing } => write!(f, "edge {edge} points to missing node {missing}"),
+            Problem::MissingIndexEntry { key } => write!(f, "missing index entry {key:02x?}"),
+            Problem::ExtraIndexEntry { key } => write!(f, "extra index entry {key:02x?}"),
+            Problem::WrongCount { what, stored, actual } => {
+                write!(f, "{what} count is {stored} but {actual} records exist")
+            }
+            Problem::IdCounterBehind { what, next, max_used } => {
+                write!(f, "next {what} id {next} is not above the largest in use, {max_used}")
+            }
+            Problem::BadSymbol { name, reason } => write!(f, "symbol {name:?}: {reason}"),
+        }
+    }
+}
+
+/// What [`GraphReader::verify`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Node records checked.
+    pub nodes: u64,
+    /// Edge records checked.
+    pub edges: u64,
+    /// Entries of `indices` checked.
+    pub index_entries: u64,
+    /// Every inconsistency, in the order found.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    /// Whether no problem was found.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} nodes, {} edges, {} index entries: ",
+            self.nodes, self.edges, self.index_entries
+        )?;
+        if self.is_clean() {
+            return f.write_str("clean");
+        }
+        writeln!(f, "{} problem(s)", self.problems.len())?;
+        for p in &self.problems {
+            writeln!(f, "  {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The symbol dictionary as stored (not as cached).
+struct StoredSymbols {
+    by_name: HashMap<String, SymbolId>,
+}
+
+impl StoredSymbols {
+    fn load(view: &impl ReadView, problems: &mut Vec<Problem>) -> Result<Self> {
+        let mut by_name = HashMap::new();
+        let mut by_id = HashMap::new();
+        view.scan_prefix(ColumnFamily::Default, &[meta::TAG_SYMBOL_BY_NAME], ScanDirection::Forward, &mut |k, v| {
+            let name = String::from_utf8_lossy(&k[1..]).into_owned();
+            match codec::decode_u32_value(ColumnFamily::Default, k, v) {
+                Ok(id) => {
+                    by_name.insert(name, SymbolId(id));
+                }
+                Err(e) => problems.push(Problem::BadSymbol { name, reason: e.to_string() }),
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+        view.scan_prefix(ColumnFamily::Default, &[meta::TAG_SYMBOL_BY_ID], ScanDirection::Forward, &mut |k, v| {
+            match meta::decode_symbol_by_id_key(k) {
+                Ok(id) => {
+                    by_id.insert(id, String::from_utf8_lossy(v).into_owned());
+                }
+                Err(e) => problems.push(Problem::BadSymbol { name: format!("{k:02x?}"), reason: e.to_string() }),
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+        for (name, id) in &by_name {
+            if by_id.get(id) != Some(name) {
+                problems.push(Problem::BadSymbol {
+                    name: name.clone(),
+                    reason: format!("id {} does not map back to it", id.0),
+                });
+            }
+        }
+        if by_id.len() != by_name.len() {
+            problems.push(Problem::BadSymbol {
+                name: String::new(),
+                reason: format!("{} names but {} ids", by_name.len(), by_id.len()),
+            });
+        }
+        Ok(StoredSymbols { by_name })
+    }
+
+    fn id(&self, name: &str, problems: &mut Vec<Problem>) -> Option<SymbolId> {
+        let id = self.by_name.get(name).copied();
+        if id.is_none() {
+            problems.push(Problem::BadSymbol {
+                name: name.to_owned(),
+                reason: "used but not in the dictionary".into(),
+            });
+        }
+        id
+    }
+}
+
+impl<V: ReadView> GraphReader<'_, V> {
+    /// Checks the whole store: every record decodes; every edge's endpoints
+    /// exist; the label index, property indexes and adjacency hold exactly
+    /// the entries the records call for; counts match; id counters are
+    /// ahead of every id in use; the symbol dictionary is consistent.
+    ///
+    /// Run it on a snapshot ([`GraphStore::verify`](crate::GraphStore::verify)
+    /// does) so concurrent writes do not show up as problems. It holds the
+    /// expected index keys in memory: plan for about 40 bytes per entry.
+    ///
+    /// # Errors
+    /// Only engine errors; inconsistencies are reported, not returned.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let view = self.view();
+        let mut report = VerifyReport::default();
+        let problems = &mut report.problems;
+        let symbols = StoredSymbols::load(view, problems)?;
+        let catalog = Catalog::load(view)?;
+        let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let mut node_ids: HashSet<NodeId> = HashSet::new();
+        let (mut max_node, mut max_edge) = (None, None);
+
+        view.scan(ColumnFamily::Nodes, KeyRange::all(), ScanDirection::Forward, &mut |k, v| {
+            report.nodes += 1;
+            let node = match codec::decode_node(k, v) {
+                Ok(n) => n,
+                Err(e) => {
+                    problems.push(undecodable(ColumnFamily::Nodes, k, &e));
+                    return Ok(ControlFlow::Continue(()));
+                }
+            };
+            node_ids.insert(node.id);
+            max_node = max_node.max(Some(node.id.0));
+            for label in &node.labels {
+                if let Some(sym) = symbols.id(label, problems) {
+                    expected.insert(codec::label_key(sym, node.id).to_vec());
+                }
+                for (property, index) in catalog.on_label(label) {
+                    if let Some(value) = node.properties.get(property) {
+                        let mut key = Vec::new();
+                        codec::property_index_key(*index, value, node.id, &mut key);
+                        expected.insert(key);
+                    }
+                }
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+
+        view.scan(ColumnFamily::Edges, KeyRange::all(), ScanDirection::Forward, &mut |k, v| {
+            report.edges += 1;
+            let edge = match codec::decode_edge(k, v) {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(undecodable(ColumnFamily::Edges, k, &e));
+                    return Ok(ControlFlow::Continue(()));
+                }
+            };
+            max_edge = max_edge.max(Some(edge.id.0));
+            for end in [edge.src, edge.dst] {
+                if !node_ids.contains(&end) {
+                    problems.push(Problem::DanglingEdge { edge: edge.id, missing: end });
+                }
+            }
+            if let Some(ty) = symbols.id(&edge.edge_type, problems) {
+                expected.insert(AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id).encode().to_vec());
+                expected.insert(AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id).encode().to_vec());
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+
+        view.scan(ColumnFamily::Indices, KeyRange::all(), ScanDirection::Forward, &mut |k, _| {
+            report.index_entries += 1;
+            if !expected.remove(k) {
+                problems.push(Problem::ExtraIndexEntry { key: k.to_vec() });
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+        problems.extend(expected.into_iter().map(|key| Problem::MissingIndexEntry { key }));
+
+        let stored_nodes = self.node_count()?;
+        if stored_nodes != report.nodes {
+            problems.push(Problem::WrongCount { what: "nodes", stored: stored_nodes, actual: report.nodes });
+        }
+        let stored_edges = self.edge_count()?;
+        if stored_edges != report.edges {
+            problems.push(Problem::WrongCount { what: "edges", stored: stored_edges, actual: report.edges });
+        }
+        for (what, key, max) in [("node", meta::NEXT_NODE_ID, max_node), ("edge", meta::NEXT_EDGE_ID, max_edge)] {
+            let next = match view.get(ColumnFamily::Default, key)? {
+                Some(v) => codec::decode_u64_value(ColumnFamily::Default, key, &v)?,
+                None => 0,
+            };
+            if let Some(max_used) = max
+                && next <= max_used
+            {
+                problems.push(Problem::IdCounterBehind { what, next, max_used });
+            }
+        }
+        Ok(report)
+    }
+}
+
+fn undecodable(cf: ColumnFamily, key: &[u8], e: &graph_core::Error) -> Problem {
+    Problem::Undecodable {
+        cf,
+        key: key.to_vec(),
+        reason: e.to_string(),
+    }
+}
