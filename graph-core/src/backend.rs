@@ -282,7 +282,13 @@ pub trait StorageBackend: ReadView + Send + Sync {
     ///
     /// # Errors
     /// As [`write`](StorageBackend::write).
-    fn put(&self, cf: ColumnFamily, key: &[u8], value: &[u8], durability: Durability) -> Result<()> {
+    fn put(
+        &self,
+        cf: ColumnFamily,
+        key: &[u8],
+        value: &[u8],
+        durability: Durability,
+    ) -> Result<()> {
         let mut b = WriteBatch::new();
         b.put(cf, key, value);
         self.write(&b, durability)
@@ -459,7 +465,10 @@ impl WriteBatch {
                     key: first,
                     value: second,
                 },
-                OpKind::Delete => BatchOp::Delete { cf: op.cf, key: first },
+                OpKind::Delete => BatchOp::Delete {
+                    cf: op.cf,
+                    key: first,
+                },
                 OpKind::DeleteRange => BatchOp::DeleteRange {
                     cf: op.cf,
                     start: first,

@@ -44,6 +44,4 @@ pub use backend::{
 };
 pub use cf::ColumnFamily;
 pub use error::{Constraint, Error, ErrorKind, Result};
-pub use model::{
-    Direction, Edge, EdgeId, Node, NodeId, Properties, PropertyValue, Timestamp,
-};
+pub use model::{Direction, Edge, EdgeId, Node, NodeId, Properties, PropertyValue, Timestamp};

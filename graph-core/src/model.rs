@@ -127,7 +127,9 @@ pub struct Node {
 impl Node {
     /// Whether the node carries `label`.
     pub fn has_label(&self, label: &str) -> bool {
-        self.labels.binary_search_by(|l| l.as_str().cmp(label)).is_ok()
+        self.labels
+            .binary_search_by(|l| l.as_str().cmp(label))
+            .is_ok()
     }
 }
 

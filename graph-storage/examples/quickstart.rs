@@ -9,31 +9,49 @@ use std::ops::Bound;
 use graph_storage::{Direction, GraphStore, Properties, PropertyValue, StorageBackend};
 
 fn props(pairs: &[(&str, PropertyValue)]) -> Properties {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 fn demo<B: StorageBackend>(store: &GraphStore<B>) -> graph_storage::Result<()> {
     store.create_index("Person", "age")?;
     let people = [("Ann", 34), ("Bob", 27), ("Cid", 41), ("Dee", 27)];
     let mut batch = store.batch();
-    let ids: Vec<_> = people
+    let ids = people
         .iter()
         .map(|(name, age)| {
-            batch.create_node(&["Person"], props(&[("name", (*name).into()), ("age", (*age).into())]))
+            batch.create_node(
+                &["Person"],
+                props(&[("name", (*name).into()), ("age", (*age).into())]),
+            )
         })
-        .collect();
-    let acme = batch.create_node(&["Company"], props(&[("name", "Acme".into())]));
+        .collect::<graph_storage::Result<Vec<_>>>()?;
+    let acme = batch.create_node(&["Company"], props(&[("name", "Acme".into())]))?;
     for (i, &p) in ids.iter().enumerate() {
-        batch.create_edge(p, acme, "WORKS_AT", props(&[("since", (2015 + i as i64).into())]));
-        batch.create_edge(p, ids[(i + 1) % ids.len()], "KNOWS", Properties::new());
+        batch.create_edge(
+            p,
+            acme,
+            "WORKS_AT",
+            props(&[("since", (2015 + i as i64).into())]),
+        )?;
+        batch.create_edge(p, ids[(i + 1) % ids.len()], "KNOWS", Properties::new())?;
     }
     batch.commit()?;
 
-    println!("nodes: {}, edges: {}", store.node_count()?, store.edge_count()?);
+    println!(
+        "nodes: {}, edges: {}",
+        store.node_count()?,
+        store.edge_count()?
+    );
     let ann = ids[0];
     let friends = store.neighbors(ann, Direction::Outgoing, Some("KNOWS"))?;
     println!("Ann knows: {friends:?}");
-    println!("Acme's degree: {}", store.degree(acme, Direction::Incoming, None)?);
+    println!(
+        "Acme's degree: {}",
+        store.degree(acme, Direction::Incoming, None)?
+    );
     let aged_27 = store.find_nodes("Person", "age", &PropertyValue::Int(27))?;
     println!("aged 27: {aged_27:?}");
     let thirties = store.find_nodes_in_range(
@@ -45,7 +63,11 @@ fn demo<B: StorageBackend>(store: &GraphStore<B>) -> graph_storage::Result<()> {
     println!("in their thirties: {thirties:?}");
 
     store.detach_delete_node(ids[3])?;
-    println!("after removing Dee: {} nodes, {} edges", store.node_count()?, store.edge_count()?);
+    println!(
+        "after removing Dee: {} nodes, {} edges",
+        store.node_count()?,
+        store.edge_count()?
+    );
     let report = store.verify()?;
     println!("verify: {report}");
     if !report.is_clean() {

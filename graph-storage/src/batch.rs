@@ -19,9 +19,9 @@ use crate::store::GraphStore;
 ///
 /// let store = GraphStore::open(MemoryBackend::new())?;
 /// let mut batch = store.batch();
-/// let a = batch.create_node(&["City"], Properties::new());
-/// let b = batch.create_node(&["City"], Properties::new());
-/// batch.create_edge(a, b, "ROAD", Properties::new());
+/// let a = batch.create_node(&["City"], Properties::new())?;
+/// let b = batch.create_node(&["City"], Properties::new())?;
+/// batch.create_edge(a, b, "ROAD", Properties::new())?;
 /// batch.commit()?;
 /// assert_eq!(store.edge_count()?, 1);
 /// # Ok::<(), graph_storage::Error>(())
@@ -34,23 +34,40 @@ pub struct GraphBatch<'s, B: StorageBackend> {
 
 impl<'s, B: StorageBackend> GraphBatch<'s, B> {
     pub(crate) fn new(store: &'s GraphStore<B>) -> Self {
-        GraphBatch { store, ops: Vec::new() }
+        GraphBatch {
+            store,
+            ops: Vec::new(),
+        }
     }
 
     /// Adds a node creation and returns the node's reserved id.
-    pub fn create_node(&mut self, labels: &[&str], properties: Properties) -> NodeId {
-        let id = self.store.reserve_node_id();
+    ///
+    /// # Errors
+    /// Only when a new block of ids must be leased and the lease cannot be
+    /// persisted (a backend write error).
+    pub fn create_node(&mut self, labels: &[&str], properties: Properties) -> Result<NodeId> {
+        let id = self.store.reserve_node_id()?;
         self.ops.push(Mutation::CreateNode {
             id,
             labels: labels.iter().map(|l| (*l).to_owned()).collect(),
             properties,
         });
-        id
+        Ok(id)
     }
 
-    /// Adds an edge creation and returns the edge's reserved id.
-    pub fn create_edge(&mut self, src: NodeId, dst: NodeId, edge_type: &str, properties: Properties) -> EdgeId {
-        let id = self.store.reserve_edge_id();
+    /// Adds an edge creation and returns the edge's reserved id. The
+    /// endpoints are checked at commit.
+    ///
+    /// # Errors
+    /// As [`create_node`](Self::create_node).
+    pub fn create_edge(
+        &mut self,
+        src: NodeId,
+        dst: NodeId,
+        edge_type: &str,
+        properties: Properties,
+    ) -> Result<EdgeId> {
+        let id = self.store.reserve_edge_id()?;
         self.ops.push(Mutation::CreateEdge {
             id,
             src,
@@ -58,17 +75,25 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
             edge_type: edge_type.to_owned(),
             properties,
         });
-        id
+        Ok(id)
     }
 
     /// Adds a property change of a node.
     pub fn set_node_property(&mut self, id: NodeId, key: &str, value: PropertyValue) {
-        self.ops.push(Mutation::SetNodeProperty { id, key: key.to_owned(), value });
+        self.ops.push(Mutation::SetNodeProperty {
+            id,
+            key: key.to_owned(),
+            value,
+        });
     }
 
     /// Adds a property change of an edge.
     pub fn set_edge_property(&mut self, id: EdgeId, key: &str, value: PropertyValue) {
-        self.ops.push(Mutation::SetEdgeProperty { id, key: key.to_owned(), value });
+        self.ops.push(Mutation::SetEdgeProperty {
+            id,
+            key: key.to_owned(),
+            value,
+        });
     }
 
     /// Adds a node deletion (with `detach`, of its edges too).

@@ -32,8 +32,9 @@ impl Symbols {
             ScanDirection::Forward,
             &mut |k, v| {
                 let id = meta::decode_symbol_by_id_key(k)?;
-                let name = std::str::from_utf8(v)
-                    .map_err(|_| Error::corruption(ColumnFamily::Default, k, "symbol name is not UTF-8"))?;
+                let name = std::str::from_utf8(v).map_err(|_| {
+                    Error::corruption(ColumnFamily::Default, k, "symbol name is not UTF-8")
+                })?;
                 if id.0 >= next {
                     return Err(Error::corruption(
                         ColumnFamily::Default,

@@ -20,6 +20,7 @@
 mod batch;
 mod catalog;
 mod clock;
+mod ids;
 mod mutation;
 mod read;
 mod store;
@@ -32,6 +33,7 @@ pub use graph_core::{
     ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind, Node, NodeId,
     Properties, PropertyValue, ReadView, Result, StorageBackend, Timestamp,
 };
+pub use ids::ID_BLOCK;
 pub use mutation::Mutation;
 pub use read::{EdgeRef, GraphReader, IndexInfo};
 pub use store::{GraphStore, StoreOptions};
@@ -40,3 +42,20 @@ pub use verify::{Problem, VerifyReport};
 /// The in-memory reference backend (feature `memory`).
 #[cfg(feature = "memory")]
 pub use storage_memory::MemoryBackend;
+
+/// The RocksDB backend and its configuration (feature `rocksdb`).
+#[cfg(feature = "rocksdb")]
+pub use storage_rocksdb::{Compression, RocksDbBackend, RocksDbConfig};
+
+/// Opens (or creates) a RocksDB-backed graph store at `path` with default
+/// options: Strict durability, the default [`RocksDbConfig`].
+///
+/// # Errors
+/// [`Error::Locked`] if another opener holds the store;
+/// [`Error::IncompatibleFormat`] for a foreign or newer store;
+/// [`Error::InvalidArgument`] for a path that is a file or a non-empty
+/// directory that is not a store; I/O and corruption errors from recovery.
+#[cfg(feature = "rocksdb")]
+pub fn open(path: impl AsRef<std::path::Path>) -> Result<GraphStore<RocksDbBackend>> {
+    GraphStore::open(RocksDbBackend::open(path)?)
+}

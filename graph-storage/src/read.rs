@@ -49,7 +49,11 @@ pub struct GraphReader<'s, V: ReadView> {
 
 impl<'s, V: ReadView> GraphReader<'s, V> {
     pub(crate) fn new(view: V, symbols: &'s RwLock<Symbols>, catalog: Arc<Catalog>) -> Self {
-        GraphReader { view, symbols, catalog }
+        GraphReader {
+            view,
+            symbols,
+            catalog,
+        }
     }
 
     /// The underlying byte-level view.
@@ -90,7 +94,10 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// An engine error.
     pub fn contains_node(&self, id: NodeId) -> Result<bool> {
-        Ok(self.view.get(ColumnFamily::Nodes, &codec::node_key(id))?.is_some())
+        Ok(self
+            .view
+            .get(ColumnFamily::Nodes, &codec::node_key(id))?
+            .is_some())
     }
 
     /// Visits the adjacency keys of `node` in `dir`, optionally of one type.
@@ -145,13 +152,22 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// A corruption error for a malformed adjacency key or an unknown type
     /// id; an engine error.
-    pub fn edges(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<EdgeRef>> {
+    pub fn edges(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<Vec<EdgeRef>> {
         let mut out = Vec::new();
         let symbols = self.symbols();
         self.visit_adjacency(node, dir, edge_type, |k| {
             let a = AdjacencyKey::decode(k)?;
             let name = symbols.name(a.edge_type).ok_or_else(|| {
-                Error::corruption(ColumnFamily::Indices, k, format!("unknown edge type id {}", a.edge_type.0))
+                Error::corruption(
+                    ColumnFamily::Indices,
+                    k,
+                    format!("unknown edge type id {}", a.edge_type.0),
+                )
             })?;
             let (src, dst) = match a.dir {
                 AdjacencyDir::Out => (a.node, a.other),
@@ -173,7 +189,12 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     ///
     /// # Errors
     /// As [`edges`](Self::edges).
-    pub fn neighbors(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<NodeId>> {
+    pub fn neighbors(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<Vec<NodeId>> {
         let mut out = Vec::new();
         self.visit_adjacency(node, dir, edge_type, |k| {
             out.push(AdjacencyKey::decode(k)?.other);
@@ -219,10 +240,12 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     }
 
     fn index_id(&self, label: &str, property: &str) -> Result<codec::IndexId> {
-        self.catalog.find(label, property).ok_or_else(|| Error::IndexNotFound {
-            label: label.to_owned(),
-            property: property.to_owned(),
-        })
+        self.catalog
+            .find(label, property)
+            .ok_or_else(|| Error::IndexNotFound {
+                label: label.to_owned(),
+                property: property.to_owned(),
+            })
     }
 
     /// Nodes with `label` whose `property` equals `value`, ascending by id,
@@ -231,7 +254,12 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// [`Error::IndexNotFound`] if no such index is declared; an engine
     /// error.
-    pub fn find_nodes(&self, label: &str, property: &str, value: &PropertyValue) -> Result<Vec<NodeId>> {
+    pub fn find_nodes(
+        &self,
+        label: &str,
+        property: &str,
+        value: &PropertyValue,
+    ) -> Result<Vec<NodeId>> {
         let index = self.index_id(label, property)?;
         let mut prefix = Vec::with_capacity(32);
         codec::property_value_prefix(index, value, &mut prefix);
@@ -284,11 +312,15 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
 
     fn collect_index(&self, range: KeyRange<'_>) -> Result<Vec<NodeId>> {
         let mut out = Vec::new();
-        self.view
-            .scan(ColumnFamily::Indices, range, ScanDirection::Forward, &mut |k, _| {
+        self.view.scan(
+            ColumnFamily::Indices,
+            range,
+            ScanDirection::Forward,
+            &mut |k, _| {
                 out.push(codec::property_index_node(k)?);
                 Ok(ControlFlow::Continue(()))
-            })?;
+            },
+        )?;
         Ok(out)
     }
 
@@ -336,11 +368,15 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// A corruption error for a malformed key; an engine error.
     pub fn node_ids(&self) -> Result<Vec<NodeId>> {
         let mut out = Vec::new();
-        self.view
-            .scan(ColumnFamily::Nodes, KeyRange::all(), ScanDirection::Forward, &mut |k, _| {
+        self.view.scan(
+            ColumnFamily::Nodes,
+            KeyRange::all(),
+            ScanDirection::Forward,
+            &mut |k, _| {
                 out.push(codec::decode_node_key(k)?);
                 Ok(ControlFlow::Continue(()))
-            })?;
+            },
+        )?;
         Ok(out)
     }
 
@@ -350,11 +386,15 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// A corruption error for a malformed key; an engine error.
     pub fn edge_ids(&self) -> Result<Vec<EdgeId>> {
         let mut out = Vec::new();
-        self.view
-            .scan(ColumnFamily::Edges, KeyRange::all(), ScanDirection::Forward, &mut |k, _| {
+        self.view.scan(
+            ColumnFamily::Edges,
+            KeyRange::all(),
+            ScanDirection::Forward,
+            &mut |k, _| {
                 out.push(codec::decode_edge_key(k)?);
                 Ok(ControlFlow::Continue(()))
-            })?;
+            },
+        )?;
         Ok(out)
     }
 }

@@ -1,7 +1,6 @@
 //! [`GraphStore`]: the graph API over any [`StorageBackend`].
 
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use graph_core::codec::{self, IndexDef, IndexId, meta};
@@ -14,6 +13,7 @@ use graph_core::{
 use crate::batch::GraphBatch;
 use crate::catalog::{Catalog, Symbols};
 use crate::clock::{Clock, SystemClock};
+use crate::ids::IdAllocator;
 use crate::mutation::Mutation;
 use crate::read::{EdgeRef, GraphReader, IndexInfo};
 use crate::txn::{Counters, Txn, validate_name};
@@ -83,8 +83,8 @@ pub struct GraphStore<B: StorageBackend> {
     durability: Durability,
     clock: Arc<dyn Clock>,
     writer: Mutex<WriterState>,
-    next_node_id: AtomicU64,
-    next_edge_id: AtomicU64,
+    node_ids: IdAllocator,
+    edge_ids: IdAllocator,
     symbols: RwLock<Symbols>,
     catalog: RwLock<Arc<Catalog>>,
 }
@@ -105,7 +105,10 @@ fn read_u32(view: &impl ReadView, key: &[u8]) -> Result<u32> {
 
 fn is_empty(view: &impl ReadView) -> Result<bool> {
     for cf in ColumnFamily::ALL {
-        if !view.collect_range(cf, KeyRange::all(), ScanDirection::Forward, Some(1))?.is_empty() {
+        if !view
+            .collect_range(cf, KeyRange::all(), ScanDirection::Forward, Some(1))?
+            .is_empty()
+        {
             return Ok(false);
         }
     }
@@ -133,7 +136,8 @@ impl<B: StorageBackend> GraphStore<B> {
         let supported = || format!("graph-storage format {}", codec::FORMAT_VERSION);
         match backend.get(ColumnFamily::Default, meta::FORMAT_VERSION)? {
             Some(v) => {
-                let found = codec::decode_u32_value(ColumnFamily::Default, meta::FORMAT_VERSION, &v)?;
+                let found =
+                    codec::decode_u32_value(ColumnFamily::Default, meta::FORMAT_VERSION, &v)?;
                 if found != codec::FORMAT_VERSION {
                     return Err(Error::IncompatibleFormat {
                         found: format!("graph-storage format {found}"),
@@ -143,7 +147,11 @@ impl<B: StorageBackend> GraphStore<B> {
             }
             None if is_empty(&backend)? => {
                 let mut b = WriteBatch::new();
-                b.put(ColumnFamily::Default, meta::FORMAT_VERSION, &codec::FORMAT_VERSION.to_be_bytes());
+                b.put(
+                    ColumnFamily::Default,
+                    meta::FORMAT_VERSION,
+                    &codec::FORMAT_VERSION.to_be_bytes(),
+                );
                 backend.write(&b, Durability::Strict)?;
             }
             None => {
@@ -156,8 +164,6 @@ impl<B: StorageBackend> GraphStore<B> {
         let counters = Counters {
             node_count: read_u64(&backend, meta::NODE_COUNT)?,
             edge_count: read_u64(&backend, meta::EDGE_COUNT)?,
-            next_node_id: read_u64(&backend, meta::NEXT_NODE_ID)?,
-            next_edge_id: read_u64(&backend, meta::NEXT_EDGE_ID)?,
             next_symbol: read_u32(&backend, meta::NEXT_SYMBOL_ID)?,
         };
         let symbols = Symbols::load(&backend, counters.next_symbol)?;
@@ -165,8 +171,8 @@ impl<B: StorageBackend> GraphStore<B> {
         Ok(GraphStore {
             durability: options.durability,
             clock: options.clock,
-            next_node_id: AtomicU64::new(counters.next_node_id),
-            next_edge_id: AtomicU64::new(counters.next_edge_id),
+            node_ids: IdAllocator::new(meta::NEXT_NODE_ID, read_u64(&backend, meta::NEXT_NODE_ID)?),
+            edge_ids: IdAllocator::new(meta::NEXT_EDGE_ID, read_u64(&backend, meta::NEXT_EDGE_ID)?),
             writer: Mutex::new(WriterState {
                 counters,
                 next_index_id: read_u32(&backend, meta::NEXT_INDEX_ID)?,
@@ -200,12 +206,12 @@ impl<B: StorageBackend> GraphStore<B> {
         Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    pub(crate) fn reserve_node_id(&self) -> NodeId {
-        NodeId(self.next_node_id.fetch_add(1, Ordering::Relaxed))
+    pub(crate) fn reserve_node_id(&self) -> Result<NodeId> {
+        self.node_ids.allocate(&self.backend).map(NodeId)
     }
 
-    pub(crate) fn reserve_edge_id(&self) -> EdgeId {
-        EdgeId(self.next_edge_id.fetch_add(1, Ordering::Relaxed))
+    pub(crate) fn reserve_edge_id(&self) -> Result<EdgeId> {
+        self.edge_ids.allocate(&self.backend).map(EdgeId)
     }
 
     /// Applies `mutations` in order as one atomic commit: all of them, or
@@ -221,15 +227,11 @@ impl<B: StorageBackend> GraphStore<B> {
             txn.apply(m, self.clock.now())?;
         }
         let catalog = self.current_catalog();
-        let next_ids = (
-            self.next_node_id.load(Ordering::Relaxed),
-            self.next_edge_id.load(Ordering::Relaxed),
-        );
         let (batch, fx) = {
             let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
             let mut counters = writer.counters;
             counters.next_symbol = symbols.next;
-            txn.build(&symbols, &catalog, &counters, next_ids)?
+            txn.build(&symbols, &catalog, &counters)?
         };
         if batch.is_empty() {
             return Ok(());
@@ -256,8 +258,6 @@ impl<B: StorageBackend> GraphStore<B> {
         let c = &mut writer.counters;
         c.node_count = c.node_count.saturating_add_signed(fx.node_delta);
         c.edge_count = c.edge_count.saturating_add_signed(fx.edge_delta);
-        c.next_node_id = next_ids.0;
-        c.next_edge_id = next_ids.1;
         Ok(())
     }
 
@@ -273,7 +273,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// [`Error::InvalidArgument`] for an empty label or property key or a
     /// too deeply nested value; the backend's write error.
     pub fn create_node(&self, labels: &[&str], properties: Properties) -> Result<NodeId> {
-        let id = self.reserve_node_id();
+        let id = self.reserve_node_id()?;
         self.apply([Mutation::CreateNode {
             id,
             labels: labels.iter().map(|l| (*l).to_owned()).collect(),
@@ -287,7 +287,11 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; invalid argument; write errors.
     pub fn set_node_property(&self, id: NodeId, key: &str, value: PropertyValue) -> Result<()> {
-        self.apply([Mutation::SetNodeProperty { id, key: key.to_owned(), value }])
+        self.apply([Mutation::SetNodeProperty {
+            id,
+            key: key.to_owned(),
+            value,
+        }])
     }
 
     /// Removes one property of a node (no-op when absent).
@@ -295,7 +299,10 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn remove_node_property(&self, id: NodeId, key: &str) -> Result<()> {
-        self.apply([Mutation::RemoveNodeProperty { id, key: key.to_owned() }])
+        self.apply([Mutation::RemoveNodeProperty {
+            id,
+            key: key.to_owned(),
+        }])
     }
 
     /// Adds a label to a node (no-op when present).
@@ -303,7 +310,10 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; invalid argument for an empty label.
     pub fn add_label(&self, id: NodeId, label: &str) -> Result<()> {
-        self.apply([Mutation::AddLabel { id, label: label.to_owned() }])
+        self.apply([Mutation::AddLabel {
+            id,
+            label: label.to_owned(),
+        }])
     }
 
     /// Removes a label from a node (no-op when absent).
@@ -311,7 +321,10 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn remove_label(&self, id: NodeId, label: &str) -> Result<()> {
-        self.apply([Mutation::RemoveLabel { id, label: label.to_owned() }])
+        self.apply([Mutation::RemoveLabel {
+            id,
+            label: label.to_owned(),
+        }])
     }
 
     /// Deletes a node that has no edges.
@@ -336,8 +349,14 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`] if an endpoint does not exist (nothing is
     /// written); invalid argument for an empty type or property key.
-    pub fn create_edge(&self, src: NodeId, dst: NodeId, edge_type: &str, properties: Properties) -> Result<EdgeId> {
-        let id = self.reserve_edge_id();
+    pub fn create_edge(
+        &self,
+        src: NodeId,
+        dst: NodeId,
+        edge_type: &str,
+        properties: Properties,
+    ) -> Result<EdgeId> {
+        let id = self.reserve_edge_id()?;
         self.apply([Mutation::CreateEdge {
             id,
             src,
@@ -353,7 +372,11 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; invalid argument; write errors.
     pub fn set_edge_property(&self, id: EdgeId, key: &str, value: PropertyValue) -> Result<()> {
-        self.apply([Mutation::SetEdgeProperty { id, key: key.to_owned(), value }])
+        self.apply([Mutation::SetEdgeProperty {
+            id,
+            key: key.to_owned(),
+            value,
+        }])
     }
 
     /// Removes one property of an edge (no-op when absent).
@@ -361,7 +384,10 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; write errors.
     pub fn remove_edge_property(&self, id: EdgeId, key: &str) -> Result<()> {
-        self.apply([Mutation::RemoveEdgeProperty { id, key: key.to_owned() }])
+        self.apply([Mutation::RemoveEdgeProperty {
+            id,
+            key: key.to_owned(),
+        }])
     }
 
     /// Deletes an edge and its adjacency entries.
@@ -390,17 +416,29 @@ impl<B: StorageBackend> GraphStore<B> {
             }));
         }
         let id = IndexId(writer.next_index_id);
-        let next = id.0.checked_add(1).ok_or_else(|| Error::invalid("index ids exhausted"))?;
-        let def = IndexDef { label: label.to_owned(), property: property.to_owned() };
+        let next =
+            id.0.checked_add(1)
+                .ok_or_else(|| Error::invalid("index ids exhausted"))?;
+        let def = IndexDef {
+            label: label.to_owned(),
+            property: property.to_owned(),
+        };
         let mut batch = WriteBatch::new();
         let mut value = Vec::new();
         codec::encode_index_def(&def, &mut value)?;
         batch.put(ColumnFamily::Default, &meta::index_def(id), &value);
-        batch.put(ColumnFamily::Default, meta::NEXT_INDEX_ID, &next.to_be_bytes());
+        batch.put(
+            ColumnFamily::Default,
+            meta::NEXT_INDEX_ID,
+            &next.to_be_bytes(),
+        );
         let reader = self.reader();
         let mut key = Vec::new();
         for node_id in reader.nodes_with_label(label)? {
-            if let Some(v) = reader.get_node(node_id)?.and_then(|n| n.properties.get(property).cloned()) {
+            if let Some(v) = reader
+                .get_node(node_id)?
+                .and_then(|n| n.properties.get(property).cloned())
+            {
                 key.clear();
                 codec::property_index_key(id, &v, node_id, &mut key);
                 batch.put(ColumnFamily::Indices, &key, &[]);
@@ -421,10 +459,12 @@ impl<B: StorageBackend> GraphStore<B> {
     pub fn drop_index(&self, label: &str, property: &str) -> Result<()> {
         let _writer = self.lock_writer();
         let catalog = self.current_catalog();
-        let id = catalog.find(label, property).ok_or_else(|| Error::IndexNotFound {
-            label: label.to_owned(),
-            property: property.to_owned(),
-        })?;
+        let id = catalog
+            .find(label, property)
+            .ok_or_else(|| Error::IndexNotFound {
+                label: label.to_owned(),
+                property: property.to_owned(),
+            })?;
         let prefix = codec::property_index_prefix(id);
         let mut batch = WriteBatch::new();
         batch.delete(ColumnFamily::Default, &meta::index_def(id));
@@ -476,7 +516,12 @@ impl<B: StorageBackend> GraphStore<B> {
     ///
     /// # Errors
     /// Corruption of an adjacency key; engine errors.
-    pub fn edges(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<EdgeRef>> {
+    pub fn edges(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<Vec<EdgeRef>> {
         self.reader().edges(node, dir, edge_type)
     }
 
@@ -484,7 +529,12 @@ impl<B: StorageBackend> GraphStore<B> {
     ///
     /// # Errors
     /// Corruption of an adjacency key; engine errors.
-    pub fn neighbors(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<Vec<NodeId>> {
+    pub fn neighbors(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<Vec<NodeId>> {
         self.reader().neighbors(node, dir, edge_type)
     }
 
@@ -508,7 +558,12 @@ impl<B: StorageBackend> GraphStore<B> {
     ///
     /// # Errors
     /// [`Error::IndexNotFound`]; engine errors.
-    pub fn find_nodes(&self, label: &str, property: &str, value: &PropertyValue) -> Result<Vec<NodeId>> {
+    pub fn find_nodes(
+        &self,
+        label: &str,
+        property: &str,
+        value: &PropertyValue,
+    ) -> Result<Vec<NodeId>> {
         self.reader().find_nodes(label, property, value)
     }
 
@@ -523,7 +578,8 @@ impl<B: StorageBackend> GraphStore<B> {
         lower: Bound<&PropertyValue>,
         upper: Bound<&PropertyValue>,
     ) -> Result<Vec<NodeId>> {
-        self.reader().find_nodes_in_range(label, property, lower, upper)
+        self.reader()
+            .find_nodes_in_range(label, property, lower, upper)
     }
 
     /// The declared property indexes.
@@ -573,4 +629,3 @@ impl<B: StorageBackend> GraphStore<B> {
         self.backend.flush()
     }
 }
-

@@ -51,8 +51,6 @@ pub(crate) struct Effects {
 pub(crate) struct Counters {
     pub(crate) node_count: u64,
     pub(crate) edge_count: u64,
-    pub(crate) next_node_id: u64,
-    pub(crate) next_edge_id: u64,
     pub(crate) next_symbol: u32,
 }
 
@@ -102,7 +100,10 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
     pub(crate) fn node_exists(&self, id: NodeId) -> Result<bool> {
         match self.nodes.get(&id) {
             Some(t) => Ok(t.after.is_some()),
-            None => Ok(self.base.get(ColumnFamily::Nodes, &codec::node_key(id))?.is_some()),
+            None => Ok(self
+                .base
+                .get(ColumnFamily::Nodes, &codec::node_key(id))?
+                .is_some()),
         }
     }
 
@@ -136,11 +137,15 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
         let mut ids = Vec::new();
         for dir in [AdjacencyDir::Out, AdjacencyDir::In] {
             let prefix = AdjacencyKey::node_prefix(dir, node);
-            self.base
-                .scan_prefix(ColumnFamily::Indices, &prefix, ScanDirection::Forward, &mut |k, _| {
+            self.base.scan_prefix(
+                ColumnFamily::Indices,
+                &prefix,
+                ScanDirection::Forward,
+                &mut |k, _| {
                     ids.push(AdjacencyKey::decode(k)?.edge);
                     Ok(ControlFlow::Continue(()))
-                })?;
+                },
+            )?;
         }
         if let Some(new) = self.new_edges_by_node.get(&node) {
             ids.extend_from_slice(new);
@@ -155,7 +160,11 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
     /// discarded: it may hold part of the mutation.
     pub(crate) fn apply(&mut self, m: Mutation, now: Timestamp) -> Result<()> {
         match m {
-            Mutation::CreateNode { id, labels, properties } => {
+            Mutation::CreateNode {
+                id,
+                labels,
+                properties,
+            } => {
                 let labels = normalize_labels(labels)?;
                 codec::value::validate_properties(&properties)?;
                 if self.nodes.contains_key(&id) {
@@ -168,7 +177,13 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                     created_at: now,
                     updated_at: now,
                 };
-                self.nodes.insert(id, Touched { before: None, after: Some(node) });
+                self.nodes.insert(
+                    id,
+                    Touched {
+                        before: None,
+                        after: Some(node),
+                    },
+                );
             }
             Mutation::SetNodeProperty { id, key, value } => {
                 codec::value::validate_property(&key, &value)?;
@@ -212,7 +227,13 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                     t.after = None;
                 }
             }
-            Mutation::CreateEdge { id, src, dst, edge_type, properties } => {
+            Mutation::CreateEdge {
+                id,
+                src,
+                dst,
+                edge_type,
+                properties,
+            } => {
                 validate_name("edge types", &edge_type)?;
                 codec::value::validate_properties(&properties)?;
                 for end in [src, dst] {
@@ -232,7 +253,13 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                     created_at: now,
                     updated_at: now,
                 };
-                self.edges.insert(id, Touched { before: None, after: Some(edge) });
+                self.edges.insert(
+                    id,
+                    Touched {
+                        before: None,
+                        after: Some(edge),
+                    },
+                );
                 self.new_edges_by_node.entry(src).or_default().push(id);
                 if dst != src {
                     self.new_edges_by_node.entry(dst).or_default().push(id);
@@ -267,7 +294,6 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
         symbols: &Symbols,
         catalog: &Catalog,
         counters: &Counters,
-        next_ids: (u64, u64),
     ) -> Result<(WriteBatch, Effects)> {
         let mut batch = WriteBatch::with_capacity(
             self.nodes.len() * 3 + self.edges.len() * 3 + 8,
@@ -307,16 +333,30 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                     batch.put(ColumnFamily::Edges, &key, &scratch);
                     if t.before.is_none() {
                         let ty = interner.intern(&e.edge_type, &mut batch);
-                        batch.put(ColumnFamily::Indices, &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(), &[]);
-                        batch.put(ColumnFamily::Indices, &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode(), &[]);
+                        batch.put(
+                            ColumnFamily::Indices,
+                            &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(),
+                            &[],
+                        );
+                        batch.put(
+                            ColumnFamily::Indices,
+                            &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode(),
+                            &[],
+                        );
                         fx.edge_delta += 1;
                     }
                 }
                 (Some(e), None) => {
                     batch.delete(ColumnFamily::Edges, &key);
                     let ty = interner.intern(&e.edge_type, &mut batch);
-                    batch.delete(ColumnFamily::Indices, &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode());
-                    batch.delete(ColumnFamily::Indices, &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode());
+                    batch.delete(
+                        ColumnFamily::Indices,
+                        &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(),
+                    );
+                    batch.delete(
+                        ColumnFamily::Indices,
+                        &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode(),
+                    );
                     fx.edge_delta -= 1;
                 }
                 (None, None) => {}
@@ -327,19 +367,25 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             batch.put(ColumnFamily::Default, key, &v.to_be_bytes());
         };
         if fx.node_delta != 0 {
-            put_u64(&mut batch, meta::NODE_COUNT, apply_delta(counters.node_count, fx.node_delta)?);
+            put_u64(
+                &mut batch,
+                meta::NODE_COUNT,
+                apply_delta(counters.node_count, fx.node_delta)?,
+            );
         }
         if fx.edge_delta != 0 {
-            put_u64(&mut batch, meta::EDGE_COUNT, apply_delta(counters.edge_count, fx.edge_delta)?);
-        }
-        if next_ids.0 != counters.next_node_id {
-            put_u64(&mut batch, meta::NEXT_NODE_ID, next_ids.0);
-        }
-        if next_ids.1 != counters.next_edge_id {
-            put_u64(&mut batch, meta::NEXT_EDGE_ID, next_ids.1);
+            put_u64(
+                &mut batch,
+                meta::EDGE_COUNT,
+                apply_delta(counters.edge_count, fx.edge_delta)?,
+            );
         }
         if interner.next != counters.next_symbol {
-            batch.put(ColumnFamily::Default, meta::NEXT_SYMBOL_ID, &interner.next.to_be_bytes());
+            batch.put(
+                ColumnFamily::Default,
+                meta::NEXT_SYMBOL_ID,
+                &interner.next.to_be_bytes(),
+            );
         }
         fx.new_symbols = interner.new;
         Ok((batch, fx))
@@ -348,7 +394,11 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
 
 fn apply_delta(count: u64, delta: i64) -> Result<u64> {
     count.checked_add_signed(delta).ok_or_else(|| {
-        Error::corruption(ColumnFamily::Default, b"", format!("count {count} would go below zero by {delta}"))
+        Error::corruption(
+            ColumnFamily::Default,
+            b"",
+            format!("count {count} would go below zero by {delta}"),
+        )
     })
 }
 
@@ -370,8 +420,16 @@ impl Interner<'_> {
         }
         let id = SymbolId(self.next);
         self.next += 1;
-        batch.put(ColumnFamily::Default, &meta::symbol_by_name(name), &id.0.to_be_bytes());
-        batch.put(ColumnFamily::Default, &meta::symbol_by_id(id), name.as_bytes());
+        batch.put(
+            ColumnFamily::Default,
+            &meta::symbol_by_name(name),
+            &id.0.to_be_bytes(),
+        );
+        batch.put(
+            ColumnFamily::Default,
+            &meta::symbol_by_id(id),
+            name.as_bytes(),
+        );
         self.new.push((name.into(), id));
         id
     }
@@ -404,7 +462,10 @@ fn diff_node_indexes(
         return;
     }
     let mut old_key = Vec::new();
-    for label in before.iter().chain(after.iter().filter(|l| before.binary_search(l).is_err())) {
+    for label in before
+        .iter()
+        .chain(after.iter().filter(|l| before.binary_search(l).is_err()))
+    {
         for (property, index) in catalog.on_label(label) {
             old_key.clear();
             scratch.clear();
@@ -431,7 +492,11 @@ fn labels_of(n: &Option<Node>) -> &[String] {
 }
 
 /// The value a node state contributes to the index on (label, property).
-fn indexed_value<'n>(n: &'n Option<Node>, label: &str, property: &str) -> Option<&'n graph_core::PropertyValue> {
+fn indexed_value<'n>(
+    n: &'n Option<Node>,
+    label: &str,
+    property: &str,
+) -> Option<&'n graph_core::PropertyValue> {
     n.as_ref()
         .filter(|n| n.has_label(label))
         .and_then(|n| n.properties.get(property))

@@ -71,14 +71,27 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Undecodable { cf, key, reason } => write!(f, "{cf} key {key:02x?}: {reason}"),
-            Problem::DanglingEdge { edge, missing } => write!(f, "edge {edge} points to missing node {missing}"),
+            Problem::DanglingEdge { edge, missing } => {
+                write!(f, "edge {edge} points to missing node {missing}")
+            }
             Problem::MissingIndexEntry { key } => write!(f, "missing index entry {key:02x?}"),
             Problem::ExtraIndexEntry { key } => write!(f, "extra index entry {key:02x?}"),
-            Problem::WrongCount { what, stored, actual } => {
+            Problem::WrongCount {
+                what,
+                stored,
+                actual,
+            } => {
                 write!(f, "{what} count is {stored} but {actual} records exist")
             }
-            Problem::IdCounterBehind { what, next, max_used } => {
-                write!(f, "next {what} id {next} is not above the largest in use, {max_used}")
+            Problem::IdCounterBehind {
+                what,
+                next,
+                max_used,
+            } => {
+                write!(
+                    f,
+                    "next {what} id {next} is not above the largest in use, {max_used}"
+                )
             }
             Problem::BadSymbol { name, reason } => write!(f, "symbol {name:?}: {reason}"),
         }
@@ -132,25 +145,41 @@ impl StoredSymbols {
     fn load(view: &impl ReadView, problems: &mut Vec<Problem>) -> Result<Self> {
         let mut by_name = HashMap::new();
         let mut by_id = HashMap::new();
-        view.scan_prefix(ColumnFamily::Default, &[meta::TAG_SYMBOL_BY_NAME], ScanDirection::Forward, &mut |k, v| {
-            let name = String::from_utf8_lossy(&k[1..]).into_owned();
-            match codec::decode_u32_value(ColumnFamily::Default, k, v) {
-                Ok(id) => {
-                    by_name.insert(name, SymbolId(id));
+        view.scan_prefix(
+            ColumnFamily::Default,
+            &[meta::TAG_SYMBOL_BY_NAME],
+            ScanDirection::Forward,
+            &mut |k, v| {
+                let name = String::from_utf8_lossy(&k[1..]).into_owned();
+                match codec::decode_u32_value(ColumnFamily::Default, k, v) {
+                    Ok(id) => {
+                        by_name.insert(name, SymbolId(id));
+                    }
+                    Err(e) => problems.push(Problem::BadSymbol {
+                        name,
+                        reason: e.to_string(),
+                    }),
                 }
-                Err(e) => problems.push(Problem::BadSymbol { name, reason: e.to_string() }),
-            }
-            Ok(ControlFlow::Continue(()))
-        })?;
-        view.scan_prefix(ColumnFamily::Default, &[meta::TAG_SYMBOL_BY_ID], ScanDirection::Forward, &mut |k, v| {
-            match meta::decode_symbol_by_id_key(k) {
-                Ok(id) => {
-                    by_id.insert(id, String::from_utf8_lossy(v).into_owned());
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        view.scan_prefix(
+            ColumnFamily::Default,
+            &[meta::TAG_SYMBOL_BY_ID],
+            ScanDirection::Forward,
+            &mut |k, v| {
+                match meta::decode_symbol_by_id_key(k) {
+                    Ok(id) => {
+                        by_id.insert(id, String::from_utf8_lossy(v).into_owned());
+                    }
+                    Err(e) => problems.push(Problem::BadSymbol {
+                        name: format!("{k:02x?}"),
+                        reason: e.to_string(),
+                    }),
                 }
-                Err(e) => problems.push(Problem::BadSymbol { name: format!("{k:02x?}"), reason: e.to_string() }),
-            }
-            Ok(ControlFlow::Continue(()))
-        })?;
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
         for (name, id) in &by_name {
             if by_id.get(id) != Some(name) {
                 problems.push(Problem::BadSymbol {
@@ -202,72 +231,113 @@ impl<V: ReadView> GraphReader<'_, V> {
         let mut node_ids: HashSet<NodeId> = HashSet::new();
         let (mut max_node, mut max_edge) = (None, None);
 
-        view.scan(ColumnFamily::Nodes, KeyRange::all(), ScanDirection::Forward, &mut |k, v| {
-            report.nodes += 1;
-            let node = match codec::decode_node(k, v) {
-                Ok(n) => n,
-                Err(e) => {
-                    problems.push(undecodable(ColumnFamily::Nodes, k, &e));
-                    return Ok(ControlFlow::Continue(()));
-                }
-            };
-            node_ids.insert(node.id);
-            max_node = max_node.max(Some(node.id.0));
-            for label in &node.labels {
-                if let Some(sym) = symbols.id(label, problems) {
-                    expected.insert(codec::label_key(sym, node.id).to_vec());
-                }
-                for (property, index) in catalog.on_label(label) {
-                    if let Some(value) = node.properties.get(property) {
-                        let mut key = Vec::new();
-                        codec::property_index_key(*index, value, node.id, &mut key);
-                        expected.insert(key);
+        view.scan(
+            ColumnFamily::Nodes,
+            KeyRange::all(),
+            ScanDirection::Forward,
+            &mut |k, v| {
+                report.nodes += 1;
+                let node = match codec::decode_node(k, v) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        problems.push(undecodable(ColumnFamily::Nodes, k, &e));
+                        return Ok(ControlFlow::Continue(()));
+                    }
+                };
+                node_ids.insert(node.id);
+                max_node = max_node.max(Some(node.id.0));
+                for label in &node.labels {
+                    if let Some(sym) = symbols.id(label, problems) {
+                        expected.insert(codec::label_key(sym, node.id).to_vec());
+                    }
+                    for (property, index) in catalog.on_label(label) {
+                        if let Some(value) = node.properties.get(property) {
+                            let mut key = Vec::new();
+                            codec::property_index_key(*index, value, node.id, &mut key);
+                            expected.insert(key);
+                        }
                     }
                 }
-            }
-            Ok(ControlFlow::Continue(()))
-        })?;
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
 
-        view.scan(ColumnFamily::Edges, KeyRange::all(), ScanDirection::Forward, &mut |k, v| {
-            report.edges += 1;
-            let edge = match codec::decode_edge(k, v) {
-                Ok(e) => e,
-                Err(e) => {
-                    problems.push(undecodable(ColumnFamily::Edges, k, &e));
-                    return Ok(ControlFlow::Continue(()));
+        view.scan(
+            ColumnFamily::Edges,
+            KeyRange::all(),
+            ScanDirection::Forward,
+            &mut |k, v| {
+                report.edges += 1;
+                let edge = match codec::decode_edge(k, v) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        problems.push(undecodable(ColumnFamily::Edges, k, &e));
+                        return Ok(ControlFlow::Continue(()));
+                    }
+                };
+                max_edge = max_edge.max(Some(edge.id.0));
+                for end in [edge.src, edge.dst] {
+                    if !node_ids.contains(&end) {
+                        problems.push(Problem::DanglingEdge {
+                            edge: edge.id,
+                            missing: end,
+                        });
+                    }
                 }
-            };
-            max_edge = max_edge.max(Some(edge.id.0));
-            for end in [edge.src, edge.dst] {
-                if !node_ids.contains(&end) {
-                    problems.push(Problem::DanglingEdge { edge: edge.id, missing: end });
+                if let Some(ty) = symbols.id(&edge.edge_type, problems) {
+                    expected.insert(
+                        AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id)
+                            .encode()
+                            .to_vec(),
+                    );
+                    expected.insert(
+                        AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id)
+                            .encode()
+                            .to_vec(),
+                    );
                 }
-            }
-            if let Some(ty) = symbols.id(&edge.edge_type, problems) {
-                expected.insert(AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id).encode().to_vec());
-                expected.insert(AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id).encode().to_vec());
-            }
-            Ok(ControlFlow::Continue(()))
-        })?;
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
 
-        view.scan(ColumnFamily::Indices, KeyRange::all(), ScanDirection::Forward, &mut |k, _| {
-            report.index_entries += 1;
-            if !expected.remove(k) {
-                problems.push(Problem::ExtraIndexEntry { key: k.to_vec() });
-            }
-            Ok(ControlFlow::Continue(()))
-        })?;
-        problems.extend(expected.into_iter().map(|key| Problem::MissingIndexEntry { key }));
+        view.scan(
+            ColumnFamily::Indices,
+            KeyRange::all(),
+            ScanDirection::Forward,
+            &mut |k, _| {
+                report.index_entries += 1;
+                if !expected.remove(k) {
+                    problems.push(Problem::ExtraIndexEntry { key: k.to_vec() });
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        problems.extend(
+            expected
+                .into_iter()
+                .map(|key| Problem::MissingIndexEntry { key }),
+        );
 
         let stored_nodes = self.node_count()?;
         if stored_nodes != report.nodes {
-            problems.push(Problem::WrongCount { what: "nodes", stored: stored_nodes, actual: report.nodes });
+            problems.push(Problem::WrongCount {
+                what: "nodes",
+                stored: stored_nodes,
+                actual: report.nodes,
+            });
         }
         let stored_edges = self.edge_count()?;
         if stored_edges != report.edges {
-            problems.push(Problem::WrongCount { what: "edges", stored: stored_edges, actual: report.edges });
+            problems.push(Problem::WrongCount {
+                what: "edges",
+                stored: stored_edges,
+                actual: report.edges,
+            });
         }
-        for (what, key, max) in [("node", meta::NEXT_NODE_ID, max_node), ("edge", meta::NEXT_EDGE_ID, max_edge)] {
+        for (what, key, max) in [
+            ("node", meta::NEXT_NODE_ID, max_node),
+            ("edge", meta::NEXT_EDGE_ID, max_edge),
+        ] {
             let next = match view.get(ColumnFamily::Default, key)? {
                 Some(v) => codec::decode_u64_value(ColumnFamily::Default, key, &v)?,
                 None => 0,
@@ -275,7 +345,11 @@ impl<V: ReadView> GraphReader<'_, V> {
             if let Some(max_used) = max
                 && next <= max_used
             {
-                problems.push(Problem::IdCounterBehind { what, next, max_used });
+                problems.push(Problem::IdCounterBehind {
+                    what,
+                    next,
+                    max_used,
+                });
             }
         }
         Ok(report)

@@ -29,7 +29,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::ops::{Bound, ControlFlow};
+use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use graph_core::{
@@ -101,21 +101,24 @@ impl ReadView for Tables {
         let iter = self
             .table(cf)
             .range::<[u8], _>((Bound::Included(range.start), end));
-        let mut step = |(k, v): (&Box<[u8]>, &Box<[u8]>)| visit(k, v);
-        let flow = match direction {
-            ScanDirection::Forward => iter.map(&mut step).find(stop),
-            ScanDirection::Reverse => iter.rev().map(&mut step).find(stop),
-        };
-        match flow {
-            Some(Err(e)) => Err(e),
-            _ => Ok(()),
+        match direction {
+            ScanDirection::Forward => visit_all(iter, visit),
+            ScanDirection::Reverse => visit_all(iter.rev(), visit),
         }
     }
 }
 
-/// Whether a visitor's answer ends the scan.
-fn stop(r: &Result<ControlFlow<()>>) -> bool {
-    !matches!(r, Ok(ControlFlow::Continue(())))
+/// Feeds pairs to the visitor until it breaks or fails.
+fn visit_all<'t>(
+    pairs: impl Iterator<Item = (&'t Box<[u8]>, &'t Box<[u8]>)>,
+    visit: &mut Visitor<'_>,
+) -> Result<()> {
+    for (k, v) in pairs {
+        if visit(k, v)?.is_break() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The in-memory reference backend. Cheap to create; `Send + Sync`.

@@ -61,7 +61,11 @@ fn sample_node() -> Node {
     Node {
         id: NodeId(1),
         labels: vec!["Person".into()],
-        properties: [("age".to_string(), V::Int(42)), ("name".to_string(), V::from("Ann"))].into(),
+        properties: [
+            ("age".to_string(), V::Int(42)),
+            ("name".to_string(), V::from("Ann")),
+        ]
+        .into(),
         created_at: Timestamp(10),
         updated_at: Timestamp(20),
     }
@@ -83,7 +87,10 @@ fn node_record_is_pinned() -> crate::Result<()> {
     let mut out = Vec::new();
     encode_node(&sample_node(), &mut out)?;
     assert_eq!(out, NODE_GOLDEN);
-    assert_eq!(decode_node(&node_key(NodeId(1)), NODE_GOLDEN)?, sample_node());
+    assert_eq!(
+        decode_node(&node_key(NodeId(1)), NODE_GOLDEN)?,
+        sample_node()
+    );
     Ok(())
 }
 
@@ -118,15 +125,25 @@ fn keys_are_pinned() {
     let out = AdjacencyKey::outgoing(NodeId(1), SymbolId(2), NodeId(3), EdgeId(4)).encode();
     assert_eq!(
         out,
-        [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4]
+        [
+            1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4
+        ]
     );
     let inc = AdjacencyKey::incoming(NodeId(3), SymbolId(2), NodeId(1), EdgeId(4)).encode();
     assert_eq!(inc[0], 2);
     assert_eq!(&inc[1..9], &3u64.to_be_bytes());
-    assert_eq!(label_key(SymbolId(5), NodeId(6)), [3, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6]);
+    assert_eq!(
+        label_key(SymbolId(5), NodeId(6)),
+        [3, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6]
+    );
     let mut p = Vec::new();
     property_index_key(IndexId(1), &V::Int(0), NodeId(9), &mut p);
-    assert_eq!(p, [4, 0, 0, 0, 1, 0x03, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
+    assert_eq!(
+        p,
+        [
+            4, 0, 0, 0, 1, 0x03, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9
+        ]
+    );
     assert_eq!(meta::symbol_by_id(SymbolId(1)), [3, 0, 0, 0, 1]);
     assert_eq!(meta::symbol_by_name("ab"), [2, b'a', b'b']);
     assert_eq!(meta::index_def(IndexId(2)), [4, 0, 0, 0, 2]);
@@ -137,7 +154,10 @@ fn keys_are_pinned() {
 fn keys_round_trip() -> crate::Result<()> {
     let k = AdjacencyKey::incoming(NodeId(u64::MAX), SymbolId(7), NodeId(0), EdgeId(42));
     assert_eq!(AdjacencyKey::decode(&k.encode())?, k);
-    assert_eq!(decode_label_key(&label_key(SymbolId(3), NodeId(8)))?, (SymbolId(3), NodeId(8)));
+    assert_eq!(
+        decode_label_key(&label_key(SymbolId(3), NodeId(8)))?,
+        (SymbolId(3), NodeId(8))
+    );
     let mut p = Vec::new();
     property_index_key(IndexId(1), &V::from("x\0y"), NodeId(77), &mut p);
     assert_eq!(property_index_node(&p)?, NodeId(77));
@@ -163,10 +183,21 @@ fn bad_records_are_corruption() {
         ("wrong id", wrong_id),
         ("trailing bytes", trailing),
         ("unknown variant tag", bad_tag),
-        ("huge length", vec![0x01, 0x01, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]),
+        (
+            "huge length",
+            vec![
+                0x01, 0x01, 0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F,
+            ],
+        ),
         ("deep nesting", deep),
-        ("unsorted labels", vec![0x01, 0x01, 0x02, 0x01, b'b', 0x01, b'a', 0x00, 0x00, 0x00]),
-        ("invalid utf-8", vec![0x01, 0x01, 0x01, 0x01, 0xFF, 0x00, 0x00, 0x00]),
+        (
+            "unsorted labels",
+            vec![0x01, 0x01, 0x02, 0x01, b'b', 0x01, b'a', 0x00, 0x00, 0x00],
+        ),
+        (
+            "invalid utf-8",
+            vec![0x01, 0x01, 0x01, 0x01, 0xFF, 0x00, 0x00, 0x00],
+        ),
     ];
     for (what, bytes) in cases {
         match decode_node(&key, &bytes) {
@@ -175,5 +206,11 @@ fn bad_records_are_corruption() {
         }
     }
     let short_key = decode_node(&[1, 2, 3], NODE_GOLDEN);
-    assert!(matches!(short_key, Err(crate::Error::Corruption { cf: ColumnFamily::Nodes, .. })));
+    assert!(matches!(
+        short_key,
+        Err(crate::Error::Corruption {
+            cf: ColumnFamily::Nodes,
+            ..
+        })
+    ));
 }

@@ -27,16 +27,16 @@ pub fn edge_key(id: EdgeId) -> [u8; 8] {
 
 /// Reads a big-endian `u64` that must fill `bytes` exactly.
 pub(crate) fn be_u64(cf: ColumnFamily, key: &[u8], bytes: &[u8]) -> Result<u64> {
-    let arr: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| Error::corruption(cf, key, format!("expected 8 bytes, found {}", bytes.len())))?;
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| {
+        Error::corruption(cf, key, format!("expected 8 bytes, found {}", bytes.len()))
+    })?;
     Ok(u64::from_be_bytes(arr))
 }
 
 fn be_u32(cf: ColumnFamily, key: &[u8], bytes: &[u8]) -> Result<u32> {
-    let arr: [u8; 4] = bytes
-        .try_into()
-        .map_err(|_| Error::corruption(cf, key, format!("expected 4 bytes, found {}", bytes.len())))?;
+    let arr: [u8; 4] = bytes.try_into().map_err(|_| {
+        Error::corruption(cf, key, format!("expected 4 bytes, found {}", bytes.len()))
+    })?;
     Ok(u32::from_be_bytes(arr))
 }
 
@@ -157,7 +157,13 @@ impl AdjacencyKey {
         let dir = match key[0] {
             index_tag::OUT => AdjacencyDir::Out,
             index_tag::IN => AdjacencyDir::In,
-            t => return Err(Error::corruption(cf, key, format!("tag {t:#04x} is not adjacency"))),
+            t => {
+                return Err(Error::corruption(
+                    cf,
+                    key,
+                    format!("tag {t:#04x} is not adjacency"),
+                ));
+            }
         };
         Ok(AdjacencyKey {
             dir,
@@ -211,7 +217,10 @@ pub fn decode_label_key(key: &[u8]) -> Result<(SymbolId, NodeId)> {
     if key.len() != LABEL_KEY_LEN || key[0] != index_tag::LABEL {
         return Err(Error::corruption(cf, key, "not a 13-byte label-index key"));
     }
-    Ok((SymbolId(be_u32(cf, key, &key[1..5])?), NodeId(be_u64(cf, key, &key[5..13])?)))
+    Ok((
+        SymbolId(be_u32(cf, key, &key[1..5])?),
+        NodeId(be_u64(cf, key, &key[5..13])?),
+    ))
 }
 
 /// The prefix of every entry of property index `index` (5 bytes).
@@ -306,7 +315,11 @@ pub mod meta {
     pub fn decode_index_def_key(key: &[u8]) -> Result<IndexId> {
         match key.split_first() {
             Some((&TAG_INDEX, id)) => be_u32(ColumnFamily::Default, key, id).map(IndexId),
-            _ => Err(Error::corruption(ColumnFamily::Default, key, "not an index-catalog key")),
+            _ => Err(Error::corruption(
+                ColumnFamily::Default,
+                key,
+                "not an index-catalog key",
+            )),
         }
     }
 
@@ -317,7 +330,11 @@ pub mod meta {
     pub fn decode_symbol_by_id_key(key: &[u8]) -> Result<SymbolId> {
         match key.split_first() {
             Some((&TAG_SYMBOL_BY_ID, id)) => be_u32(ColumnFamily::Default, key, id).map(SymbolId),
-            _ => Err(Error::corruption(ColumnFamily::Default, key, "not a symbol-dictionary key")),
+            _ => Err(Error::corruption(
+                ColumnFamily::Default,
+                key,
+                "not a symbol-dictionary key",
+            )),
         }
     }
 }

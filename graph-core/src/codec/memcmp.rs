@@ -92,14 +92,22 @@ fn order_i64(i: i64) -> [u8; 8] {
 /// IEEE-754 bits arranged so byte order is `f64::total_cmp` order.
 fn order_f64(f: f64) -> [u8; 8] {
     let bits = f.to_bits();
-    let ordered = if bits >> 63 == 1 { !bits } else { bits ^ (1 << 63) };
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits ^ (1 << 63)
+    };
     ordered.to_be_bytes()
 }
 
 /// As [`order_f64`], for `f32`.
 fn order_f32(f: f32) -> [u8; 4] {
     let bits = f.to_bits();
-    let ordered = if bits >> 31 == 1 { !bits } else { bits ^ (1 << 31) };
+    let ordered = if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits ^ (1 << 31)
+    };
     ordered.to_be_bytes()
 }
 
@@ -192,10 +200,16 @@ mod tests {
         let cases: &[(V, &[u8])] = &[
             (V::Null, &[0x01]),
             (V::Bool(true), &[0x02, 0x01]),
-            (V::Int(-1), &[0x03, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]),
+            (
+                V::Int(-1),
+                &[0x03, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+            ),
             (V::Int(1), &[0x03, 0x80, 0, 0, 0, 0, 0, 0, 1]),
             (V::Float(1.0), &[0x04, 0xBF, 0xF0, 0, 0, 0, 0, 0, 0]),
-            (V::String("a\0b".into()), &[0x05, b'a', 0x00, 0xFF, b'b', 0x00, 0x01]),
+            (
+                V::String("a\0b".into()),
+                &[0x05, b'a', 0x00, 0xFF, b'b', 0x00, 0x01],
+            ),
             (V::List(vec![V::Null]), &[0x08, 0x01, 0x01, 0x00]),
             (V::Vector(vec![0.0]), &[0x0A, 0x01, 0x80, 0, 0, 0, 0x00]),
         ];

@@ -96,7 +96,11 @@ fn decode<T: serde::de::DeserializeOwned>(cf: ColumnFamily, key: &[u8], bytes: &
         ));
     }
     if body.len() > MAX_RECORD_BYTES {
-        return Err(Error::corruption(cf, key, "record larger than the size limit"));
+        return Err(Error::corruption(
+            cf,
+            key,
+            "record larger than the size limit",
+        ));
     }
     let (value, read) = bincode::serde::decode_from_slice::<T, _>(body, CONFIG)
         .map_err(|e| Error::corruption(cf, key, format!("undecodable record: {e}")))?;
@@ -129,7 +133,11 @@ pub fn encode_node(node: &Node, out: &mut Vec<u8>) -> Result<()> {
 
 fn check_labels(cf: ColumnFamily, key: &[u8], labels: &[String]) -> Result<()> {
     if labels.iter().any(String::is_empty) || labels.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::corruption(cf, key, "labels not sorted, unique and non-empty"));
+        return Err(Error::corruption(
+            cf,
+            key,
+            "labels not sorted, unique and non-empty",
+        ));
     }
     Ok(())
 }
@@ -144,7 +152,11 @@ pub fn decode_node(key: &[u8], bytes: &[u8]) -> Result<Node> {
     let id = super::decode_node_key(key)?;
     let r: NodeRecord = decode(cf, key, bytes)?;
     if r.id != id.0 {
-        return Err(Error::corruption(cf, key, format!("record holds id {} under key {}", r.id, id.0)));
+        return Err(Error::corruption(
+            cf,
+            key,
+            format!("record holds id {} under key {}", r.id, id.0),
+        ));
     }
     check_labels(cf, key, &r.labels)?;
     Ok(Node {
@@ -185,7 +197,11 @@ pub fn decode_edge(key: &[u8], bytes: &[u8]) -> Result<Edge> {
     let id = super::decode_edge_key(key)?;
     let r: EdgeRecord = decode(cf, key, bytes)?;
     if r.id != id.0 {
-        return Err(Error::corruption(cf, key, format!("record holds id {} under key {}", r.id, id.0)));
+        return Err(Error::corruption(
+            cf,
+            key,
+            format!("record holds id {} under key {}", r.id, id.0),
+        ));
     }
     if r.edge_type.is_empty() {
         return Err(Error::corruption(cf, key, "empty edge type"));

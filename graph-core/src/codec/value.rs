@@ -100,7 +100,9 @@ struct ValueSeed {
 impl ValueSeed {
     fn nested<E: de::Error>(self) -> Result<ValueSeed, E> {
         if self.depth >= MAX_DEPTH {
-            return Err(E::custom(format!("property values nest deeper than {MAX_DEPTH}")));
+            return Err(E::custom(format!(
+                "property values nest deeper than {MAX_DEPTH}"
+            )));
         }
         Ok(ValueSeed {
             depth: self.depth + 1,
