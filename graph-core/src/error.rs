@@ -12,7 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// argument (fix the caller), a missing record, a constraint, a lock held
 /// by another opener, or an on-disk format this build cannot read.
 /// [`Error::kind`] gives a plain, comparable summary.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system or device error: the operation may succeed later

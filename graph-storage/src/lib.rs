@@ -21,6 +21,7 @@ mod batch;
 mod catalog;
 mod clock;
 mod ids;
+mod known;
 mod mutation;
 mod read;
 mod store;

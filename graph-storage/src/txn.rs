@@ -19,10 +19,11 @@ use graph_core::{
 };
 
 use crate::catalog::{Catalog, Symbols};
+use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 
 /// A record's state before the transaction and now.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Touched<T> {
     before: Option<T>,
     after: Option<T>,
@@ -31,9 +32,19 @@ struct Touched<T> {
 /// Pending changes over a read view of the committed state.
 pub(crate) struct Txn<'a, R: ReadView + ?Sized> {
     base: &'a R,
+    known: &'a KnownNodes,
+    /// Nodes found in the backend by this transaction's reads.
+    confirmed: Vec<NodeId>,
     nodes: BTreeMap<NodeId, Touched<Node>>,
     edges: BTreeMap<EdgeId, Touched<Edge>>,
     /// Edges created in this transaction, by endpoint.
+    new_edges_by_node: BTreeMap<NodeId, Vec<EdgeId>>,
+}
+
+/// The state of a transaction at a point, to roll back to.
+pub(crate) struct Savepoint {
+    nodes: BTreeMap<NodeId, Touched<Node>>,
+    edges: BTreeMap<EdgeId, Touched<Edge>>,
     new_edges_by_node: BTreeMap<NodeId, Vec<EdgeId>>,
 }
 
@@ -44,6 +55,12 @@ pub(crate) struct Effects {
     pub(crate) node_delta: i64,
     pub(crate) edge_delta: i64,
     pub(crate) new_symbols: Vec<(Arc<str>, SymbolId)>,
+    /// Nodes known to exist before the commit (read under the writer lock).
+    pub(crate) confirmed: Vec<NodeId>,
+    /// Nodes the commit creates.
+    pub(crate) created: Vec<NodeId>,
+    /// Nodes the commit deletes.
+    pub(crate) deleted: Vec<NodeId>,
 }
 
 /// The committed counters the transaction builds on.
@@ -71,9 +88,11 @@ fn normalize_labels(mut labels: Vec<String>) -> Result<Vec<String>> {
 }
 
 impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
-    pub(crate) fn new(base: &'a R) -> Self {
+    pub(crate) fn new(base: &'a R, known: &'a KnownNodes) -> Self {
         Txn {
             base,
+            known,
+            confirmed: Vec::new(),
             nodes: BTreeMap::new(),
             edges: BTreeMap::new(),
             new_edges_by_node: BTreeMap::new(),
@@ -96,15 +115,43 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
         }
     }
 
-    /// Whether `id` exists in the transaction's current state.
-    pub(crate) fn node_exists(&self, id: NodeId) -> Result<bool> {
-        match self.nodes.get(&id) {
-            Some(t) => Ok(t.after.is_some()),
-            None => Ok(self
-                .base
-                .get(ColumnFamily::Nodes, &codec::node_key(id))?
-                .is_some()),
+    /// How many records the transaction has touched.
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len() + self.edges.len()
+    }
+
+    /// Remembers the current state, for [`rollback`](Self::rollback).
+    pub(crate) fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            nodes: self.nodes.clone(),
+            edges: self.edges.clone(),
+            new_edges_by_node: self.new_edges_by_node.clone(),
         }
+    }
+
+    /// Returns to the state of `save`, forgetting every change since.
+    pub(crate) fn rollback(&mut self, save: Savepoint) {
+        self.nodes = save.nodes;
+        self.edges = save.edges;
+        self.new_edges_by_node = save.new_edges_by_node;
+    }
+
+    /// Whether `id` exists in the transaction's current state.
+    pub(crate) fn node_exists(&mut self, id: NodeId) -> Result<bool> {
+        if let Some(t) = self.nodes.get(&id) {
+            return Ok(t.after.is_some());
+        }
+        if self.known.contains(id.0) {
+            return Ok(true);
+        }
+        let found = self
+            .base
+            .get(ColumnFamily::Nodes, &codec::node_key(id))?
+            .is_some();
+        if found {
+            self.confirmed.push(id);
+        }
+        Ok(found)
     }
 
     fn node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
@@ -320,6 +367,11 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                 }
                 None => batch.delete(ColumnFamily::Nodes, &key),
             }
+            match (&t.before, &t.after) {
+                (None, Some(_)) => fx.created.push(*id),
+                (Some(_), None) => fx.deleted.push(*id),
+                _ => {}
+            }
             fx.node_delta += i64::from(t.after.is_some()) - i64::from(t.before.is_some());
             diff_node_indexes(*id, t, &mut interner, catalog, &mut batch, &mut scratch);
         }
@@ -388,6 +440,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             );
         }
         fx.new_symbols = interner.new;
+        fx.confirmed = self.confirmed;
         Ok((batch, fx))
     }
 }

@@ -479,6 +479,64 @@ pub fn time_stamps_come_from_the_clock<H: Harness>(h: &mut H) {
     );
 }
 
+/// Concurrent committers are grouped into shared writes, yet each commit
+/// stays all-or-nothing: failing requests leave nothing behind, the others
+/// all land, and derived data stays consistent.
+pub fn concurrent_commits_are_each_atomic<H: Harness>(h: &mut H) {
+    let s = h.store();
+    let hub = s.create_node(&["Hub"], Properties::new()).must("hub");
+    let threads = 4;
+    let per_thread = 60;
+    let successes: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let s = &s;
+                scope.spawn(move || {
+                    let mut ok = 0u64;
+                    for i in 0..per_thread {
+                        let mut b = s.batch();
+                        let n = b
+                            .create_node(&["T"], props(&[("i", V::Int(i))]))
+                            .must("reserve");
+                        b.create_edge(n, hub, "TO", Properties::new())
+                            .must("reserve");
+                        if (i + t) % 5 == 0 {
+                            // Doomed: the second edge points nowhere.
+                            b.create_edge(n, NodeId(u64::MAX - 1), "TO", Properties::new())
+                                .must("reserve");
+                            assert_eq!(kind(b.commit()), ErrorKind::NodeNotFound);
+                        } else {
+                            b.commit().must("commit");
+                            ok += 1;
+                        }
+                        if i % 7 == 0 {
+                            s.set_node_property(hub, "last", V::Int(i))
+                                .must("update hub");
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| panic!("writer panicked")))
+            .sum()
+    });
+    assert_eq!(s.node_count().must("n"), successes + 1);
+    assert_eq!(s.edge_count().must("e"), successes);
+    assert_eq!(
+        s.degree(hub, Direction::Incoming, None).must("d"),
+        successes
+    );
+    assert_eq!(
+        s.nodes_with_label("T").must("label").len() as u64,
+        successes
+    );
+    let report = s.verify().must("verify");
+    assert!(report.is_clean(), "{report}");
+}
+
 /// A fixed sequence through the model: deletes, batches and reopen.
 pub fn scripted_model_run<H: Harness + Default>(_: &mut H) {
     use GOp::*;
@@ -572,6 +630,10 @@ macro_rules! graph_conformance {
             #[test]
             fn time_stamps_come_from_the_clock() {
                 s::time_stamps_come_from_the_clock(&mut h());
+            }
+            #[test]
+            fn concurrent_commits_are_each_atomic() {
+                s::concurrent_commits_are_each_atomic(&mut h());
             }
             #[test]
             fn scripted_model_run() {
