@@ -44,6 +44,20 @@ use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMo
 pub use config::{Compression, RocksDbConfig};
 pub use error::map_error;
 
+/// The database options and the four column-family descriptors (with their
+/// per-family options) that [`RocksDbBackend::open_with`] uses for `config`,
+/// for tools that open a database with the `rocksdb` crate directly and must
+/// match the backend exactly, such as the raw baseline of the benchmarks.
+///
+/// `create` sets `create_if_missing` and `create_missing_column_families`.
+/// The directory checks of `open_with` are not applied.
+pub fn rocksdb_options(
+    config: &RocksDbConfig,
+    create: bool,
+) -> (rocksdb::Options, Vec<rocksdb::ColumnFamilyDescriptor>) {
+    options::build(config, create)
+}
+
 /// A graph-store backend on a RocksDB directory. `Send + Sync`.
 ///
 /// Holds the directory's lock until dropped; a second opener, in this
