@@ -1,0 +1,108 @@
+//! Facts about the process and the machine: directory sizes, resident
+//! memory, cores and memory.
+
+use std::io;
+use std::path::Path;
+
+/// The total size in bytes of the regular files under `path`, recursively
+/// (what the store occupies on disk, before file-system overhead).
+///
+/// # Errors
+/// I/O errors while walking the directory.
+pub fn dir_size(path: &Path) -> io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            total += dir_size(&entry.path())?;
+        } else if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    Ok(total)
+}
+
+/// A `kB` field of `/proc/self/status`, in bytes.
+fn status_field(name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+        let kb: u64 = rest.trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kb * 1024)
+    })
+}
+
+/// The peak resident set size of this process (`VmHWM`), in bytes, where
+/// `/proc` provides it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    status_field("VmHWM")
+}
+
+/// The current resident set size of this process (`VmRSS`), in bytes.
+pub fn current_rss_bytes() -> Option<u64> {
+    status_field("VmRSS")
+}
+
+/// What the benchmark ran on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Machine {
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+    /// The CPU model, from `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// Total memory in bytes, from `/proc/meminfo`.
+    pub mem_total_bytes: u64,
+    /// The kernel release, from `/proc/sys/kernel/osrelease`.
+    pub kernel: String,
+}
+
+/// Reads the machine's facts (empty or zero where unavailable).
+pub fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_owned())
+        .unwrap_or_default();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_total_bytes = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb * 1024);
+    Machine {
+        cpus: std::thread::available_parallelism().map_or(0, usize::from),
+        cpu_model,
+        mem_total_bytes,
+        kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_memory() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("a"), [0u8; 100])?;
+        std::fs::create_dir(dir.path().join("sub"))?;
+        std::fs::write(dir.path().join("sub/b"), [0u8; 23])?;
+        assert_eq!(dir_size(dir.path())?, 123);
+        if Path::new("/proc/self/status").exists() {
+            assert!(peak_rss_bytes().is_some_and(|b| b > 0));
+            assert!(current_rss_bytes().is_some_and(|b| b > 0));
+        }
+        Ok(())
+    }
+}
