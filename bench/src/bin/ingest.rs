@@ -1,0 +1,1003 @@
+//! The headline ingestion harness: ingests the deterministic synthetic graph
+//! of `bench::workload` through the public graph API on every backend,
+//! measures the raw baselines in the same run, prints one table and a target
+//! check, and writes the figures as JSON. See BENCHMARKS.md.
+//!
+//! Every configuration runs in a child process (this binary re-executed
+//! with `--child`), so each peak-resident-memory figure (`VmHWM`) belongs to
+//! one configuration alone.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bench::raw::{RawEncoder, RawRocksDb};
+use bench::workload::{DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT, ItemRng, Workload};
+use bench::{BoxResult, fixture, sys};
+use clap::{Parser, ValueEnum};
+use graph_core::codec;
+use graph_core::{BatchOp, ColumnFamily, Durability, NodeId, StorageBackend, WriteBatch};
+use graph_storage::{Clock, GraphStore, MemoryBackend, RocksDbConfig, SystemClock};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// One measured configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize, Deserialize)]
+enum Config {
+    /// The workload's bytes written straight into the memory backend.
+    RawMemory,
+    /// The graph API on the memory backend.
+    Memory,
+    /// The workload's bytes in plain RocksDB write batches, no sync.
+    RawRocksdbBackground,
+    /// The graph API on RocksDB, `Durability::Background`.
+    RocksdbBackground,
+    /// Like `raw-rocksdb-background`, but each batch's operations sorted by
+    /// column family and key before writing (an experiment: the same
+    /// bytes, inserted into the memtables in key order).
+    RawRocksdbSorted,
+    /// The workload's bytes in plain RocksDB write batches, synced.
+    RawRocksdbStrict,
+    /// The graph API on RocksDB, `Durability::Strict`.
+    RocksdbStrict,
+    /// Single `create_node` calls under Strict: one writer, then several
+    /// concurrent writers; and the same with raw synced RocksDB writes.
+    SingleStrict,
+}
+
+impl Config {
+    fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_owned())
+    }
+}
+
+const ALL_CONFIGS: &str = "raw-memory,memory,raw-rocksdb-background,rocksdb-background,\
+raw-rocksdb-strict,rocksdb-strict,raw-rocksdb-sorted,single-strict";
+
+/// Ingests a synthetic property graph through the public graph API on each
+/// backend and durability mode, with raw baselines measured in the same
+/// run; prints a table and a target check and writes JSON.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "ingest", version)]
+struct Args {
+    /// Nodes to ingest (one label of 10, four properties each).
+    #[arg(long, default_value_t = 1_000_000)]
+    nodes: u64,
+    /// Edges to ingest (5 types, Zipf sources, uniform targets, one
+    /// property each).
+    #[arg(long, default_value_t = 5_000_000)]
+    edges: u64,
+    /// Nodes or edges per batch (one `GraphBatch` commit, or one raw write
+    /// batch).
+    #[arg(long, default_value_t = 10_000)]
+    batch_size: u64,
+    /// Threads building and committing graph batches concurrently (the raw
+    /// baselines always use one thread).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Seed of the synthetic graph.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Exponent of the Zipf distribution of edge sources.
+    #[arg(long, default_value_t = DEFAULT_ZIPF_EXPONENT)]
+    zipf: f64,
+    /// Configurations to run, comma-separated, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = ALL_CONFIGS)]
+    configs: Vec<Config>,
+    /// Runs of every configuration (round-robin); the table shows medians.
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+    /// Random `get_node` lookups measured after ingestion (after one
+    /// untimed warm-up pass over the same ids); 0 skips them.
+    #[arg(long, default_value_t = 1_000_000)]
+    lookups: u64,
+    /// `create_node` calls per thread and round in the single-strict
+    /// configuration.
+    #[arg(long, default_value_t = 2_000)]
+    single_creates: u64,
+    /// Concurrent writers in the single-strict configuration.
+    #[arg(long, default_value_t = 4)]
+    single_threads: usize,
+    /// Rounds of the single-strict configuration; each round measures one
+    /// writer, then the concurrent writers (graph, then raw), so a drift
+    /// in fsync latency hits both; the medians are reported.
+    #[arg(long, default_value_t = 3)]
+    single_rounds: usize,
+    /// Directory in which stores are created (and removed afterwards);
+    /// default: the system's temporary directory.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "ingest-results.json")]
+    json: PathBuf,
+    /// Internal: run one configuration in this process and print its
+    /// metrics as one JSON line.
+    #[arg(long, hide = true)]
+    child: Option<Config>,
+}
+
+/// Named figures of one run.
+type Metrics = BTreeMap<String, f64>;
+
+fn main() -> BoxResult<()> {
+    let args = Args::parse();
+    if args.batch_size == 0 || args.threads == 0 || args.single_threads == 0 {
+        return Err("--batch-size, --threads and --single-threads must be at least 1".into());
+    }
+    match args.child {
+        Some(config) => {
+            let metrics = run_child(config, &args)?;
+            println!("{}", serde_json::to_string(&metrics)?);
+            Ok(())
+        }
+        None => run_parent(&args),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Child: one configuration.
+
+fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
+    let w = Workload::new(args.nodes, args.edges, args.seed, args.zipf)?;
+    let parent = args.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::Builder::new()
+        .prefix("ingest-")
+        .tempdir_in(&parent)?;
+    let mut m = Metrics::new();
+    match config {
+        Config::Memory => {
+            let store = fixture::memory_store()?;
+            graph_run(&store, &w, args, &mut m)?;
+        }
+        Config::RocksdbBackground | Config::RocksdbStrict => {
+            let durability = if config == Config::RocksdbStrict {
+                Durability::Strict
+            } else {
+                Durability::Background
+            };
+            let store = fixture::rocksdb_store(dir.path(), durability)?;
+            graph_run(&store, &w, args, &mut m)?;
+            disk_sizes(dir.path(), &mut m, || Ok(store.flush()?))?;
+            drop(store);
+            m.insert(
+                "disk_bytes_flushed".into(),
+                sys::dir_size(dir.path())? as f64,
+            );
+        }
+        Config::RawMemory => {
+            let backend = MemoryBackend::new();
+            raw_run(&w, args, &mut m, false, |b| {
+                Ok(backend.write(b, Durability::Background)?)
+            })?;
+        }
+        Config::RawRocksdbBackground | Config::RawRocksdbStrict | Config::RawRocksdbSorted => {
+            let sync = config == Config::RawRocksdbStrict;
+            let sorted = config == Config::RawRocksdbSorted;
+            let db = RawRocksDb::open(dir.path(), &RocksDbConfig::default())?;
+            raw_run(&w, args, &mut m, sorted, |b| db.write(b, sync))?;
+            disk_sizes(dir.path(), &mut m, || db.flush())?;
+            drop(db);
+            m.insert(
+                "disk_bytes_flushed".into(),
+                sys::dir_size(dir.path())? as f64,
+            );
+        }
+        Config::SingleStrict => single_run(&w, args, dir.path(), &mut m)?,
+    }
+    if let Some(rss) = sys::peak_rss_bytes() {
+        m.insert("peak_rss_bytes".into(), rss as f64);
+    }
+    Ok(m)
+}
+
+/// Records the directory size as ingested (WAL plus SST files), then runs
+/// `flush` (memtables to SST files).
+fn disk_sizes(dir: &Path, m: &mut Metrics, flush: impl FnOnce() -> BoxResult<()>) -> BoxResult<()> {
+    m.insert("disk_bytes".into(), sys::dir_size(dir)? as f64);
+    flush()
+}
+
+fn progress(len: u64, message: &str) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg:28} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+    ) {
+        pb.set_style(style);
+    }
+    pb.set_message(message.to_owned());
+    pb
+}
+
+fn per_sec(count: u64, d: Duration) -> f64 {
+    count as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// Runs `work(range)` for every batch-sized range of `0..total` on
+/// `threads` threads, each taking the next range as it finishes one;
+/// returns the results in range order.
+fn parallel_batches<T: Send>(
+    total: u64,
+    batch: u64,
+    threads: usize,
+    work: impl Fn(Range<u64>) -> BoxResult<T> + Sync,
+) -> BoxResult<Vec<T>> {
+    let chunks = total.div_ceil(batch);
+    let next = AtomicU64::new(0);
+    let results = Mutex::new(Vec::with_capacity(chunks as usize));
+    std::thread::scope(|s| -> BoxResult<()> {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> BoxResult<()> {
+                    loop {
+                        let c = next.fetch_add(1, Ordering::Relaxed);
+                        if c >= chunks {
+                            return Ok(());
+                        }
+                        let start = c * batch;
+                        let out = work(start..(start + batch).min(total))?;
+                        results
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push((c, out));
+                    }
+                })
+            })
+            .collect();
+        for h in workers {
+            h.join().map_err(|_| "a worker thread panicked")??;
+        }
+        Ok(())
+    })?;
+    let mut results = results.into_inner().unwrap_or_else(PoisonError::into_inner);
+    results.sort_unstable_by_key(|(c, _)| *c);
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Ingests the workload through the public API, then measures lookups.
+fn graph_run<B: StorageBackend>(
+    store: &GraphStore<B>,
+    w: &Workload,
+    args: &Args,
+    m: &mut Metrics,
+) -> BoxResult<()> {
+    let pb = progress(w.nodes + w.edges, "graph: nodes");
+    let t = Instant::now();
+    let batches = parallel_batches(w.nodes, args.batch_size, args.threads, |range| {
+        let len = range.end - range.start;
+        let mut batch = store.batch();
+        let mut ids = Vec::with_capacity(len as usize);
+        for i in range {
+            let s = w.node(i);
+            ids.push(batch.create_node(&[s.label()], s.properties())?);
+        }
+        batch.commit()?;
+        pb.inc(len);
+        Ok(ids)
+    })?;
+    let node_time = t.elapsed();
+    let ids: Vec<NodeId> = batches.into_iter().flatten().collect();
+
+    pb.set_message("graph: edges");
+    let t = Instant::now();
+    parallel_batches(w.edges, args.batch_size, args.threads, |range| {
+        let len = range.end - range.start;
+        let mut batch = store.batch();
+        for i in range {
+            let s = w.edge(i);
+            batch.create_edge(
+                ids[s.src as usize],
+                ids[s.dst as usize],
+                s.edge_type(),
+                s.properties(),
+            )?;
+        }
+        batch.commit()?;
+        pb.inc(len);
+        Ok(())
+    })?;
+    let edge_time = t.elapsed();
+    pb.finish_and_clear();
+
+    let (nodes, edges) = (store.node_count()?, store.edge_count()?);
+    if nodes != w.nodes || edges != w.edges {
+        return Err(format!(
+            "store holds {nodes} nodes and {edges} edges, expected {} and {}",
+            w.nodes, w.edges
+        )
+        .into());
+    }
+    m.insert("node_secs".into(), node_time.as_secs_f64());
+    m.insert("edge_secs".into(), edge_time.as_secs_f64());
+    m.insert("nodes_per_s".into(), per_sec(w.nodes, node_time));
+    m.insert("edges_per_s".into(), per_sec(w.edges, edge_time));
+    if let Some(rss) = sys::current_rss_bytes() {
+        m.insert("rss_after_ingest_bytes".into(), rss as f64);
+    }
+    lookups(store, &ids, args, m)
+}
+
+/// Random `get_node` lookups of existing nodes, after one warm-up pass over
+/// the same ids; and the same keys read from the backend without decoding.
+fn lookups<B: StorageBackend>(
+    store: &GraphStore<B>,
+    ids: &[NodeId],
+    args: &Args,
+    m: &mut Metrics,
+) -> BoxResult<()> {
+    if args.lookups == 0 || ids.is_empty() {
+        return Ok(());
+    }
+    let mut rng = ItemRng::new(args.seed, 0x6c6f_6f6b, 0);
+    let sample: Vec<NodeId> = (0..args.lookups)
+        .map(|_| ids[rng.gen_range(0..ids.len())])
+        .collect();
+    let pb = progress(3 * args.lookups, "lookups");
+    for id in &sample {
+        black_box(store.get_node(*id)?);
+    }
+    pb.inc(args.lookups);
+    let t = Instant::now();
+    let mut found = 0u64;
+    for id in &sample {
+        found += u64::from(black_box(store.get_node(*id)?).is_some());
+    }
+    let node_time = t.elapsed();
+    pb.inc(args.lookups);
+    let t = Instant::now();
+    for id in &sample {
+        black_box(
+            store
+                .backend()
+                .get(ColumnFamily::Nodes, &codec::node_key(*id))?,
+        );
+    }
+    let raw_time = t.elapsed();
+    pb.finish_and_clear();
+    if found != args.lookups {
+        return Err(format!(
+            "{} of {} lookups found nothing",
+            args.lookups - found,
+            args.lookups
+        )
+        .into());
+    }
+    m.insert("get_node_per_s".into(), per_sec(args.lookups, node_time));
+    m.insert("backend_get_per_s".into(), per_sec(args.lookups, raw_time));
+    Ok(())
+}
+
+/// Times of one raw phase.
+#[derive(Debug, Default)]
+struct RawPhase {
+    prepare: Duration,
+    write: Duration,
+    wall: Duration,
+    pairs: u64,
+    bytes: u64,
+}
+
+/// `batch` with its operations stably sorted by column family and key (the
+/// relative order of operations on one key is kept).
+fn sorted_batch(batch: &WriteBatch) -> WriteBatch {
+    let mut ops: Vec<BatchOp<'_>> = batch.iter().collect();
+    fn sort_key<'a>(op: &BatchOp<'a>) -> (usize, &'a [u8]) {
+        match *op {
+            BatchOp::Put { cf, key, .. } | BatchOp::Delete { cf, key } => (cf.index(), key),
+            BatchOp::DeleteRange { cf, start, .. } => (cf.index(), start),
+        }
+    }
+    ops.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    let mut out = WriteBatch::with_capacity(batch.len(), batch.data_size());
+    for op in ops {
+        match op {
+            BatchOp::Put { cf, key, value } => out.put(cf, key, value),
+            BatchOp::Delete { cf, key } => out.delete(cf, key),
+            BatchOp::DeleteRange { cf, start, end } => out.delete_range(cf, start, end),
+        }
+    }
+    out
+}
+
+/// Writes the workload's bytes with `write`, one batch at a time on one
+/// thread; encoding (`prepare`, with the sorting when `sorted`) and writing
+/// are timed apart.
+fn raw_run(
+    w: &Workload,
+    args: &Args,
+    m: &mut Metrics,
+    sorted: bool,
+    write: impl Fn(&WriteBatch) -> BoxResult<()>,
+) -> BoxResult<()> {
+    // What generating the items alone costs (included in every end-to-end
+    // figure, graph and raw alike).
+    let t = Instant::now();
+    for i in 0..w.nodes {
+        black_box(w.node(i));
+    }
+    let gen_nodes = t.elapsed();
+    let t = Instant::now();
+    for i in 0..w.edges {
+        black_box(w.edge(i));
+    }
+    let gen_edges = t.elapsed();
+
+    let pb = progress(w.nodes + w.edges, "raw: nodes");
+    let mut enc = RawEncoder::new(SystemClock.now());
+    let phase = |total: u64,
+                 encode: &mut dyn FnMut(Range<u64>, &mut WriteBatch) -> BoxResult<()>|
+     -> BoxResult<RawPhase> {
+        let mut p = RawPhase::default();
+        let mut wb = WriteBatch::new();
+        let wall = Instant::now();
+        let mut start = 0;
+        while start < total {
+            let end = (start + args.batch_size).min(total);
+            wb.clear();
+            let t0 = Instant::now();
+            encode(start..end, &mut wb)?;
+            if sorted {
+                wb = sorted_batch(&wb);
+            }
+            let t1 = Instant::now();
+            write(&wb)?;
+            p.prepare += t1 - t0;
+            p.write += t1.elapsed();
+            p.pairs += wb.len() as u64;
+            p.bytes += wb.data_size() as u64;
+            pb.inc(end - start);
+            start = end;
+        }
+        p.wall = wall.elapsed();
+        Ok(p)
+    };
+    let nodes = phase(w.nodes, &mut |r, wb| Ok(enc.nodes(w, r, wb)?))?;
+    pb.set_message("raw: edges");
+    let edges = phase(w.edges, &mut |r, wb| Ok(enc.edges(w, r, wb)?))?;
+    pb.finish_and_clear();
+
+    for (name, count, p, generate) in [
+        ("node", w.nodes, &nodes, gen_nodes),
+        ("edge", w.edges, &edges, gen_edges),
+    ] {
+        m.insert(format!("{name}s_per_s"), per_sec(count, p.wall));
+        m.insert(format!("{name}s_per_s_write_only"), per_sec(count, p.write));
+        m.insert(format!("{name}_secs"), p.wall.as_secs_f64());
+        m.insert(format!("{name}_write_secs"), p.write.as_secs_f64());
+        m.insert(format!("{name}_prepare_secs"), p.prepare.as_secs_f64());
+        m.insert(format!("{name}_generate_secs"), generate.as_secs_f64());
+        m.insert(format!("{name}_kv_pairs"), p.pairs as f64);
+        m.insert(format!("{name}_kv_bytes"), p.bytes as f64);
+    }
+    Ok(())
+}
+
+/// Runs `per_thread(t)` on `threads` threads started together; returns
+/// the wall time until the last one finished.
+fn timed_threads(
+    threads: usize,
+    per_thread: impl Fn(usize) -> BoxResult<()> + Sync,
+) -> BoxResult<Duration> {
+    let barrier = Barrier::new(threads + 1);
+    std::thread::scope(|s| -> BoxResult<Duration> {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (barrier, per_thread) = (&barrier, &per_thread);
+                s.spawn(move || -> BoxResult<()> {
+                    barrier.wait();
+                    per_thread(t)
+                })
+            })
+            .collect();
+        barrier.wait();
+        let start = Instant::now();
+        for h in workers {
+            h.join().map_err(|_| "a writer thread panicked")??;
+        }
+        Ok(start.elapsed())
+    })
+}
+
+/// Single `create_node` calls under Strict (one fsync each): one writer,
+/// then `--single-threads` concurrent writers; and the same bytes as raw
+/// synced RocksDB writes, to show what the engine's group commit allows.
+/// Rounds interleave the four measurements; medians are reported.
+fn single_run(w: &Workload, args: &Args, dir: &Path, m: &mut Metrics) -> BoxResult<()> {
+    let per = args.single_creates;
+    let k = args.single_threads;
+    let store = fixture::rocksdb_store(&dir.join("graph"), Durability::Strict)?;
+    let raw_dir = dir.join("raw");
+    std::fs::create_dir_all(&raw_dir)?;
+    let db = RawRocksDb::open(&raw_dir, &RocksDbConfig::default())?;
+    let create = |range: Range<u64>| -> BoxResult<()> {
+        for i in range {
+            let s = w.node(i);
+            store.create_node(&[s.label()], s.properties())?;
+        }
+        Ok(())
+    };
+    let raw_create = |range: Range<u64>| -> BoxResult<()> {
+        let mut enc = RawEncoder::new(SystemClock.now());
+        let mut wb = WriteBatch::new();
+        for i in range {
+            wb.clear();
+            enc.nodes(w, i..i + 1, &mut wb)?;
+            db.write(&wb, true)?;
+        }
+        Ok(())
+    };
+    // Warm-up: the first id lease, the label symbols, the WAL files.
+    create(0..50)?;
+    raw_create(0..50)?;
+    let mut rates: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut next = 1_000u64;
+    let mut ranges = |n: usize| -> Vec<Range<u64>> {
+        (0..n)
+            .map(|_| {
+                next += per;
+                next - per..next
+            })
+            .collect()
+    };
+    let total = per * k as u64;
+    for _ in 0..args.single_rounds.max(1) {
+        let r = ranges(1);
+        let one = timed_threads(1, |t| create(r[t].clone()))?;
+        let r = ranges(k);
+        let many = timed_threads(k, |t| create(r[t].clone()))?;
+        let r = ranges(1);
+        let raw_one = timed_threads(1, |t| raw_create(r[t].clone()))?;
+        let r = ranges(k);
+        let raw_many = timed_threads(k, |t| raw_create(r[t].clone()))?;
+        for (name, v) in [
+            ("single_1_per_s", per_sec(per, one)),
+            ("single_k_per_s", per_sec(total, many)),
+            (
+                "single_scaling",
+                one.as_secs_f64() * k as f64 / many.as_secs_f64().max(1e-9),
+            ),
+            ("raw_single_1_per_s", per_sec(per, raw_one)),
+            ("raw_single_k_per_s", per_sec(total, raw_many)),
+            (
+                "raw_single_scaling",
+                raw_one.as_secs_f64() * k as f64 / raw_many.as_secs_f64().max(1e-9),
+            ),
+        ] {
+            rates.entry(name).or_default().push(v);
+        }
+    }
+    for (name, v) in rates {
+        m.insert(name.to_owned(), median(v));
+    }
+    m.insert("single_k".into(), k as f64);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Parent: run the children, aggregate, report.
+
+/// One child's figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunReport {
+    config: Config,
+    run: usize,
+    wall_secs: f64,
+    metrics: Metrics,
+}
+
+/// One target and how the measured figure compares.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TargetCheck {
+    target: String,
+    required: f64,
+    measured: Option<f64>,
+    met: Option<bool>,
+    /// `(required - measured) / required` when missed, else 0.
+    shortfall: Option<f64>,
+}
+
+fn child_args(args: &Args, config: Config) -> Vec<String> {
+    let mut v = vec![
+        "--child".to_owned(),
+        config.name(),
+        format!("--nodes={}", args.nodes),
+        format!("--edges={}", args.edges),
+        format!("--batch-size={}", args.batch_size),
+        format!("--threads={}", args.threads),
+        format!("--seed={}", args.seed),
+        format!("--zipf={}", args.zipf),
+        format!("--lookups={}", args.lookups),
+        format!("--single-creates={}", args.single_creates),
+        format!("--single-threads={}", args.single_threads),
+        format!("--single-rounds={}", args.single_rounds),
+    ];
+    if let Some(dir) = &args.dir {
+        v.push(format!("--dir={}", dir.display()));
+    }
+    v
+}
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn run_parent(args: &Args) -> BoxResult<()> {
+    let exe = std::env::current_exe()?;
+    let machine = sys::machine();
+    let commit = git(&["rev-parse", "--short", "HEAD"]);
+    // Uncommitted changes to the code under test, when run inside the repo.
+    let dirty = git(&[
+        "status",
+        "--porcelain",
+        "--",
+        ":/graph-core",
+        ":/graph-storage",
+        ":/storage-memory",
+        ":/storage-rocksdb",
+    ])
+    .map(|s| !s.is_empty());
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    eprintln!(
+        "ingest: {} nodes, {} edges, batch {}, threads {}, seed {}, commit {}{}",
+        args.nodes,
+        args.edges,
+        args.batch_size,
+        args.threads,
+        args.seed,
+        commit.as_deref().unwrap_or("?"),
+        if dirty == Some(true) { " (dirty)" } else { "" },
+    );
+    let mut runs = Vec::new();
+    let total = args.repeat * args.configs.len();
+    for run in 0..args.repeat {
+        for &config in &args.configs {
+            eprintln!("[{}/{total}] {} ...", runs.len() + 1, config.name());
+            let t = Instant::now();
+            let out = Command::new(&exe)
+                .args(child_args(args, config))
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()?;
+            if !out.status.success() {
+                return Err(format!("{} failed: {}", config.name(), out.status).into());
+            }
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let line = stdout.lines().last().ok_or("a child printed nothing")?;
+            let metrics: Metrics = serde_json::from_str(line)?;
+            let wall_secs = t.elapsed().as_secs_f64();
+            eprintln!(
+                "[{}/{total}] {} done in {wall_secs:.1}s",
+                runs.len() + 1,
+                config.name()
+            );
+            runs.push(RunReport {
+                config,
+                run,
+                wall_secs,
+                metrics,
+            });
+        }
+    }
+
+    let mut medians: BTreeMap<Config, Metrics> = BTreeMap::new();
+    for &config in &args.configs {
+        let mut by_metric: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in runs.iter().filter(|r| r.config == config) {
+            for (k, v) in &r.metrics {
+                by_metric.entry(k.clone()).or_default().push(*v);
+            }
+        }
+        medians.insert(
+            config,
+            by_metric.into_iter().map(|(k, v)| (k, median(v))).collect(),
+        );
+    }
+    let get = |c: Config, k: &str| medians.get(&c).and_then(|m| m.get(k)).copied();
+
+    print_table(args, &medians, commit.as_deref(), dirty);
+    let targets = check_targets(&get);
+    print_targets(&targets);
+
+    let json = serde_json::json!({
+        "commit": commit,
+        "code_under_test_dirty": dirty,
+        "command": command,
+        "machine": machine,
+        "params": {
+            "nodes": args.nodes,
+            "edges": args.edges,
+            "batch_size": args.batch_size,
+            "threads": args.threads,
+            "seed": args.seed,
+            "zipf_exponent": args.zipf,
+            "repeat": args.repeat,
+            "lookups": args.lookups,
+            "single_creates": args.single_creates,
+            "single_threads": args.single_threads,
+            "single_rounds": args.single_rounds,
+        },
+        "medians": medians.iter().map(|(c, m)| (c.name(), m.clone())).collect::<BTreeMap<_, _>>(),
+        "targets": targets,
+        "runs": runs,
+    });
+    std::fs::write(&args.json, serde_json::to_string_pretty(&json)? + "\n")?;
+    eprintln!("results written to {}", args.json.display());
+    Ok(())
+}
+
+/// `1234567.8` as `1,234,568`.
+fn thousands(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let digits = format!("{:.0}", v.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0.0 { format!("-{out}") } else { out }
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(|| "-".into(), f)
+}
+
+fn mib(v: f64) -> String {
+    format!("{:.0}", v / (1024.0 * 1024.0))
+}
+
+fn print_table(
+    args: &Args,
+    medians: &BTreeMap<Config, Metrics>,
+    commit: Option<&str>,
+    dirty: Option<bool>,
+) {
+    let get = |c: Config, k: &str| medians.get(&c).and_then(|m| m.get(k)).copied();
+    println!(
+        "graph-storage ingestion: {} nodes, {} edges, batch {}, {} thread(s), seed {}, commit {}{}; medians of {} run(s)",
+        thousands(args.nodes as f64),
+        thousands(args.edges as f64),
+        thousands(args.batch_size as f64),
+        args.threads,
+        args.seed,
+        commit.unwrap_or("?"),
+        if dirty == Some(true) { " (dirty)" } else { "" },
+        args.repeat,
+    );
+    println!();
+    println!(
+        "| {:<40} | {:>11} | {:>11} | {:>8} | {:>8} | {:>11} | {:>9} | {:>9} | {:>8} |",
+        "configuration",
+        "nodes/s",
+        "edges/s",
+        "n vs raw",
+        "e vs raw",
+        "get_node/s",
+        "disk MiB",
+        "flushed",
+        "RSS MiB"
+    );
+    println!(
+        "|{:-<42}|{:->13}|{:->13}|{:->10}|{:->10}|{:->13}|{:->11}|{:->11}|{:->10}|",
+        "", "", "", "", "", "", "", "", ""
+    );
+    let raw_of = |c: Config| match c {
+        Config::Memory => Some(Config::RawMemory),
+        Config::RocksdbBackground => Some(Config::RawRocksdbBackground),
+        Config::RocksdbStrict => Some(Config::RawRocksdbStrict),
+        _ => None,
+    };
+    for (&config, m) in medians {
+        if config == Config::SingleStrict {
+            continue;
+        }
+        let f = |k: &str| m.get(k).copied();
+        let is_raw = matches!(
+            config,
+            Config::RawMemory
+                | Config::RawRocksdbBackground
+                | Config::RawRocksdbStrict
+                | Config::RawRocksdbSorted
+        );
+        let rows: Vec<(String, &str, &str)> = if is_raw {
+            vec![
+                (
+                    format!("{} (write only)", config.name()),
+                    "nodes_per_s_write_only",
+                    "edges_per_s_write_only",
+                ),
+                (
+                    format!("{} (end to end)", config.name()),
+                    "nodes_per_s",
+                    "edges_per_s",
+                ),
+            ]
+        } else {
+            vec![(config.name(), "nodes_per_s", "edges_per_s")]
+        };
+        for (i, (label, nk, ek)) in rows.iter().enumerate() {
+            let ratio = |k: &str, rk: &str| {
+                let raw = raw_of(config).and_then(|r| get(r, rk));
+                match (f(k), raw) {
+                    (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                    _ => "-".into(),
+                }
+            };
+            let first = i == 0;
+            println!(
+                "| {:<40} | {:>11} | {:>11} | {:>8} | {:>8} | {:>11} | {:>9} | {:>9} | {:>8} |",
+                label,
+                opt(f(nk), thousands),
+                opt(f(ek), thousands),
+                ratio(nk, "nodes_per_s_write_only"),
+                ratio(ek, "edges_per_s_write_only"),
+                opt(f("get_node_per_s").filter(|_| first), thousands),
+                opt(f("disk_bytes").filter(|_| first), mib),
+                opt(f("disk_bytes_flushed").filter(|_| first), mib),
+                opt(f("peak_rss_bytes").filter(|_| first), mib),
+            );
+        }
+    }
+    println!();
+    println!(
+        "n/e vs raw: graph-layer throughput / raw write-only throughput of the same bytes and options."
+    );
+    if medians.contains_key(&Config::SingleStrict) {
+        let s = |k: &str| get(Config::SingleStrict, k);
+        println!(
+            "single create_node, Strict: 1 writer {}/s, {} writers {}/s ({}x); \
+             raw synced RocksDB writes: 1 writer {}/s, {} writers {}/s ({}x)",
+            opt(s("single_1_per_s"), thousands),
+            args.single_threads,
+            opt(s("single_k_per_s"), thousands),
+            opt(s("single_scaling"), |v| format!("{v:.2}")),
+            opt(s("raw_single_1_per_s"), thousands),
+            args.single_threads,
+            opt(s("raw_single_k_per_s"), thousands),
+            opt(s("raw_single_scaling"), |v| format!("{v:.2}")),
+        );
+    }
+    for c in [
+        Config::RawMemory,
+        Config::RawRocksdbBackground,
+        Config::RawRocksdbStrict,
+    ] {
+        if let (Some(gn), Some(ge), Some(pn), Some(pe)) = (
+            get(c, "node_generate_secs"),
+            get(c, "edge_generate_secs"),
+            get(c, "node_prepare_secs"),
+            get(c, "edge_prepare_secs"),
+        ) {
+            println!(
+                "{}: generating the items takes {:.2}s (nodes) + {:.2}s (edges); generating and encoding them {:.2}s + {:.2}s",
+                c.name(),
+                gn,
+                ge,
+                pn,
+                pe
+            );
+            break;
+        }
+    }
+    println!();
+}
+
+fn check_targets(get: &dyn Fn(Config, &str) -> Option<f64>) -> Vec<TargetCheck> {
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    let bg = |k: &str| get(Config::RocksdbBackground, k);
+    let strict = |k: &str| get(Config::RocksdbStrict, k);
+    let raw = |k: &str| get(Config::RawRocksdbBackground, k);
+    let list: Vec<(&str, f64, Option<f64>)> = vec![
+        (
+            "RocksDB Background: nodes/s",
+            1_000_000.0,
+            bg("nodes_per_s"),
+        ),
+        ("RocksDB Background: edges/s", 600_000.0, bg("edges_per_s")),
+        (
+            "RocksDB Background / raw write batches: nodes",
+            0.85,
+            ratio(bg("nodes_per_s"), raw("nodes_per_s_write_only")),
+        ),
+        (
+            "RocksDB Background / raw write batches: edges",
+            0.85,
+            ratio(bg("edges_per_s"), raw("edges_per_s_write_only")),
+        ),
+        (
+            "RocksDB Strict (batched) / Background: nodes",
+            0.85,
+            ratio(strict("nodes_per_s"), bg("nodes_per_s")),
+        ),
+        (
+            "RocksDB Strict (batched) / Background: edges",
+            0.85,
+            ratio(strict("edges_per_s"), bg("edges_per_s")),
+        ),
+        (
+            "Strict single creates: N writers / 1 writer",
+            3.0,
+            get(Config::SingleStrict, "single_scaling"),
+        ),
+        (
+            "RocksDB get_node lookups/s (cached)",
+            1_000_000.0,
+            bg("get_node_per_s"),
+        ),
+        (
+            "Memory backend: nodes/s",
+            3_000_000.0,
+            get(Config::Memory, "nodes_per_s"),
+        ),
+    ];
+    list.into_iter()
+        .map(|(target, required, measured)| {
+            let met = measured.map(|v| v >= required);
+            TargetCheck {
+                target: target.to_owned(),
+                required,
+                measured,
+                met,
+                shortfall: measured.map(|v| ((required - v) / required).max(0.0)),
+            }
+        })
+        .collect()
+}
+
+fn print_targets(targets: &[TargetCheck]) {
+    let show = |v: f64| {
+        if v < 100.0 {
+            format!("{v:.2}")
+        } else {
+            thousands(v)
+        }
+    };
+    println!(
+        "| {:<46} | {:>12} | {:>11} | {:<22} |",
+        "target", "required", "measured", "result"
+    );
+    println!("|{:-<48}|{:->14}|{:->13}|{:-<24}|", "", "", "", "");
+    for t in targets {
+        let result = match (t.met, t.shortfall) {
+            (Some(true), _) => "met".to_owned(),
+            (Some(false), Some(s)) => format!("MISSED by {:.0}%", s * 100.0),
+            _ => "not measured".to_owned(),
+        };
+        println!(
+            "| {:<46} | {:>12} | {:>11} | {:<22} |",
+            t.target,
+            format!(">= {}", show(t.required)),
+            opt(t.measured, show),
+            result
+        );
+    }
+    println!();
+    println!("Missing a target is reported, not a failure.");
+}
