@@ -1,6 +1,6 @@
 //! [`GraphBatch`]: many mutations, one atomic commit.
 
-use graph_core::{EdgeId, NodeId, Properties, PropertyValue, Result, StorageBackend};
+use graph_core::{EdgeId, Error, NodeId, Properties, PropertyValue, Result, StorageBackend};
 
 use crate::mutation::Mutation;
 use crate::store::GraphStore;
@@ -30,6 +30,8 @@ use crate::store::GraphStore;
 pub struct GraphBatch<'s, B: StorageBackend> {
     store: &'s GraphStore<B>,
     ops: Vec<Mutation>,
+    /// Set when a creation was pushed with its own id; fails the commit.
+    refused: Option<Error>,
 }
 
 impl<'s, B: StorageBackend> GraphBatch<'s, B> {
@@ -37,6 +39,7 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
         GraphBatch {
             store,
             ops: Vec::new(),
+            refused: None,
         }
     }
 
@@ -49,7 +52,7 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
         let id = self.store.reserve_node_id()?;
         self.ops.push(Mutation::CreateNode {
             id,
-            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            labels: sorted_labels(labels),
             properties,
         });
         Ok(id)
@@ -106,10 +109,53 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
         self.ops.push(Mutation::DeleteEdge { id });
     }
 
-    /// Adds any mutation. Ids in `CreateNode`/`CreateEdge` must come from
-    /// this store's reservations (use the methods above).
+    /// Adds any mutation but a creation. Creations must use
+    /// [`create_node`](Self::create_node) and [`create_edge`](Self::create_edge),
+    /// whose ids come from the store; a creation pushed here makes
+    /// [`commit`](Self::commit) fail with [`Error::InvalidArgument`] (to
+    /// replay creations with their ids, use
+    /// [`GraphStore::apply`](crate::GraphStore::apply)).
     pub fn push(&mut self, mutation: Mutation) {
-        self.ops.push(mutation);
+        match mutation {
+            Mutation::CreateNode { .. } | Mutation::CreateEdge { .. } => {
+                self.refused.get_or_insert_with(|| {
+                    Error::invalid("creations in a batch must use create_node or create_edge")
+                });
+            }
+            other => self.ops.push(other),
+        }
+    }
+
+    /// Adds the removal of a node property (no-op when absent).
+    pub fn remove_node_property(&mut self, id: NodeId, key: &str) {
+        self.ops.push(Mutation::RemoveNodeProperty {
+            id,
+            key: key.to_owned(),
+        });
+    }
+
+    /// Adds a label to a node (no-op when present).
+    pub fn add_label(&mut self, id: NodeId, label: &str) {
+        self.ops.push(Mutation::AddLabel {
+            id,
+            label: label.to_owned(),
+        });
+    }
+
+    /// Removes a label from a node (no-op when absent).
+    pub fn remove_label(&mut self, id: NodeId, label: &str) {
+        self.ops.push(Mutation::RemoveLabel {
+            id,
+            label: label.to_owned(),
+        });
+    }
+
+    /// Adds the removal of an edge property (no-op when absent).
+    pub fn remove_edge_property(&mut self, id: EdgeId, key: &str) {
+        self.ops.push(Mutation::RemoveEdgeProperty {
+            id,
+            key: key.to_owned(),
+        });
     }
 
     /// The number of mutations.
@@ -128,6 +174,17 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
     /// The first failing mutation's error, or the backend's write error;
     /// nothing of the batch is written then.
     pub fn commit(self) -> Result<()> {
-        self.store.apply(self.ops)
+        if let Some(e) = self.refused {
+            return Err(e);
+        }
+        self.store.commit_mutations(self.ops)
     }
+}
+
+/// Labels as owned strings, sorted and deduplicated (validated at commit).
+pub(crate) fn sorted_labels(labels: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }

@@ -43,12 +43,31 @@ impl IdAllocator {
     /// id is then not handed out); invalid argument when ids run out.
     pub(crate) fn allocate(&self, backend: &impl StorageBackend) -> Result<u64> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lease(id, backend)?;
+        Ok(id)
+    }
+
+    /// Marks an id chosen by the caller as used: it will never be handed
+    /// out, also after a restart.
+    ///
+    /// # Errors
+    /// As [`allocate`](Self::allocate).
+    pub(crate) fn claim(&self, id: u64, backend: &impl StorageBackend) -> Result<()> {
+        let after = id
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid("ids exhausted"))?;
+        self.next.fetch_max(after, Ordering::Relaxed);
+        self.lease(id, backend)
+    }
+
+    /// Makes sure the persisted lease covers `id`.
+    fn lease(&self, id: u64, backend: &impl StorageBackend) -> Result<()> {
         if id < self.leased.load(Ordering::Acquire) {
-            return Ok(id);
+            return Ok(());
         }
         let _guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         if id < self.leased.load(Ordering::Acquire) {
-            return Ok(id);
+            return Ok(());
         }
         let mark = (id / ID_BLOCK)
             .checked_add(1)
@@ -61,6 +80,6 @@ impl IdAllocator {
             Durability::Strict,
         )?;
         self.leased.store(mark, Ordering::Release);
-        Ok(id)
+        Ok(())
     }
 }

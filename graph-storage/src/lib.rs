@@ -20,9 +20,11 @@
 mod batch;
 mod catalog;
 mod clock;
+mod commit;
 mod ids;
 mod known;
 mod mutation;
+mod prepare;
 mod read;
 mod store;
 mod txn;

@@ -2,14 +2,17 @@
 
 use graph_core::{EdgeId, NodeId, Properties, PropertyValue};
 
-/// One change to the graph. Applied alone by the `GraphStore` methods, or
-/// many at once, atomically, by [`GraphBatch`](crate::GraphBatch).
+/// One change to the graph. Applied alone by the `GraphStore` methods, many
+/// at once by [`GraphBatch`](crate::GraphBatch), or as a recorded list with
+/// explicit ids by [`GraphStore::apply`](crate::GraphStore::apply) (to
+/// replay a log on another store).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Mutation {
-    /// Create a node with an id reserved from the store.
+    /// Create a node.
     CreateNode {
-        /// The reserved id.
+        /// Its id: reserved from the store, or, with
+        /// [`GraphStore::apply`](crate::GraphStore::apply), any id not in use.
         id: NodeId,
         /// Its labels (sorted and deduplicated on apply).
         labels: Vec<String>,
@@ -54,9 +57,9 @@ pub enum Mutation {
         /// Whether to delete the node's edges as well.
         detach: bool,
     },
-    /// Create an edge with an id reserved from the store.
+    /// Create an edge.
     CreateEdge {
-        /// The reserved id.
+        /// Its id, as for [`Mutation::CreateNode`].
         id: EdgeId,
         /// The source node, which must exist.
         src: NodeId,

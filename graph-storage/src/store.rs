@@ -13,11 +13,12 @@ use graph_core::{
 use crate::batch::GraphBatch;
 use crate::catalog::{Catalog, Symbols};
 use crate::clock::{Clock, SystemClock};
+use crate::commit::Request;
 use crate::ids::IdAllocator;
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::read::{EdgeRef, GraphReader, IndexInfo};
-use crate::txn::{Counters, Effects, Txn, validate_name};
+use crate::txn::{Counters, validate_name};
 use crate::verify::VerifyReport;
 
 /// How a [`GraphStore`] writes.
@@ -53,34 +54,11 @@ impl StoreOptions {
     }
 }
 
-/// How many touched records a group commit gathers before it writes.
-const GROUP_LIMIT: usize = 50_000;
-
-/// One caller's mutations waiting for a group commit.
-struct Request {
-    mutations: Vec<Mutation>,
-    slot: Arc<Slot>,
-}
-
-/// Where a committer leaves a queued request's outcome.
-#[derive(Default)]
-struct Slot(Mutex<Option<Result<()>>>);
-
-impl Slot {
-    fn set(&self, r: Result<()>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
-    }
-
-    fn take(&self) -> Option<Result<()>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-}
-
 /// State only the (single) committing writer touches.
 #[derive(Debug)]
-struct WriterState {
-    counters: Counters,
-    known: KnownNodes,
+pub(crate) struct WriterState {
+    pub(crate) counters: Counters,
+    pub(crate) known: KnownNodes,
     next_index_id: u32,
 }
 
@@ -104,14 +82,14 @@ struct WriterState {
 /// # Ok::<(), graph_storage::Error>(())
 /// ```
 pub struct GraphStore<B: StorageBackend> {
-    backend: B,
-    durability: Durability,
-    clock: Arc<dyn Clock>,
-    writer: Mutex<WriterState>,
-    queue: Mutex<Vec<Request>>,
+    pub(crate) backend: B,
+    pub(crate) durability: Durability,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) writer: Mutex<WriterState>,
+    pub(crate) queue: Mutex<Vec<Request>>,
     node_ids: IdAllocator,
     edge_ids: IdAllocator,
-    symbols: RwLock<Symbols>,
+    pub(crate) symbols: RwLock<Symbols>,
     catalog: RwLock<Arc<Catalog>>,
 }
 
@@ -226,11 +204,11 @@ impl<B: StorageBackend> GraphStore<B> {
         self.durability
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, WriterState> {
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, WriterState> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn current_catalog(&self) -> Arc<Catalog> {
+    pub(crate) fn current_catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
     }
 
@@ -242,131 +220,25 @@ impl<B: StorageBackend> GraphStore<B> {
         self.edge_ids.allocate(&self.backend).map(EdgeId)
     }
 
-    /// Applies `mutations` in order as one atomic commit: all of them, or
-    /// none when any fails.
-    ///
-    /// Concurrent callers are committed together (group commit): while one
-    /// commit writes, the requests that arrive queue up, and the next
-    /// committer applies all of them, each still all-or-nothing on its own,
-    /// in one backend write, so one fsync serves many `Strict` writers.
+    /// Applies mutations that carry their own ids, atomically, for example
+    /// to replay on another store a log of what was committed here. Ids of
+    /// created nodes and edges must not be in use (a created id that exists
+    /// fails with [`Error::InvalidArgument`]); they are marked as used so the
+    /// store never hands them out.
     ///
     /// # Errors
-    /// The first mutation's error (not found, constraint, invalid
-    /// argument), or the backend's write error; nothing of `mutations` is
+    /// The earliest failing mutation's error, or the backend's; nothing is
     /// written then.
     pub fn apply(&self, mutations: impl IntoIterator<Item = Mutation>) -> Result<()> {
-        let slot = Arc::new(Slot::default());
-        self.queue_lock().push(Request {
-            mutations: mutations.into_iter().collect(),
-            slot: Arc::clone(&slot),
-        });
-        let mut writer = self.lock_writer();
-        // A previous committer may have applied this request already.
-        if let Some(result) = slot.take() {
-            return result;
-        }
-        let group = std::mem::take(&mut *self.queue_lock());
-        self.commit_group(&mut writer, group);
-        slot.take()
-            .unwrap_or_else(|| Err(Error::Backend("a queued commit was not processed".into())))
-    }
-
-    fn queue_lock(&self) -> MutexGuard<'_, Vec<Request>> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Applies each request of `group` in order, each atomically, and writes
-    /// the successful ones in one batch. Requests left over when the
-    /// transaction grows large go back to the queue for the next committer.
-    fn commit_group(&self, writer: &mut WriterState, group: Vec<Request>) {
-        let single = group.len() == 1;
-        let mut txn = Txn::new(&self.backend, &writer.known);
-        let mut accepted: Vec<Arc<Slot>> = Vec::with_capacity(group.len());
-        let mut requests = group.into_iter();
-        for request in requests.by_ref() {
-            let save = (!single).then(|| txn.savepoint());
-            let mut outcome = Ok(());
-            for m in request.mutations {
-                if let Err(e) = txn.apply(m, self.clock.now()) {
-                    outcome = Err(e);
-                    break;
-                }
-            }
-            match outcome {
-                Ok(()) => accepted.push(request.slot),
-                Err(e) => {
-                    if let Some(save) = save {
-                        txn.rollback(save);
-                    }
-                    request.slot.set(Err(e));
-                }
-            }
-            if txn.len() > GROUP_LIMIT {
-                break;
+        let mutations: Vec<Mutation> = mutations.into_iter().collect();
+        for m in &mutations {
+            match m {
+                Mutation::CreateNode { id, .. } => self.node_ids.claim(id.0, &self.backend)?,
+                Mutation::CreateEdge { id, .. } => self.edge_ids.claim(id.0, &self.backend)?,
+                _ => {}
             }
         }
-        let rest: Vec<Request> = requests.collect();
-        if !rest.is_empty() {
-            let mut queue = self.queue_lock();
-            let newer = std::mem::take(&mut *queue);
-            *queue = rest;
-            queue.extend(newer);
-        }
-        if accepted.is_empty() {
-            // Nothing to write; a lone failed request may have left part of
-            // itself in the transaction, which is dropped here.
-            return;
-        }
-        let built = self.build_txn(writer.counters, txn);
-        let result = built.and_then(|(batch, fx)| self.write_built(writer, &batch, fx));
-        for slot in accepted {
-            slot.set(result.clone());
-        }
-    }
-
-    fn build_txn(&self, mut counters: Counters, txn: Txn<'_, B>) -> Result<(WriteBatch, Effects)> {
-        let catalog = self.current_catalog();
-        let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
-        counters.next_symbol = symbols.next;
-        txn.build(&symbols, &catalog, &counters)
-    }
-
-    fn write_built(&self, writer: &mut WriterState, batch: &WriteBatch, fx: Effects) -> Result<()> {
-        for id in &fx.confirmed {
-            writer.known.insert(id.0);
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        // Publish new symbols before the write, so a reader that sees the
-        // committed data can always resolve them; withdraw them on failure.
-        let old_next_symbol = {
-            let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
-            let old = symbols.next;
-            for (name, id) in &fx.new_symbols {
-                symbols.insert(Arc::clone(name), *id);
-                symbols.next = symbols.next.max(id.0 + 1);
-            }
-            old
-        };
-        if let Err(e) = self.backend.write(batch, self.durability) {
-            let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
-            for (_, id) in &fx.new_symbols {
-                symbols.remove(*id);
-            }
-            symbols.next = old_next_symbol;
-            return Err(e);
-        }
-        for id in &fx.created {
-            writer.known.insert(id.0);
-        }
-        for id in &fx.deleted {
-            writer.known.remove(id.0);
-        }
-        let c = &mut writer.counters;
-        c.node_count = c.node_count.saturating_add_signed(fx.node_delta);
-        c.edge_count = c.edge_count.saturating_add_signed(fx.edge_delta);
-        Ok(())
+        self.commit_explicit(mutations)
     }
 
     /// Starts a batch of mutations committed atomically by
@@ -382,9 +254,9 @@ impl<B: StorageBackend> GraphStore<B> {
     /// too deeply nested value; the backend's write error.
     pub fn create_node(&self, labels: &[&str], properties: Properties) -> Result<NodeId> {
         let id = self.reserve_node_id()?;
-        self.apply([Mutation::CreateNode {
+        self.commit_mutations(vec![Mutation::CreateNode {
             id,
-            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            labels: crate::batch::sorted_labels(labels),
             properties,
         }])?;
         Ok(id)
@@ -395,7 +267,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; invalid argument; write errors.
     pub fn set_node_property(&self, id: NodeId, key: &str, value: PropertyValue) -> Result<()> {
-        self.apply([Mutation::SetNodeProperty {
+        self.commit_mutations(vec![Mutation::SetNodeProperty {
             id,
             key: key.to_owned(),
             value,
@@ -407,7 +279,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn remove_node_property(&self, id: NodeId, key: &str) -> Result<()> {
-        self.apply([Mutation::RemoveNodeProperty {
+        self.commit_mutations(vec![Mutation::RemoveNodeProperty {
             id,
             key: key.to_owned(),
         }])
@@ -418,7 +290,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; invalid argument for an empty label.
     pub fn add_label(&self, id: NodeId, label: &str) -> Result<()> {
-        self.apply([Mutation::AddLabel {
+        self.commit_mutations(vec![Mutation::AddLabel {
             id,
             label: label.to_owned(),
         }])
@@ -429,7 +301,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn remove_label(&self, id: NodeId, label: &str) -> Result<()> {
-        self.apply([Mutation::RemoveLabel {
+        self.commit_mutations(vec![Mutation::RemoveLabel {
             id,
             label: label.to_owned(),
         }])
@@ -441,7 +313,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// [`Error::NodeNotFound`]; [`Constraint::NodeHasEdges`] if it has
     /// edges (see [`detach_delete_node`](Self::detach_delete_node)).
     pub fn delete_node(&self, id: NodeId) -> Result<()> {
-        self.apply([Mutation::DeleteNode { id, detach: false }])
+        self.commit_mutations(vec![Mutation::DeleteNode { id, detach: false }])
     }
 
     /// Deletes a node and all its edges, atomically.
@@ -449,7 +321,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn detach_delete_node(&self, id: NodeId) -> Result<()> {
-        self.apply([Mutation::DeleteNode { id, detach: true }])
+        self.commit_mutations(vec![Mutation::DeleteNode { id, detach: true }])
     }
 
     /// Creates an edge from `src` to `dst` and returns its id.
@@ -465,7 +337,7 @@ impl<B: StorageBackend> GraphStore<B> {
         properties: Properties,
     ) -> Result<EdgeId> {
         let id = self.reserve_edge_id()?;
-        self.apply([Mutation::CreateEdge {
+        self.commit_mutations(vec![Mutation::CreateEdge {
             id,
             src,
             dst,
@@ -480,7 +352,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; invalid argument; write errors.
     pub fn set_edge_property(&self, id: EdgeId, key: &str, value: PropertyValue) -> Result<()> {
-        self.apply([Mutation::SetEdgeProperty {
+        self.commit_mutations(vec![Mutation::SetEdgeProperty {
             id,
             key: key.to_owned(),
             value,
@@ -492,7 +364,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; write errors.
     pub fn remove_edge_property(&self, id: EdgeId, key: &str) -> Result<()> {
-        self.apply([Mutation::RemoveEdgeProperty {
+        self.commit_mutations(vec![Mutation::RemoveEdgeProperty {
             id,
             key: key.to_owned(),
         }])
@@ -503,7 +375,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; write errors.
     pub fn delete_edge(&self, id: EdgeId) -> Result<()> {
-        self.apply([Mutation::DeleteEdge { id }])
+        self.commit_mutations(vec![Mutation::DeleteEdge { id }])
     }
 
     /// Declares a property index on (`label`, `property`) and builds it over

@@ -35,6 +35,8 @@ pub(crate) struct Txn<'a, R: ReadView + ?Sized> {
     known: &'a KnownNodes,
     /// Nodes found in the backend by this transaction's reads.
     confirmed: Vec<NodeId>,
+    /// Whether creations carry caller-chosen ids that must be checked.
+    explicit_ids: bool,
     nodes: BTreeMap<NodeId, Touched<Node>>,
     edges: BTreeMap<EdgeId, Touched<Edge>>,
     /// Edges created in this transaction, by endpoint.
@@ -78,7 +80,7 @@ pub(crate) fn validate_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn normalize_labels(mut labels: Vec<String>) -> Result<Vec<String>> {
+pub(crate) fn normalize_labels(mut labels: Vec<String>) -> Result<Vec<String>> {
     for l in &labels {
         validate_name("labels", l)?;
     }
@@ -93,6 +95,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             base,
             known,
             confirmed: Vec::new(),
+            explicit_ids: false,
             nodes: BTreeMap::new(),
             edges: BTreeMap::new(),
             new_edges_by_node: BTreeMap::new(),
@@ -113,6 +116,12 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             Some(bytes) => codec::decode_edge(&key, &bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Makes the following creations check that their ids are unused
+    /// (for ids chosen by the caller rather than reserved from the store).
+    pub(crate) fn set_explicit_ids(&mut self, explicit: bool) {
+        self.explicit_ids = explicit;
     }
 
     /// How many records the transaction has touched.
@@ -214,8 +223,10 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             } => {
                 let labels = normalize_labels(labels)?;
                 codec::value::validate_properties(&properties)?;
-                if self.nodes.contains_key(&id) {
-                    return Err(Error::invalid(format!("node id {id} used twice")));
+                if self.nodes.contains_key(&id)
+                    || (self.explicit_ids && self.read_node(id)?.is_some())
+                {
+                    return Err(Error::invalid(format!("node id {id} is already in use")));
                 }
                 let node = Node {
                     id,
@@ -288,8 +299,10 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                         return Err(Error::NodeNotFound(end));
                     }
                 }
-                if self.edges.contains_key(&id) {
-                    return Err(Error::invalid(format!("edge id {id} used twice")));
+                if self.edges.contains_key(&id)
+                    || (self.explicit_ids && self.read_edge(id)?.is_some())
+                {
+                    return Err(Error::invalid(format!("edge id {id} is already in use")));
                 }
                 let edge = Edge {
                     id,

@@ -8,7 +8,7 @@ use std::ops::Bound;
 
 use graph_core::codec::memcmp;
 use graph_core::{Direction, EdgeId, ErrorKind, NodeId, Properties, PropertyValue, StorageBackend};
-use graph_storage::{GraphStore, Mutation};
+use graph_storage::GraphStore;
 use proptest::prelude::*;
 
 use crate::Harness;
@@ -408,18 +408,9 @@ fn to_mutations<B: StorageBackend>(
             batch.create_edge(NodeId(*s), NodeId(*d), ty, props(p))?;
         }
         GOp::SetNodeProp(id, k, v) => batch.set_node_property(NodeId(*id), k, v.clone()),
-        GOp::RemoveNodeProp(id, k) => batch.push(Mutation::RemoveNodeProperty {
-            id: NodeId(*id),
-            key: k.clone(),
-        }),
-        GOp::AddLabel(id, l) => batch.push(Mutation::AddLabel {
-            id: NodeId(*id),
-            label: l.clone(),
-        }),
-        GOp::RemoveLabel(id, l) => batch.push(Mutation::RemoveLabel {
-            id: NodeId(*id),
-            label: l.clone(),
-        }),
+        GOp::RemoveNodeProp(id, k) => batch.remove_node_property(NodeId(*id), k),
+        GOp::AddLabel(id, l) => batch.add_label(NodeId(*id), l),
+        GOp::RemoveLabel(id, l) => batch.remove_label(NodeId(*id), l),
         GOp::DeleteNode(id, detach) => batch.delete_node(NodeId(*id), *detach),
         GOp::SetEdgeProp(id, k, v) => batch.set_edge_property(EdgeId(*id), k, v.clone()),
         GOp::DeleteEdge(id) => batch.delete_edge(EdgeId(*id)),
@@ -431,6 +422,10 @@ fn to_mutations<B: StorageBackend>(
         other => panic!("not a mutation: {other:?}"),
     }
     Ok(())
+}
+
+fn done(r: graph_core::Result<()>) -> graph_core::Result<(GObs, String)> {
+    r.map(|()| (GObs::Done(None), String::new()))
 }
 
 /// Applies `op` to a store. Returns the observation comparable with the
@@ -517,6 +512,14 @@ pub fn apply_store<B: StorageBackend>(store: &GraphStore<B>, op: &GOp) -> (GObs,
             Ok((GObs::Done(None), String::new()))
         }
         GOp::Reopen => Ok((GObs::Done(None), String::new())),
+        GOp::SetNodeProp(id, k, v) => done(store.set_node_property(NodeId(*id), k, v.clone())),
+        GOp::RemoveNodeProp(id, k) => done(store.remove_node_property(NodeId(*id), k)),
+        GOp::AddLabel(id, l) => done(store.add_label(NodeId(*id), l)),
+        GOp::RemoveLabel(id, l) => done(store.remove_label(NodeId(*id), l)),
+        GOp::DeleteNode(id, true) => done(store.detach_delete_node(NodeId(*id))),
+        GOp::DeleteNode(id, false) => done(store.delete_node(NodeId(*id))),
+        GOp::SetEdgeProp(id, k, v) => done(store.set_edge_property(EdgeId(*id), k, v.clone())),
+        GOp::DeleteEdge(id) => done(store.delete_edge(EdgeId(*id))),
         mutation => {
             let mut batch = store.batch();
             to_mutations(mutation, &mut batch)?;

@@ -537,6 +537,50 @@ pub fn concurrent_commits_are_each_atomic<H: Harness>(h: &mut H) {
     assert!(report.is_clean(), "{report}");
 }
 
+/// `apply` replays creations with their own ids: an id in use is refused,
+/// a claimed id is never handed out later (also after a reopen); a batch
+/// refuses creations pushed with their own ids.
+pub fn explicit_ids_are_checked_and_claimed<H: Harness>(h: &mut H) {
+    use graph_storage::Mutation;
+    let s = h.store();
+    let a = s.create_node(&["A"], Properties::new()).must("create");
+    let taken = Mutation::CreateNode {
+        id: a,
+        labels: vec!["B".into()],
+        properties: Properties::new(),
+    };
+    assert_eq!(kind(s.apply([taken])), ErrorKind::InvalidArgument);
+    assert_eq!(s.get_node(a).must("get").must_some().labels, vec!["A"]);
+    let far = NodeId(1_000_000);
+    s.apply([
+        Mutation::CreateNode {
+            id: far,
+            labels: vec!["B".into()],
+            properties: Properties::new(),
+        },
+        Mutation::CreateEdge {
+            id: EdgeId(77),
+            src: a,
+            dst: far,
+            edge_type: "X".into(),
+            properties: Properties::new(),
+        },
+    ])
+    .must("apply");
+    assert!(s.create_node(&[], Properties::new()).must("create") > far);
+    let s = h.reopen_store(s);
+    assert!(s.create_node(&[], Properties::new()).must("create") > far);
+    assert!(s.create_edge(a, far, "X", Properties::new()).must("edge") > EdgeId(77));
+    let mut b = s.batch();
+    b.push(Mutation::CreateNode {
+        id: NodeId(5),
+        labels: vec![],
+        properties: Properties::new(),
+    });
+    assert_eq!(kind(b.commit()), ErrorKind::InvalidArgument);
+    assert!(s.verify().must("verify").is_clean());
+}
+
 /// A fixed sequence through the model: deletes, batches and reopen.
 pub fn scripted_model_run<H: Harness + Default>(_: &mut H) {
     use GOp::*;
@@ -634,6 +678,10 @@ macro_rules! graph_conformance {
             #[test]
             fn concurrent_commits_are_each_atomic() {
                 s::concurrent_commits_are_each_atomic(&mut h());
+            }
+            #[test]
+            fn explicit_ids_are_checked_and_claimed() {
+                s::explicit_ids_are_checked_and_claimed(&mut h());
             }
             #[test]
             fn scripted_model_run() {

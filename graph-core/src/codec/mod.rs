@@ -21,8 +21,8 @@ pub use keys::{
     property_index_node, property_index_prefix, property_value_prefix,
 };
 pub use records::{
-    IndexDef, MAX_RECORD_BYTES, RECORD_VERSION, decode_edge, decode_index_def, decode_node,
-    encode_edge, encode_index_def, encode_node,
+    EdgeParts, IndexDef, MAX_RECORD_BYTES, RECORD_VERSION, decode_edge, decode_index_def,
+    decode_node, encode_edge, encode_edge_parts, encode_index_def, encode_node, encode_node_parts,
 };
 
 /// The on-disk format version this build writes and reads, stored under

@@ -119,13 +119,36 @@ fn decode<T: serde::de::DeserializeOwned>(cf: ColumnFamily, key: &[u8], bytes: &
 /// # Errors
 /// [`Error::InvalidArgument`] if the record exceeds [`MAX_RECORD_BYTES`].
 pub fn encode_node(node: &Node, out: &mut Vec<u8>) -> Result<()> {
+    encode_node_parts(
+        node.id,
+        &node.labels,
+        &node.properties,
+        node.created_at,
+        node.updated_at,
+        out,
+    )
+}
+
+/// Appends the encoded record of a node given by its parts (no `Node`
+/// needs to be built). `labels` must be sorted and unique.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the record exceeds [`MAX_RECORD_BYTES`].
+pub fn encode_node_parts(
+    id: NodeId,
+    labels: &[String],
+    properties: &Properties,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     encode(
         &NodeRecordRef {
-            id: node.id.0,
-            labels: &node.labels,
-            properties: &node.properties,
-            created_at: node.created_at.0,
-            updated_at: node.updated_at.0,
+            id: id.0,
+            labels,
+            properties,
+            created_at: created_at.0,
+            updated_at: updated_at.0,
         },
         out,
     )
@@ -173,15 +196,53 @@ pub fn decode_node(key: &[u8], bytes: &[u8]) -> Result<Node> {
 /// # Errors
 /// [`Error::InvalidArgument`] if the record exceeds [`MAX_RECORD_BYTES`].
 pub fn encode_edge(edge: &Edge, out: &mut Vec<u8>) -> Result<()> {
-    encode(
-        &EdgeRecordRef {
-            id: edge.id.0,
-            src: edge.src.0,
-            dst: edge.dst.0,
+    encode_edge_parts(
+        EdgeParts {
+            id: edge.id,
+            src: edge.src,
+            dst: edge.dst,
             edge_type: &edge.edge_type,
             properties: &edge.properties,
-            created_at: edge.created_at.0,
-            updated_at: edge.updated_at.0,
+            created_at: edge.created_at,
+            updated_at: edge.updated_at,
+        },
+        out,
+    )
+}
+
+/// The fields of an edge record, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeParts<'a> {
+    /// The edge id.
+    pub id: EdgeId,
+    /// Its source.
+    pub src: NodeId,
+    /// Its target.
+    pub dst: NodeId,
+    /// Its type.
+    pub edge_type: &'a str,
+    /// Its properties.
+    pub properties: &'a Properties,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// Appends the encoded record of an edge given by its parts.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the record exceeds [`MAX_RECORD_BYTES`].
+pub fn encode_edge_parts(e: EdgeParts<'_>, out: &mut Vec<u8>) -> Result<()> {
+    encode(
+        &EdgeRecordRef {
+            id: e.id.0,
+            src: e.src.0,
+            dst: e.dst.0,
+            edge_type: e.edge_type,
+            properties: e.properties,
+            created_at: e.created_at.0,
+            updated_at: e.updated_at.0,
         },
         out,
     )

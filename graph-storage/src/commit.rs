@@ -1,0 +1,404 @@
+//! The commit pipeline: a queue for group commit, the general transaction
+//! path and the creation-only path.
+//!
+//! Every commit request enters a queue, then waits for the writer lock.
+//! Whoever holds the lock takes the whole queue (its own request and those
+//! that arrived while the previous commit was writing) and commits it:
+//! consecutive requests of the same kind go into one backend write, each
+//! request still all-or-nothing on its own. One fsync thus serves many
+//! `Strict` writers.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use graph_core::codec::{self, SymbolId, meta};
+use graph_core::{ColumnFamily, Error, NodeId, Result, StorageBackend, WriteBatch};
+
+use crate::mutation::Mutation;
+use crate::prepare::{self, Prepared};
+use crate::store::{GraphStore, WriterState};
+use crate::txn::{Counters, Effects, Txn};
+
+/// How many touched records one general-path write gathers at most.
+const GROUP_LIMIT: usize = 50_000;
+
+/// One caller's commit waiting in the queue.
+pub(crate) struct Request {
+    work: Work,
+    slot: Arc<Slot>,
+}
+
+enum Work {
+    /// Any mutations, applied through a transaction under the lock.
+    General(Vec<Mutation>),
+    /// Mutations whose creations carry caller-chosen ids, which must be
+    /// checked against the store.
+    Explicit(Vec<Mutation>),
+    /// Creations encoded before the lock.
+    Prepared(Prepared),
+}
+
+/// Where a committer leaves a queued request's outcome.
+#[derive(Default)]
+struct Slot(Mutex<Option<Result<()>>>);
+
+impl Slot {
+    fn set(&self, r: Result<()>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(r);
+    }
+
+    fn take(&self) -> Option<Result<()>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+impl<B: StorageBackend> GraphStore<B> {
+    /// Commits `mutations` atomically: all of them, or none when any fails
+    /// (the error is the earliest failing mutation's).
+    pub(crate) fn commit_mutations(&self, mutations: Vec<Mutation>) -> Result<()> {
+        if mutations.is_empty() {
+            return Ok(());
+        }
+        let work = if prepare::is_creation_only(&mutations) {
+            Work::Prepared(self.prepare(mutations)?)
+        } else {
+            Work::General(mutations)
+        };
+        self.enqueue(work)
+    }
+
+    /// Commits mutations whose creation ids were chosen by the caller.
+    pub(crate) fn commit_explicit(&self, mutations: Vec<Mutation>) -> Result<()> {
+        if mutations.is_empty() {
+            return Ok(());
+        }
+        self.enqueue(Work::Explicit(mutations))
+    }
+
+    fn enqueue(&self, work: Work) -> Result<()> {
+        let slot = Arc::new(Slot::default());
+        self.queue_lock().push(Request {
+            work,
+            slot: Arc::clone(&slot),
+        });
+        let mut writer = self.lock_writer();
+        // The committer before us may have taken our request already.
+        if let Some(result) = slot.take() {
+            return result;
+        }
+        let group = std::mem::take(&mut *self.queue_lock());
+        self.commit_group(&mut writer, group);
+        slot.take()
+            .unwrap_or_else(|| Err(Error::Backend("a queued commit was not processed".into())))
+    }
+
+    fn queue_lock(&self) -> MutexGuard<'_, Vec<Request>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Encodes creation-only mutations outside the writer lock, interning
+    /// their labels and edge types first.
+    fn prepare(&self, mutations: Vec<Mutation>) -> Result<Prepared> {
+        let names = prepare::names(&mutations);
+        let mut resolved: HashMap<String, SymbolId> = HashMap::with_capacity(names.len());
+        let mut missing = Vec::new();
+        {
+            let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
+            for name in &names {
+                match symbols.id(name) {
+                    Some(id) => {
+                        resolved.insert((*name).to_owned(), id);
+                    }
+                    None => missing.push(*name),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            for (name, id) in self.intern(&missing)? {
+                resolved.insert(name.to_string(), id);
+            }
+        }
+        let catalog = self.current_catalog();
+        Ok(prepare::prepare(mutations, &resolved, catalog, || {
+            self.clock.now()
+        }))
+    }
+
+    /// Adds `names` to the symbol dictionary (one synced write of their
+    /// entries) and returns their ids.
+    fn intern(&self, names: &[&str]) -> Result<Vec<(Arc<str>, SymbolId)>> {
+        let _writer = self.lock_writer();
+        let (batch, new) = {
+            let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
+            let mut batch = WriteBatch::new();
+            let mut new = Vec::new();
+            let mut next = symbols.next;
+            let mut out = Vec::new();
+            for name in names {
+                if let Some(id) = symbols.id(name) {
+                    out.push((Arc::from(*name), id));
+                    continue;
+                }
+                let id = SymbolId(next);
+                next = next
+                    .checked_add(1)
+                    .ok_or_else(|| Error::invalid("symbol ids exhausted"))?;
+                batch.put(
+                    ColumnFamily::Default,
+                    &meta::symbol_by_name(name),
+                    &id.0.to_be_bytes(),
+                );
+                batch.put(
+                    ColumnFamily::Default,
+                    &meta::symbol_by_id(id),
+                    name.as_bytes(),
+                );
+                new.push((Arc::from(*name), id));
+            }
+            if new.is_empty() {
+                return Ok(out);
+            }
+            batch.put(
+                ColumnFamily::Default,
+                meta::NEXT_SYMBOL_ID,
+                &next.to_be_bytes(),
+            );
+            (batch, new)
+        };
+        self.write_with_symbols(&batch, &new)?;
+        Ok(new)
+    }
+
+    /// Writes `batch`, publishing `new` symbols in memory first (so a
+    /// reader that sees the committed data can always resolve them) and
+    /// withdrawing them if the write fails.
+    fn write_with_symbols(&self, batch: &WriteBatch, new: &[(Arc<str>, SymbolId)]) -> Result<()> {
+        let old_next = {
+            let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
+            let old = symbols.next;
+            for (name, id) in new {
+                symbols.insert(Arc::clone(name), *id);
+                symbols.next = symbols.next.max(id.0 + 1);
+            }
+            old
+        };
+        let result = self.backend.write(batch, self.durability);
+        if result.is_err() && !new.is_empty() {
+            let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
+            for (_, id) in new {
+                symbols.remove(*id);
+            }
+            symbols.next = old_next;
+        }
+        result
+    }
+
+    /// Commits a group taken from the queue, in order, in runs of the same
+    /// kind.
+    fn commit_group(&self, writer: &mut WriterState, group: Vec<Request>) {
+        let catalog = self.current_catalog();
+        let mut general: Vec<(Vec<Mutation>, bool, Arc<Slot>)> = Vec::new();
+        let mut prepared = Vec::new();
+        for request in group {
+            let work = match request.work {
+                Work::Prepared(p) if !Arc::ptr_eq(&p.catalog, &catalog) => {
+                    // An index changed since encoding: take the general path.
+                    Work::General(p.mutations)
+                }
+                other => other,
+            };
+            let (mutations, explicit) = match work {
+                Work::General(m) => (m, false),
+                Work::Explicit(m) => (m, true),
+                Work::Prepared(p) => {
+                    if !general.is_empty() {
+                        self.commit_general(writer, std::mem::take(&mut general));
+                    }
+                    prepared.push((p, request.slot));
+                    continue;
+                }
+            };
+            if !prepared.is_empty() {
+                self.commit_prepared(writer, std::mem::take(&mut prepared));
+            }
+            general.push((mutations, explicit, request.slot));
+        }
+        if !prepared.is_empty() {
+            self.commit_prepared(writer, prepared);
+        }
+        if !general.is_empty() {
+            self.commit_general(writer, general);
+        }
+    }
+
+    /// The general path: each request applied to one transaction, rolled
+    /// back alone if it fails; the survivors written together.
+    fn commit_general(
+        &self,
+        writer: &mut WriterState,
+        requests: Vec<(Vec<Mutation>, bool, Arc<Slot>)>,
+    ) {
+        let mut requests = requests.into_iter().peekable();
+        while requests.peek().is_some() {
+            let single = requests.len() == 1;
+            let mut txn = Txn::new(&self.backend, &writer.known);
+            let mut accepted: Vec<Arc<Slot>> = Vec::new();
+            for (mutations, explicit, slot) in requests.by_ref() {
+                let save = (!single).then(|| txn.savepoint());
+                txn.set_explicit_ids(explicit);
+                let mut outcome = Ok(());
+                for m in mutations {
+                    if let Err(e) = txn.apply(m, self.clock.now()) {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                match outcome {
+                    Ok(()) => accepted.push(slot),
+                    Err(e) => {
+                        if let Some(save) = save {
+                            txn.rollback(save);
+                        }
+                        slot.set(Err(e));
+                    }
+                }
+                if txn.len() > GROUP_LIMIT {
+                    break;
+                }
+            }
+            if accepted.is_empty() {
+                // A lone failed request may have left part of itself in the
+                // transaction, which is dropped here unwritten.
+                continue;
+            }
+            let built = self.build_txn(writer.counters, txn);
+            let result = built.and_then(|(batch, fx)| self.write_effects(writer, &batch, fx));
+            for slot in accepted {
+                slot.set(result.clone());
+            }
+        }
+    }
+
+    fn build_txn(&self, mut counters: Counters, txn: Txn<'_, B>) -> Result<(WriteBatch, Effects)> {
+        let catalog = self.current_catalog();
+        let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
+        counters.next_symbol = symbols.next;
+        txn.build(&symbols, &catalog, &counters)
+    }
+
+    /// Writes a built transaction and applies its effects in memory.
+    fn write_effects(
+        &self,
+        writer: &mut WriterState,
+        batch: &WriteBatch,
+        fx: Effects,
+    ) -> Result<()> {
+        for id in &fx.confirmed {
+            writer.known.insert(id.0);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.write_with_symbols(batch, &fx.new_symbols)?;
+        for id in &fx.created {
+            writer.known.insert(id.0);
+        }
+        for id in &fx.deleted {
+            writer.known.remove(id.0);
+        }
+        let c = &mut writer.counters;
+        c.node_count = c.node_count.saturating_add_signed(fx.node_delta);
+        c.edge_count = c.edge_count.saturating_add_signed(fx.edge_delta);
+        Ok(())
+    }
+
+    /// The creation-only path: check endpoints, then write every accepted
+    /// request's encoded batch plus the counts in one backend write.
+    fn commit_prepared(&self, writer: &mut WriterState, requests: Vec<(Prepared, Arc<Slot>)>) {
+        let mut batch = WriteBatch::new();
+        let mut accepted: Vec<Arc<Slot>> = Vec::new();
+        let mut created: HashSet<NodeId> = HashSet::new();
+        let mut created_order: Vec<NodeId> = Vec::new();
+        let (mut nodes, mut edges) = (0u64, 0u64);
+        for (p, slot) in requests {
+            match self.check_endpoints(writer, &p, &created) {
+                Ok(()) => {
+                    if batch.is_empty() {
+                        batch = p.batch;
+                    } else {
+                        batch.extend_from(&p.batch);
+                    }
+                    nodes += p.created.len() as u64;
+                    edges += p.edges;
+                    created.extend(p.created.iter().copied());
+                    created_order.extend(p.created);
+                    accepted.push(slot);
+                }
+                Err(e) => slot.set(Err(e)),
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let c = writer.counters;
+        if nodes > 0 {
+            batch.put(
+                ColumnFamily::Default,
+                meta::NODE_COUNT,
+                &(c.node_count + nodes).to_be_bytes(),
+            );
+        }
+        if edges > 0 {
+            batch.put(
+                ColumnFamily::Default,
+                meta::EDGE_COUNT,
+                &(c.edge_count + edges).to_be_bytes(),
+            );
+        }
+        let result = self.backend.write(&batch, self.durability);
+        if result.is_ok() {
+            for id in created_order {
+                writer.known.insert(id.0);
+            }
+            writer.counters.node_count += nodes;
+            writer.counters.edge_count += edges;
+        }
+        for slot in accepted {
+            slot.set(result.clone());
+        }
+    }
+
+    /// Checks, in mutation order, that every edge endpoint exists: created
+    /// earlier in this group, known to exist, or found in the backend. The
+    /// earliest failure wins, including a validation error found while
+    /// encoding.
+    fn check_endpoints(
+        &self,
+        writer: &mut WriterState,
+        p: &Prepared,
+        created: &HashSet<NodeId>,
+    ) -> Result<()> {
+        let limit = p.error.as_ref().map_or(usize::MAX, |(i, _)| *i);
+        for &(i, node) in &p.endpoints {
+            if i >= limit {
+                break;
+            }
+            if created.contains(&node) || writer.known.contains(node.0) {
+                continue;
+            }
+            if self
+                .backend
+                .get(ColumnFamily::Nodes, &codec::node_key(node))?
+                .is_some()
+            {
+                writer.known.insert(node.0);
+                continue;
+            }
+            return Err(Error::NodeNotFound(node));
+        }
+        match &p.error {
+            Some((_, e)) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+}
