@@ -67,12 +67,13 @@ pub(crate) fn check_directory(path: &Path, create_if_missing: bool) -> Result<bo
         Err(e) => return Err(e.into()),
     };
     let entries = if exists { names(path)? } else { Vec::new() };
-    if entries.is_empty() {
+    let no_store = || Error::invalid(format!("no graph store at {}", path.display()));
+    // A crash while RocksDB creates a database leaves its first files
+    // (LOCK, LOG, IDENTITY, a manifest) before CURRENT names the manifest:
+    // no data can be there yet, so creating again is safe.
+    if entries.iter().all(|n| is_creation_artifact(n)) {
         if !create_if_missing {
-            return Err(Error::invalid(format!(
-                "no graph store at {}",
-                path.display()
-            )));
+            return Err(no_store());
         }
         return Ok(true);
     }
@@ -89,13 +90,53 @@ pub(crate) fn check_directory(path: &Path, create_if_missing: bool) -> Result<bo
         .map(|c| c.name().to_owned())
         .collect();
     wanted.sort();
-    if found != wanted {
-        return Err(Error::IncompatibleFormat {
-            found: format!("a RocksDB database with column families {found:?}"),
-            supported: format!("a graph store with column families {wanted:?}"),
-        });
+    if found == wanted {
+        return Ok(false);
     }
-    Ok(false)
+    // A crash after CURRENT is written but before every column family is
+    // created leaves some of the graph store's families, all empty: finish
+    // creating it. A database with any other family, or with data, is not
+    // ours to change.
+    if create_if_missing && found.iter().all(|f| wanted.contains(f)) && all_empty(path, &found)? {
+        return Ok(true);
+    }
+    Err(Error::IncompatibleFormat {
+        found: format!("a RocksDB database with column families {found:?}"),
+        supported: format!("a graph store with column families {wanted:?}"),
+    })
+}
+
+/// Whether `name` is a file RocksDB writes while creating a database,
+/// before `CURRENT` exists (see `check_directory`).
+fn is_creation_artifact(name: &str) -> bool {
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let options = |s: &str| s.strip_prefix("OPTIONS-").is_some_and(number);
+    matches!(name, "LOCK" | "LOG" | "IDENTITY")
+        || name.starts_with("LOG.old.")
+        || name.strip_prefix("MANIFEST-").is_some_and(number)
+        || options(name)
+        || name
+            .strip_suffix(".dbtmp")
+            .is_some_and(|s| number(s) || options(s))
+}
+
+/// Whether every listed column family of the database at `path` is empty,
+/// read without writing anything (a read-only open).
+fn all_empty(path: &Path, families: &[String]) -> Result<bool> {
+    let db = rocksdb::DB::open_cf_for_read_only(&Options::default(), path, families, false)
+        .map_err(map_error)?;
+    for name in families {
+        let cf = db
+            .cf_handle(name)
+            .ok_or_else(|| Error::Backend(format!("column family {name} is not open")))?;
+        let mut it = db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        if it.valid() {
+            return Ok(false);
+        }
+        it.status().map_err(map_error)?;
+    }
+    Ok(true)
 }
 
 fn table_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> BlockBasedOptions {
@@ -155,6 +196,32 @@ pub(crate) fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creation_artifacts_are_recognised() {
+        for name in [
+            "LOCK",
+            "LOG",
+            "LOG.old.1700000000",
+            "IDENTITY",
+            "MANIFEST-000001",
+            "000001.dbtmp",
+            "OPTIONS-000005",
+            "OPTIONS-000005.dbtmp",
+        ] {
+            assert!(is_creation_artifact(name), "{name}");
+        }
+        for name in [
+            "CURRENT",
+            "000004.log",
+            "000009.sst",
+            "notes.txt",
+            "MANIFEST-",
+            "x.dbtmp",
+        ] {
+            assert!(!is_creation_artifact(name), "{name}");
+        }
+    }
 
     #[test]
     fn prefixes_follow_the_tag() {
