@@ -5,11 +5,19 @@
 //! once and instantiated for every backend ([`raw_suite`], [`graph_suite`]),
 //! and the plain models the property tests compare against ([`raw_model`],
 //! [`graph_model`]).
+//!
+//! The reliability tests (RELIABILITY.md) add a seeded mutation stream and
+//! byte-level dumps ([`workload`]), misbehaving backends ([`faults`]) and
+//! the driver of the `crash_child` binary that crash tests kill
+//! ([`crash`]).
 
+pub mod crash;
+pub mod faults;
 pub mod graph_model;
 pub mod graph_suite;
 pub mod raw_model;
 pub mod raw_suite;
+pub mod workload;
 
 use std::path::PathBuf;
 use std::sync::Arc;
