@@ -2,7 +2,8 @@
 //!
 //! Run with `cargo run --release -p graph-storage --example quickstart`
 //! (memory backend) or add `--features rocksdb -- /tmp/graph-demo` to store it
-//! in RocksDB at that path.
+//! in RocksDB at that path: the code is the same, `open_default` picks the
+//! backend from the features.
 
 use std::ops::Bound;
 
@@ -16,6 +17,15 @@ fn props(pairs: &[(&str, PropertyValue)]) -> Properties {
 }
 
 fn demo<B: StorageBackend>(store: &GraphStore<B>) -> graph_storage::Result<()> {
+    if store.node_count()? > 0 {
+        println!(
+            "reopened an existing graph: {} nodes, {} edges",
+            store.node_count()?,
+            store.edge_count()?
+        );
+        println!("verify: {}", store.verify()?);
+        return Ok(());
+    }
     store.create_index("Person", "age")?;
     let people = [("Ann", 34), ("Bob", 27), ("Cid", 41), ("Dee", 27)];
     let mut batch = store.batch();
@@ -77,13 +87,13 @@ fn demo<B: StorageBackend>(store: &GraphStore<B>) -> graph_storage::Result<()> {
 }
 
 fn main() -> graph_storage::Result<()> {
-    #[cfg(feature = "rocksdb")]
-    if let Some(path) = std::env::args().nth(1) {
-        let store = graph_storage::open(&path)?;
-        println!("RocksDB store at {path}");
-        return demo(&store);
-    }
-    let store = GraphStore::open(graph_storage::MemoryBackend::new())?;
-    println!("memory store");
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "graph-demo".to_owned());
+    let store = graph_storage::open_default(&path)?;
+    println!(
+        "store on {}",
+        std::any::type_name::<graph_storage::DefaultBackend>()
+    );
     demo(&store)
 }

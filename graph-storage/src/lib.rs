@@ -62,3 +62,55 @@ pub use storage_rocksdb::{Compression, RocksDbBackend, RocksDbConfig};
 pub fn open(path: impl AsRef<std::path::Path>) -> Result<GraphStore<RocksDbBackend>> {
     GraphStore::open(RocksDbBackend::open(path)?)
 }
+
+/// The backend chosen by the enabled features: RocksDB when the `rocksdb`
+/// feature is on, otherwise the memory backend. Code written against
+/// `GraphStore<DefaultBackend>` and [`open_default`] switches backends with
+/// the feature flag alone.
+#[cfg(feature = "rocksdb")]
+pub type DefaultBackend = storage_rocksdb::RocksDbBackend;
+
+/// The backend chosen by the enabled features (here: memory, since the
+/// `rocksdb` feature is off).
+#[cfg(all(feature = "memory", not(feature = "rocksdb")))]
+pub type DefaultBackend = storage_memory::MemoryBackend;
+
+/// Opens a store on [`DefaultBackend`]: with the `rocksdb` feature, the
+/// RocksDB store at `path` (as [`open`]); without it, a new in-memory store
+/// (`path` is not used, and nothing is persisted).
+///
+/// # Errors
+/// As [`open`] with RocksDB; none in memory.
+#[cfg(feature = "rocksdb")]
+pub fn open_default(path: impl AsRef<std::path::Path>) -> Result<GraphStore<DefaultBackend>> {
+    open(path)
+}
+
+/// Opens a store on [`DefaultBackend`]: with the `rocksdb` feature, the
+/// RocksDB store at `path`; without it (as here), a new in-memory store
+/// (`path` is not used, and nothing is persisted).
+///
+/// # Errors
+/// None in memory; kept fallible so code compiles with either backend.
+#[cfg(all(feature = "memory", not(feature = "rocksdb")))]
+pub fn open_default(path: impl AsRef<std::path::Path>) -> Result<GraphStore<DefaultBackend>> {
+    let _ = path.as_ref();
+    GraphStore::open(storage_memory::MemoryBackend::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn stores_are_send_and_sync() {
+        #[cfg(feature = "memory")]
+        assert_send_sync::<GraphStore<MemoryBackend>>();
+        #[cfg(feature = "rocksdb")]
+        assert_send_sync::<GraphStore<RocksDbBackend>>();
+        #[cfg(any(feature = "memory", feature = "rocksdb"))]
+        assert_send_sync::<GraphBatch<'static, DefaultBackend>>();
+    }
+}
