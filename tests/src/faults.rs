@@ -13,7 +13,7 @@
 //!   [`Error::Io`], like SQLite's and redb's fault-injection loops.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use graph_core::{
     ColumnFamily, Durability, Error, KeyRange, ReadView, Result, ScanDirection, StorageBackend,
@@ -335,5 +335,54 @@ impl<B: StorageBackend> StorageBackend for FailingBackend<B> {
     fn sync(&self) -> Result<()> {
         self.check("sync")?;
         self.inner.sync()
+    }
+}
+
+/// A backend shared through an [`Arc`], so a test keeps a handle on the
+/// data while a store owns the backend (and after a failed open dropped
+/// it).
+#[derive(Debug)]
+pub struct Shared<B>(pub Arc<B>);
+
+impl<B: StorageBackend> ReadView for Shared<B> {
+    fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.0.get(cf, key)
+    }
+
+    fn scan(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        self.0.scan(cf, range, direction, visit)
+    }
+
+    fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.0.multi_get(cf, keys)
+    }
+}
+
+impl<B: StorageBackend> StorageBackend for Shared<B> {
+    type Snapshot<'a>
+        = B::Snapshot<'a>
+    where
+        Self: 'a;
+
+    fn snapshot(&self) -> B::Snapshot<'_> {
+        self.0.snapshot()
+    }
+
+    fn write(&self, batch: &WriteBatch, durability: Durability) -> Result<()> {
+        self.0.write(batch, durability)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.0.flush()
+    }
+
+    fn sync(&self) -> Result<()> {
+        self.0.sync()
     }
 }
