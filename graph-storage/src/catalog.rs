@@ -61,12 +61,6 @@ impl Symbols {
         self.by_name.insert(Arc::clone(&name), id);
         self.by_id.insert(id, name);
     }
-
-    pub(crate) fn remove(&mut self, id: SymbolId) {
-        if let Some(name) = self.by_id.remove(&id) {
-            self.by_name.remove(&name);
-        }
-    }
 }
 
 /// The declared property indexes.

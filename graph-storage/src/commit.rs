@@ -169,28 +169,23 @@ impl<B: StorageBackend> GraphStore<B> {
         Ok(new)
     }
 
-    /// Writes `batch`, publishing `new` symbols in memory first (so a
-    /// reader that sees the committed data can always resolve them) and
-    /// withdrawing them if the write fails.
+    /// Writes `batch`, then publishes its `new` symbols in memory.
+    ///
+    /// Publishing only after a successful write means no committer (in
+    /// particular no creation-only commit encoding outside the writer lock)
+    /// can use a symbol whose dictionary entry is not committed. Readers
+    /// that meet a committed symbol before it is published resolve it from
+    /// the dictionary in their view (see `GraphReader`).
     fn write_with_symbols(&self, batch: &WriteBatch, new: &[(Arc<str>, SymbolId)]) -> Result<()> {
-        let old_next = {
+        self.backend.write(batch, self.durability)?;
+        if !new.is_empty() {
             let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
-            let old = symbols.next;
             for (name, id) in new {
                 symbols.insert(Arc::clone(name), *id);
                 symbols.next = symbols.next.max(id.0 + 1);
             }
-            old
-        };
-        let result = self.backend.write(batch, self.durability);
-        if result.is_err() && !new.is_empty() {
-            let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
-            for (_, id) in new {
-                symbols.remove(*id);
-            }
-            symbols.next = old_next;
         }
-        result
+        Ok(())
     }
 
     /// Commits a group taken from the queue, in order, in runs of the same

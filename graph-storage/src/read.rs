@@ -3,7 +3,7 @@
 use std::ops::{Bound, ControlFlow};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, meta};
+use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, SymbolId, meta};
 use graph_core::{
     ColumnFamily, Direction, Edge, EdgeId, Error, KeyRange, Node, NodeId, PropertyValue, ReadView,
     Result, ScanDirection, prefix_end,
@@ -61,8 +61,45 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         &self.view
     }
 
-    pub(crate) fn symbols(&self) -> std::sync::RwLockReadGuard<'s, Symbols> {
+    fn symbols(&self) -> std::sync::RwLockReadGuard<'s, Symbols> {
         self.symbols.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The id of a label or edge type: from the in-memory dictionary, or,
+    /// for a symbol committed but not yet published there, from the
+    /// dictionary in this view. `None` if the view has no such symbol.
+    fn symbol_id(&self, name: &str) -> Result<Option<SymbolId>> {
+        if let Some(id) = self.symbols().id(name) {
+            return Ok(Some(id));
+        }
+        let key = meta::symbol_by_name(name);
+        match self.view.get(ColumnFamily::Default, &key)? {
+            Some(v) => Ok(Some(SymbolId(codec::decode_u32_value(
+                ColumnFamily::Default,
+                &key,
+                &v,
+            )?))),
+            None => Ok(None),
+        }
+    }
+
+    /// The name of a symbol met in `key`, as [`symbol_id`](Self::symbol_id)
+    /// resolves ids.
+    fn symbol_name(&self, id: SymbolId, key: &[u8]) -> Result<Arc<str>> {
+        if let Some(name) = self.symbols().name(id) {
+            return Ok(Arc::clone(name));
+        }
+        let dict_key = meta::symbol_by_id(id);
+        match self.view.get(ColumnFamily::Default, &dict_key)? {
+            Some(v) => std::str::from_utf8(&v).map(Arc::from).map_err(|_| {
+                Error::corruption(ColumnFamily::Default, &dict_key, "symbol name is not UTF-8")
+            }),
+            None => Err(Error::corruption(
+                ColumnFamily::Indices,
+                key,
+                format!("unknown symbol id {}", id.0),
+            )),
+        }
     }
 
     /// The node with this id, or `None`.
@@ -109,7 +146,7 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         mut f: impl FnMut(&[u8]) -> Result<()>,
     ) -> Result<()> {
         let ty = match edge_type {
-            Some(name) => match self.symbols().id(name) {
+            Some(name) => match self.symbol_id(name)? {
                 Some(id) => Some(id),
                 None => return Ok(()),
             },
@@ -159,16 +196,17 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         edge_type: Option<&str>,
     ) -> Result<Vec<EdgeRef>> {
         let mut out = Vec::new();
-        let symbols = self.symbols();
+        let mut names: Vec<(SymbolId, Arc<str>)> = Vec::new();
         self.visit_adjacency(node, dir, edge_type, |k| {
             let a = AdjacencyKey::decode(k)?;
-            let name = symbols.name(a.edge_type).ok_or_else(|| {
-                Error::corruption(
-                    ColumnFamily::Indices,
-                    k,
-                    format!("unknown edge type id {}", a.edge_type.0),
-                )
-            })?;
+            let name = match names.iter().find(|(id, _)| *id == a.edge_type) {
+                Some((_, name)) => Arc::clone(name),
+                None => {
+                    let name = self.symbol_name(a.edge_type, k)?;
+                    names.push((a.edge_type, Arc::clone(&name)));
+                    name
+                }
+            };
             let (src, dst) = match a.dir {
                 AdjacencyDir::Out => (a.node, a.other),
                 AdjacencyDir::In => (a.other, a.node),
@@ -177,7 +215,7 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
                 id: a.edge,
                 src,
                 dst,
-                edge_type: Arc::clone(name),
+                edge_type: name,
             });
             Ok(())
         })?;
@@ -223,7 +261,7 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// A corruption error for a malformed index key; an engine error.
     pub fn nodes_with_label(&self, label: &str) -> Result<Vec<NodeId>> {
-        let Some(sym) = self.symbols().id(label) else {
+        let Some(sym) = self.symbol_id(label)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
