@@ -146,7 +146,7 @@ impl<B: StorageBackend> GraphStore<B> {
                 batch.put(
                     ColumnFamily::Default,
                     &meta::symbol_by_name(name),
-                    &id.0.to_be_bytes(),
+                    &codec::encode_u32_value(id.0),
                 );
                 batch.put(
                     ColumnFamily::Default,
@@ -161,7 +161,7 @@ impl<B: StorageBackend> GraphStore<B> {
             batch.put(
                 ColumnFamily::Default,
                 meta::NEXT_SYMBOL_ID,
-                &next.to_be_bytes(),
+                &codec::encode_u32_value(next),
             );
             (batch, new)
         };
@@ -340,14 +340,14 @@ impl<B: StorageBackend> GraphStore<B> {
             batch.put(
                 ColumnFamily::Default,
                 meta::NODE_COUNT,
-                &(c.node_count + nodes).to_be_bytes(),
+                &codec::encode_u64_value(c.node_count + nodes),
             );
         }
         if edges > 0 {
             batch.put(
                 ColumnFamily::Default,
                 meta::EDGE_COUNT,
-                &(c.edge_count + edges).to_be_bytes(),
+                &codec::encode_u64_value(c.edge_count + edges),
             );
         }
         let result = self.backend.write(&batch, self.durability);

@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use graph_core::codec;
 use graph_core::{ColumnFamily, Durability, Error, Result, StorageBackend};
 
 /// How many ids one lease covers.
@@ -76,7 +77,7 @@ impl IdAllocator {
         backend.put(
             ColumnFamily::Default,
             self.key,
-            &mark.to_be_bytes(),
+            &codec::encode_u64_value(mark),
             Durability::Strict,
         )?;
         self.leased.store(mark, Ordering::Release);

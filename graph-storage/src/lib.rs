@@ -17,6 +17,12 @@
 //!
 //! See ARCHITECTURE.md for the design and docs/FORMAT.md for the bytes.
 
+#![deny(
+    clippy::big_endian_bytes,
+    clippy::little_endian_bytes,
+    clippy::host_endian_bytes
+)]
+
 mod batch;
 mod catalog;
 mod clock;

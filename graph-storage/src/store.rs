@@ -154,7 +154,7 @@ impl<B: StorageBackend> GraphStore<B> {
                 b.put(
                     ColumnFamily::Default,
                     meta::FORMAT_VERSION,
-                    &codec::FORMAT_VERSION.to_be_bytes(),
+                    &codec::encode_u32_value(codec::FORMAT_VERSION),
                 );
                 backend.write(&b, Durability::Strict)?;
             }
@@ -410,7 +410,7 @@ impl<B: StorageBackend> GraphStore<B> {
         batch.put(
             ColumnFamily::Default,
             meta::NEXT_INDEX_ID,
-            &next.to_be_bytes(),
+            &codec::encode_u32_value(next),
         );
         let reader = self.reader();
         let mut key = Vec::new();

@@ -429,7 +429,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
         }
 
         let put_u64 = |batch: &mut WriteBatch, key: &[u8], v: u64| {
-            batch.put(ColumnFamily::Default, key, &v.to_be_bytes());
+            batch.put(ColumnFamily::Default, key, &codec::encode_u64_value(v));
         };
         if fx.node_delta != 0 {
             put_u64(
@@ -449,7 +449,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             batch.put(
                 ColumnFamily::Default,
                 meta::NEXT_SYMBOL_ID,
-                &interner.next.to_be_bytes(),
+                &codec::encode_u32_value(interner.next),
             );
         }
         fx.new_symbols = interner.new;
@@ -489,7 +489,7 @@ impl Interner<'_> {
         batch.put(
             ColumnFamily::Default,
             &meta::symbol_by_name(name),
-            &id.0.to_be_bytes(),
+            &codec::encode_u32_value(id.0),
         );
         batch.put(
             ColumnFamily::Default,

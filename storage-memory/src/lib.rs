@@ -28,6 +28,12 @@
 //! # Ok::<(), graph_core::Error>(())
 //! ```
 
+#![deny(
+    clippy::big_endian_bytes,
+    clippy::little_endian_bytes,
+    clippy::host_endian_bytes
+)]
+
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};

@@ -29,6 +29,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![deny(
+    clippy::big_endian_bytes,
+    clippy::little_endian_bytes,
+    clippy::host_endian_bytes
+)]
+
 mod config;
 mod error;
 mod options;

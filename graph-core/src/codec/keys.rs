@@ -339,6 +339,18 @@ pub mod meta {
     }
 }
 
+/// Encodes a `u64` metadata value (counters, id leases): 8 bytes,
+/// big-endian.
+pub fn encode_u64_value(v: u64) -> [u8; 8] {
+    v.to_be_bytes()
+}
+
+/// Encodes a `u32` metadata value (symbol and index ids, the format
+/// version): 4 bytes, big-endian.
+pub fn encode_u32_value(v: u32) -> [u8; 4] {
+    v.to_be_bytes()
+}
+
 /// Decodes a `u64` counter value.
 ///
 /// # Errors

@@ -6,8 +6,11 @@
 //! Changing any of them is a format change: bump [`FORMAT_VERSION`] or
 //! [`RECORD_VERSION`] and write a migration.
 
+#[allow(clippy::big_endian_bytes, reason = "the codec owns every byte layout")]
 mod keys;
+#[allow(clippy::big_endian_bytes, reason = "the codec owns every byte layout")]
 pub mod memcmp;
+#[allow(clippy::big_endian_bytes, reason = "the codec owns every byte layout")]
 mod records;
 pub mod value;
 
@@ -17,8 +20,9 @@ mod golden;
 pub use keys::{
     ADJACENCY_KEY_LEN, AdjacencyDir, AdjacencyKey, IndexId, LABEL_KEY_LEN, SymbolId,
     decode_edge_key, decode_label_key, decode_node_key, decode_u32_value, decode_u64_value,
-    edge_key, index_tag, label_key, label_prefix, meta, node_key, property_index_key,
-    property_index_node, property_index_prefix, property_value_prefix,
+    edge_key, encode_u32_value, encode_u64_value, index_tag, label_key, label_prefix, meta,
+    node_key, property_index_key, property_index_node, property_index_prefix,
+    property_value_prefix,
 };
 pub use records::{
     EdgeParts, IndexDef, MAX_RECORD_BYTES, RECORD_VERSION, decode_edge, decode_index_def,
