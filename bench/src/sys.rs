@@ -44,6 +44,29 @@ pub fn current_rss_bytes() -> Option<u64> {
     status_field("VmRSS")
 }
 
+/// CPU time (user plus system) this process has used so far, all threads,
+/// in seconds, from `/proc/self/stat` (clock ticks of 1/100 s).
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// The one-minute load average, from `/proc/loadavg`: how busy the
+/// machine was, for judging the noise of a run.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// What the benchmark ran on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Machine {
@@ -102,6 +125,8 @@ mod tests {
         if Path::new("/proc/self/status").exists() {
             assert!(peak_rss_bytes().is_some_and(|b| b > 0));
             assert!(current_rss_bytes().is_some_and(|b| b > 0));
+            assert!(process_cpu_secs().is_some_and(|s| s >= 0.0));
+            assert!(load_average().is_some());
         }
         Ok(())
     }

@@ -151,6 +151,9 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
         .prefix("ingest-")
         .tempdir_in(&parent)?;
     let mut m = Metrics::new();
+    if let Some(load) = sys::load_average() {
+        m.insert("load_start".into(), load);
+    }
     match config {
         Config::Memory => {
             let store = fixture::memory_store()?;
@@ -193,6 +196,12 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
     }
     if let Some(rss) = sys::peak_rss_bytes() {
         m.insert("peak_rss_bytes".into(), rss as f64);
+    }
+    if let Some(cpu) = sys::process_cpu_secs() {
+        m.insert("cpu_secs".into(), cpu);
+    }
+    if let Some(load) = sys::load_average() {
+        m.insert("load_end".into(), load);
     }
     Ok(m)
 }
@@ -716,6 +725,23 @@ fn run_parent(args: &Args) -> BoxResult<()> {
     let get = |c: Config, k: &str| medians.get(&c).and_then(|m| m.get(k)).copied();
 
     print_table(args, &medians, commit.as_deref(), dirty);
+    let loads: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| [r.metrics.get("load_start"), r.metrics.get("load_end")])
+        .flatten()
+        .copied()
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        loads.iter().copied().reduce(f64::min),
+        loads.iter().copied().reduce(f64::max),
+    ) {
+        println!(
+            "Load average (1 min) at the start and end of the children: {lo:.2} to {hi:.2} \
+             on {} CPUs (above 1 means another process competed for the cores).",
+            machine.cpus
+        );
+        println!();
+    }
     let targets = check_targets(&get);
     print_targets(&targets);
 
