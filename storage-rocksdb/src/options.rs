@@ -97,13 +97,51 @@ pub(crate) fn check_directory(path: &Path, create_if_missing: bool) -> Result<bo
     // created leaves some of the graph store's families, all empty: finish
     // creating it. A database with any other family, or with data, is not
     // ours to change.
-    if create_if_missing && found.iter().all(|f| wanted.contains(f)) && all_empty(path, &found)? {
-        return Ok(true);
+    if found.iter().all(|f| wanted.contains(f)) {
+        match partial_contents(path, &found)? {
+            Partial::Empty if create_if_missing => return Ok(true),
+            Partial::Empty => return Err(no_store()),
+            Partial::GraphStore => {
+                // Data with a format version but families missing: the
+                // manifest lost records (damaged, or files deleted by hand).
+                let missing: Vec<&String> = wanted.iter().filter(|w| !found.contains(w)).collect();
+                return Err(Error::StorageCorruption {
+                    message: format!(
+                        "the graph store at {} lacks column families {missing:?}: its MANIFEST \
+                         is damaged or files are missing",
+                        path.display()
+                    ),
+                });
+            }
+            // Some of our data families but not all: a damaged graph store
+            // whose manifest no longer reaches the format version.
+            Partial::Other if found.len() > 1 => {
+                return Err(Error::StorageCorruption {
+                    message: format!(
+                        "{} holds the graph store's column families {found:?} but not all of \
+                         them: its MANIFEST is damaged or files are missing",
+                        path.display()
+                    ),
+                });
+            }
+            Partial::Other => {}
+        }
     }
     Err(Error::IncompatibleFormat {
         found: format!("a RocksDB database with column families {found:?}"),
         supported: format!("a graph store with column families {wanted:?}"),
     })
+}
+
+/// What a database with only some of the graph store's column families
+/// holds.
+enum Partial {
+    /// Nothing: its creation was interrupted.
+    Empty,
+    /// A graph store's format version: a damaged graph store.
+    GraphStore,
+    /// Other data: not ours.
+    Other,
 }
 
 /// Whether `name` is a file RocksDB writes while creating a database,
@@ -120,11 +158,18 @@ fn is_creation_artifact(name: &str) -> bool {
             .is_some_and(|s| number(s) || options(s))
 }
 
-/// Whether every listed column family of the database at `path` is empty,
-/// read without writing anything (a read-only open).
-fn all_empty(path: &Path, families: &[String]) -> Result<bool> {
+/// Reads (without writing: a read-only open) what the database at `path`,
+/// whose column families are `families`, holds.
+fn partial_contents(path: &Path, families: &[String]) -> Result<Partial> {
     let db = rocksdb::DB::open_cf_for_read_only(&Options::default(), path, families, false)
         .map_err(map_error)?;
+    if db
+        .get(graph_core::codec::meta::FORMAT_VERSION)
+        .map_err(map_error)?
+        .is_some()
+    {
+        return Ok(Partial::GraphStore);
+    }
     for name in families {
         let cf = db
             .cf_handle(name)
@@ -132,11 +177,11 @@ fn all_empty(path: &Path, families: &[String]) -> Result<bool> {
         let mut it = db.raw_iterator_cf(cf);
         it.seek_to_first();
         if it.valid() {
-            return Ok(false);
+            return Ok(Partial::Other);
         }
         it.status().map_err(map_error)?;
     }
-    Ok(true)
+    Ok(Partial::Empty)
 }
 
 fn table_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> BlockBasedOptions {
@@ -182,6 +227,11 @@ pub(crate) fn build(
     db.create_missing_column_families(create);
     db.set_paranoid_checks(true);
     db.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+    // Record live WALs in the manifest and check them on recovery: a
+    // manifest that lost its last flush records (a damaged file) then
+    // names a WAL that is gone, and opening fails with a corruption error
+    // instead of silently rolling back some column families.
+    db.set_track_and_verify_wals_in_manifest(true);
     db.set_atomic_flush(true);
     db.set_max_background_jobs(config.background_jobs);
     db.set_bytes_per_sync(1 << 20);
