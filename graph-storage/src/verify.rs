@@ -51,7 +51,7 @@ pub enum Problem {
     },
     /// An id counter is not above an id in use, so it could be reused.
     IdCounterBehind {
-        /// `"node"` or `"edge"`.
+        /// `"node"`, `"edge"` or `"index"`.
         what: &'static str,
         /// The stored next id.
         next: u64,
@@ -304,10 +304,19 @@ impl<V: ReadView> GraphReader<'_, V> {
             ColumnFamily::Indices,
             KeyRange::all(),
             ScanDirection::Forward,
-            &mut |k, _| {
+            &mut |k, v| {
                 report.index_entries += 1;
                 if !expected.remove(k) {
                     problems.push(Problem::ExtraIndexEntry { key: k.to_vec() });
+                }
+                if !v.is_empty() {
+                    // Every index and adjacency value is empty (FORMAT.md):
+                    // anything else is damage the keys alone would hide.
+                    problems.push(Problem::Undecodable {
+                        cf: ColumnFamily::Indices,
+                        key: k.to_vec(),
+                        reason: format!("index entry holds a {}-byte value", v.len()),
+                    });
                 }
                 Ok(ControlFlow::Continue(()))
             },
@@ -351,6 +360,20 @@ impl<V: ReadView> GraphReader<'_, V> {
                     max_used,
                 });
             }
+        }
+        let next_index = match view.get(ColumnFamily::Default, meta::NEXT_INDEX_ID)? {
+            Some(v) => codec::decode_u32_value(ColumnFamily::Default, meta::NEXT_INDEX_ID, &v)?,
+            None => 0,
+        };
+        if let Some(max_used) = catalog.by_id.keys().next_back()
+            && next_index <= max_used.0
+        {
+            // The next create_index would reuse a declared index's id.
+            problems.push(Problem::IdCounterBehind {
+                what: "index",
+                next: u64::from(next_index),
+                max_used: u64::from(max_used.0),
+            });
         }
         Ok(report)
     }
