@@ -204,7 +204,7 @@ fn inspect(args: &[String]) -> std::result::Result<(), String> {
         Ok(dump) => {
             say(&format!("entries {}", dump.entries.len()));
             say(&format!("fingerprint {}", dump.fingerprint()));
-            say(&format!("logical {}", dump.without_leases().fingerprint()));
+            say(&format!("canonical {}", dump.canonical_fingerprint()));
         }
         Err(e) => {
             say(&format!(
