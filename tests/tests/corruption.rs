@@ -29,12 +29,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use graph_core::codec::{self, meta};
-use graph_core::{ColumnFamily, Direction, Durability, ErrorKind, ReadView, StorageBackend};
+use graph_core::{ColumnFamily, Direction, Durability, ErrorKind, StorageBackend};
 use graph_storage::{GraphStore, ManualClock, MemoryBackend, RocksDbBackend, StoreOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tests::Must;
 use tests::crash::ChildRun;
+use tests::faults::Shared;
 use tests::workload::{Dump, Workload, base_seed, env_u64};
 
 const EXE: &str = env!("CARGO_BIN_EXE_crash_child");
@@ -345,7 +346,7 @@ fn pick_damage(dump: &Dump, rng: &mut StdRng) -> ValueDamage {
 /// Applies `d`; returns the family, key and new value, or `None` when the
 /// damage happens to leave the entry as it was.
 fn apply_damage(
-    b: &MemoryBackend,
+    b: &impl StorageBackend,
     d: &ValueDamage,
 ) -> Option<(ColumnFamily, Vec<u8>, Option<Vec<u8>>)> {
     let s = Durability::Strict;
@@ -453,7 +454,6 @@ fn read_everything<B: StorageBackend>(store: &GraphStore<B>) -> (Vec<ErrorKind>,
 fn damaged_values_are_detected_or_still_valid() {
     let seed = base_seed("corruption values");
     let mut rng = StdRng::seed_from_u64(seed);
-    let started = Instant::now();
     let store = GraphStore::open_with(MemoryBackend::new(), options()).must("open");
     let mut w = Workload::new(seed);
     for i in 0..250 {
@@ -461,19 +461,42 @@ fn damaged_values_are_detected_or_still_valid() {
     }
     let pristine = Dump::of(store.backend()).must("dump");
     drop(store);
-    let cases = env_u64("GRAPH_STORAGE_CRASH_CYCLES", 100) * 10;
+    let cases = env_u64("GRAPH_STORAGE_CRASH_CYCLES", 100);
+    let memory = Arc::new(pristine.to_memory().must("copy"));
+    value_cases(&memory, &pristine, cases * 10, &mut rng, "memory");
+    // The same through RocksDB's put, on a real store.
+    let dir = tempfile::tempdir().must("tempdir");
+    let rocks = Arc::new(RocksDbBackend::open(dir.path()).must("open"));
+    let mut batch = graph_core::WriteBatch::new();
+    for (cf, k, v) in &pristine.entries {
+        batch.put(*cf, k, v);
+    }
+    rocks.write(&batch, Durability::Strict).must("load");
+    rocks.flush().must("flush");
+    value_cases(&rocks, &pristine, cases * 2, &mut rng, "rocksdb");
+}
+
+/// Damages one entry of `backend` per case, checks the store, and repairs
+/// the entry from `pristine` before the next case.
+fn value_cases<B: StorageBackend>(
+    backend: &Arc<B>,
+    pristine: &Dump,
+    cases: u64,
+    rng: &mut StdRng,
+    name: &str,
+) {
+    let started = Instant::now();
     let mut tally: BTreeMap<&str, u64> = BTreeMap::new();
     for case in 0..cases {
-        let b = pristine.to_memory().must("copy");
-        let d = pick_damage(&pristine, &mut rng);
-        let Some((cf, key, new)) = apply_damage(&b, &d) else {
+        let d = pick_damage(pristine, rng);
+        let Some((cf, key, new)) = apply_damage(&**backend, &d) else {
             *tally.entry("no change").or_default() += 1;
             continue;
         };
-        let context = format!("case {case}: {d:?}");
+        let context = format!("{name} case {case}: {d:?}");
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                || match GraphStore::open_with(b, options()) {
+                || match GraphStore::open_with(Shared(Arc::clone(backend)), options()) {
                     Err(e) => (vec![e.kind()], false),
                     Ok(s) => read_everything(&s),
                 },
@@ -502,9 +525,25 @@ fn damaged_values_are_detected_or_still_valid() {
             "undetectable (valid bytes)"
         };
         *tally.entry(class).or_default() += 1;
+        // Repair: the pristine value, or no key at all.
+        let original = pristine
+            .entries
+            .iter()
+            .find(|(c, k, _)| *c == cf && *k == key)
+            .map(|(_, _, v)| v);
+        match original {
+            Some(v) => backend.put(cf, &key, v, Durability::Strict),
+            None => backend.delete(cf, &key, Durability::Strict),
+        }
+        .must("repair");
     }
+    assert_eq!(
+        Dump::of(&**backend).must("dump"),
+        *pristine,
+        "{name}: repairs restored the store"
+    );
     eprintln!(
-        "corruption values: {cases} cases in {:.1?}: {tally:?}",
+        "corruption values on {name}: {cases} cases in {:.1?}: {tally:?}",
         started.elapsed()
     );
 }
