@@ -267,6 +267,7 @@ pub struct Workload {
     rng: StdRng,
     model: Model,
     fresh_labels: u32,
+    bulk: bool,
 }
 
 impl Workload {
@@ -276,7 +277,15 @@ impl Workload {
             rng: StdRng::seed_from_u64(seed),
             model: Model::default(),
             fresh_labels: 0,
+            bulk: true,
         }
+    }
+
+    /// The same stream with ordinary batches in place of the large ones,
+    /// for tests whose cost grows with the size of the graph.
+    pub fn without_bulk(mut self) -> Self {
+        self.bulk = false;
+        self
     }
 
     /// How many nodes the model holds.
@@ -344,6 +353,7 @@ impl Workload {
         let edge = Self::pick(&mut self.rng, &self.model.edges);
         match (roll, node, edge) {
             (0..=1, _, _) => self.index_step(store),
+            (2..=3, _, _) if self.bulk => self.bulk_step(store),
             (2..=31, _, _) => self.batch_step(store),
             (32..=45, _, _) | (_, None, _) => {
                 let labels = self.labels();
@@ -447,6 +457,50 @@ impl Workload {
             self.model.indexes.insert(key.clone());
             Ok(Applied::CreateIndex(key.0, key.1))
         }
+    }
+
+    /// A large batch, as ingestion writes: 50 to 300 new nodes, edges
+    /// among them and a few to existing nodes. Its WAL record is tens of
+    /// kilobytes, so kills and power cuts can land inside it.
+    fn bulk_step<B: StorageBackend>(&mut self, store: &GraphStore<B>) -> Result<Applied> {
+        let mut batch = store.batch();
+        let mut applied = Vec::new();
+        let mut next = self.model.clone();
+        let mut new_nodes = Vec::new();
+        for _ in 0..self.rng.gen_range(50..=300) {
+            let labels = self.labels();
+            let props = self.properties();
+            let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+            let id = batch.create_node(&refs, props.clone())?;
+            new_nodes.push(id);
+            applied.push(Op::CreateNode {
+                id,
+                labels,
+                properties: props,
+            });
+        }
+        let old = Self::pick(&mut self.rng, &next.nodes);
+        for i in 0..new_nodes.len() {
+            let src = new_nodes[i];
+            let dst = match (i % 50, old) {
+                (0, Some(o)) => o,
+                _ => new_nodes[self.rng.gen_range(0..new_nodes.len())],
+            };
+            let ty = EDGE_TYPES[self.rng.gen_range(0..EDGE_TYPES.len())];
+            let id = batch.create_edge(src, dst, ty, Properties::new())?;
+            next.edges.push((id, src, dst));
+            applied.push(Op::CreateEdge {
+                id,
+                src,
+                dst,
+                edge_type: ty.to_owned(),
+                properties: Properties::new(),
+            });
+        }
+        batch.commit()?;
+        next.nodes.extend(new_nodes);
+        self.model = next;
+        Ok(Applied::Ops(applied))
     }
 
     fn batch_step<B: StorageBackend>(&mut self, store: &GraphStore<B>) -> Result<Applied> {
@@ -668,6 +722,23 @@ impl Dump {
         out
     }
 
+    /// How many lines [`canonical`](Self::canonical) has, without making
+    /// them.
+    pub fn canonical_len(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|(cf, k, _)| {
+                *cf != ColumnFamily::Default
+                    || !(is_lease_key(*cf, k)
+                        || k.as_slice() == meta::NEXT_SYMBOL_ID
+                        || matches!(
+                            k.first(),
+                            Some(&meta::TAG_SYMBOL_BY_ID | &meta::TAG_SYMBOL_BY_NAME)
+                        ))
+            })
+            .count()
+    }
+
     /// A fingerprint of [`canonical`](Self::canonical).
     pub fn canonical_fingerprint(&self) -> u64 {
         fingerprint(self.canonical().iter().map(String::as_bytes))
@@ -704,6 +775,104 @@ impl Dump {
         b.write(&batch, graph_core::Durability::Strict)?;
         Ok(b)
     }
+}
+
+/// A fingerprint of every pair of `view` except the id leases (see
+/// [`is_lease_key`]), computed while scanning, without copying the data:
+/// a cheap first test of equality before comparing
+/// [`Dump::canonical`]s.
+///
+/// # Errors
+/// The engine's read error.
+pub fn data_fingerprint(view: &impl ReadView) -> Result<u64> {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for cf in ColumnFamily::ALL {
+        view.scan(cf, KeyRange::all(), ScanDirection::Forward, &mut |k, v| {
+            if !is_lease_key(cf, k) {
+                for part in [&[cf.index() as u8][..], k, v] {
+                    for b in (part.len() as u64).to_le_bytes().iter().chain(part) {
+                        h ^= u64::from(*b);
+                        h = h.wrapping_mul(0x0100_0000_01b3);
+                    }
+                }
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+    }
+    Ok(h)
+}
+
+/// A fingerprint of the graph `view` holds, equal for two stores exactly
+/// when their [`Dump::canonical`] lines are equal (barring a 64-bit hash
+/// collision): symbol ids in index keys are replaced by their names, the
+/// dictionary and the id leases are left out. Computed while scanning, with
+/// an order-independent sum of per-entry hashes, so it is cheap enough to
+/// run after every step.
+///
+/// # Errors
+/// The engine's read error.
+pub fn canonical_fingerprint_of(view: &impl ReadView) -> Result<u64> {
+    use graph_core::codec::{AdjacencyKey, SymbolId, index_tag};
+    use std::collections::HashMap;
+    let mut names: HashMap<SymbolId, Vec<u8>> = HashMap::new();
+    view.scan_prefix(
+        ColumnFamily::Default,
+        &[meta::TAG_SYMBOL_BY_ID],
+        ScanDirection::Forward,
+        &mut |k, v| {
+            if let Ok(id) = meta::decode_symbol_by_id_key(k) {
+                names.insert(id, v.to_vec());
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    let unknown = |id: SymbolId| format!("#{}", id.0).into_bytes();
+    let name = |id: SymbolId| -> std::borrow::Cow<'_, [u8]> {
+        match names.get(&id) {
+            Some(n) => std::borrow::Cow::Borrowed(n.as_slice()),
+            None => std::borrow::Cow::Owned(unknown(id)),
+        }
+    };
+    let mut sum: u64 = 0;
+    for cf in ColumnFamily::ALL {
+        view.scan(cf, KeyRange::all(), ScanDirection::Forward, &mut |k, v| {
+            let skip = cf == ColumnFamily::Default
+                && (is_lease_key(cf, k)
+                    || k == meta::NEXT_SYMBOL_ID
+                    || matches!(
+                        k.first(),
+                        Some(&meta::TAG_SYMBOL_BY_ID | &meta::TAG_SYMBOL_BY_NAME)
+                    ));
+            if skip {
+                return Ok(ControlFlow::Continue(()));
+            }
+            let cfb = [cf.index() as u8];
+            let h = match (cf, k.first().copied(), v.is_empty()) {
+                (ColumnFamily::Indices, Some(index_tag::OUT | index_tag::IN), true) => {
+                    match AdjacencyKey::decode(k) {
+                        Ok(a) => {
+                            let ty = name(a.edge_type);
+                            fingerprint([&cfb[..], &k[..9], &ty, &k[13..]].into_iter())
+                        }
+                        Err(_) => fingerprint([&cfb[..], k, v].into_iter()),
+                    }
+                }
+                (ColumnFamily::Indices, Some(index_tag::LABEL), true) => {
+                    match graph_core::codec::decode_label_key(k) {
+                        Ok((l, _)) => {
+                            let label = name(l);
+                            fingerprint([&cfb[..], &k[..1], &label, &k[5..]].into_iter())
+                        }
+                        Err(_) => fingerprint([&cfb[..], k, v].into_iter()),
+                    }
+                }
+                _ => fingerprint([&cfb[..], k, v].into_iter()),
+            };
+            sum = sum.wrapping_add(h);
+            Ok(ControlFlow::Continue(()))
+        })?;
+    }
+    Ok(sum)
 }
 
 /// FNV-1a over length-prefixed byte strings.

@@ -66,7 +66,7 @@ fn build_fixture(seed: u64) -> Fixture {
     let fp =
         |s: &GraphStore<RocksDbBackend>| Dump::of(s.backend()).must("dump").canonical_fingerprint();
     for round in 0..3 {
-        for i in 0..120 {
+        for i in 0..60 {
             w.step(&store).must(&format!("step {round}.{i}"));
             if round == 2 {
                 since_flush.insert(fp(&store));
@@ -456,7 +456,7 @@ fn damaged_values_are_detected_or_still_valid() {
     let mut rng = StdRng::seed_from_u64(seed);
     let store = GraphStore::open_with(MemoryBackend::new(), options()).must("open");
     let mut w = Workload::new(seed);
-    for i in 0..250 {
+    for i in 0..120 {
         w.step(&store).must(&format!("step {i}"));
     }
     let pristine = Dump::of(store.backend()).must("dump");
