@@ -15,8 +15,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use graph_core::{Durability, Error, ErrorKind, NodeId};
-use graph_storage::{GraphStore, MemoryBackend, StoreOptions};
+use graph_core::{Durability, Error, ErrorKind, NodeId, ReadView, StorageBackend};
+use graph_storage::{GraphStore, MemoryBackend, RocksDbBackend, StoreOptions};
 use tests::Must;
 use tests::faults::{FailingBackend, FaultMode, Shared};
 use tests::workload::{
@@ -41,7 +41,7 @@ fn assert_injected(e: &Error, context: &str) {
 }
 
 /// The faulty store's data equals the shadow's.
-fn assert_same(inner: &MemoryBackend, shadow: &GraphStore<MemoryBackend>, context: &str) {
+fn assert_same(inner: &impl ReadView, shadow: &GraphStore<MemoryBackend>, context: &str) {
     if data_fingerprint(inner).must("scan") == data_fingerprint(shadow.backend()).must("scan") {
         return;
     }
@@ -69,9 +69,8 @@ struct RunResult {
     failed_steps: u64,
 }
 
-fn run(fail_at: u64, mode: FaultMode, seed: u64) -> RunResult {
+fn run<B: StorageBackend>(inner: Arc<B>, fail_at: u64, mode: FaultMode, seed: u64) -> RunResult {
     let ctx = |what: &str| format!("{mode:?} fault at call {fail_at}, seed {seed}: {what}");
-    let inner = Arc::new(MemoryBackend::new());
     let clock = StepClock::new(1_000);
     let shadow = GraphStore::open_with(MemoryBackend::new(), options(&clock)).must("shadow");
     let mut replayer = Replayer::new();
@@ -114,7 +113,7 @@ fn run(fail_at: u64, mode: FaultMode, seed: u64) -> RunResult {
                     failed_steps += 1;
                 }
             }
-            assert_same(&inner, &shadow, &ctx(&format!("after step {i}")));
+            assert_same(&*inner, &shadow, &ctx(&format!("after step {i}")));
             // Reads through the faulty store: right, or a typed error.
             probe = probe.wrapping_mul(31).wrapping_add(7) % 64;
             match store.get_node(NodeId(probe)) {
@@ -144,7 +143,7 @@ fn run(fail_at: u64, mode: FaultMode, seed: u64) -> RunResult {
         "{}: {report}",
         ctx("verify after reopen")
     );
-    assert_same(&inner, &shadow, &ctx("after reopen"));
+    assert_same(&*inner, &shadow, &ctx("after reopen"));
     RunResult {
         calls,
         injected,
@@ -152,13 +151,19 @@ fn run(fail_at: u64, mode: FaultMode, seed: u64) -> RunResult {
     }
 }
 
-/// Sweeps N over every call of the workload of `seed`.
-fn sweep_one(mode: FaultMode, seed: u64) -> (u64, u64, u64) {
+/// Sweeps N over the calls of the workload of `seed` (every `stride`th),
+/// each run on a new backend from `make`.
+fn sweep_one<B: StorageBackend>(
+    mode: FaultMode,
+    seed: u64,
+    stride: u64,
+    make: &mut impl FnMut() -> B,
+) -> (u64, u64, u64) {
     let limit = env_u64("GRAPH_STORAGE_FAULT_LIMIT", 100_000);
     let (mut runs, mut failed_steps) = (0u64, 0u64);
     let mut n = 1;
     let calls = loop {
-        let r = run(n, mode, seed);
+        let r = run(Arc::new(make()), n, mode, seed);
         runs += 1;
         failed_steps += r.failed_steps;
         if r.injected == 0 {
@@ -166,20 +171,24 @@ fn sweep_one(mode: FaultMode, seed: u64) -> (u64, u64, u64) {
             break r.calls;
         }
         assert!(n < limit, "no end after {limit} fault positions");
-        n += 1;
+        n += stride;
     };
-    assert!(runs > 50, "the workload made too few backend calls");
+    assert!(
+        runs * stride > 50,
+        "the workload made too few backend calls"
+    );
     (runs, calls, failed_steps)
 }
 
-/// Sweeps several workloads (`GRAPH_STORAGE_FAULT_SEEDS`, default 4).
+/// Sweeps several workloads (`GRAPH_STORAGE_FAULT_SEEDS`, default 4) on
+/// the memory backend, and one on RocksDB with every 5th fault position.
 fn sweep(mode: FaultMode) {
     let seed = base_seed(&format!("fault_injection {mode:?}"));
     let started = Instant::now();
     let seeds = env_u64("GRAPH_STORAGE_FAULT_SEEDS", 4);
     let (mut runs, mut failed) = (0, 0);
     for i in 0..seeds {
-        let (r, calls, f) = sweep_one(mode, seed.wrapping_add(i));
+        let (r, calls, f) = sweep_one(mode, seed.wrapping_add(i), 1, &mut MemoryBackend::new);
         eprintln!(
             "fault_injection {mode:?}: workload {i}: {calls} calls, {r} runs, {f} failed steps"
         );
@@ -187,7 +196,21 @@ fn sweep(mode: FaultMode) {
         failed += f;
     }
     eprintln!(
-        "fault_injection {mode:?}: {seeds} workloads, {runs} runs, {failed} failed steps, in {:.1?}",
+        "fault_injection {mode:?}: {seeds} workloads on memory, {runs} runs, {failed} failed \
+         steps, in {:.1?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let root = tempfile::tempdir().must("tempdir");
+    let mut n = 0;
+    let mut rocks = || {
+        n += 1;
+        RocksDbBackend::open(root.path().join(format!("db{n}"))).must("open")
+    };
+    let (r, calls, f) = sweep_one(mode, seed, 5, &mut rocks);
+    eprintln!(
+        "fault_injection {mode:?}: RocksDB: {calls} calls, {r} runs (every 5th position), {f} \
+         failed steps, in {:.1?}",
         started.elapsed()
     );
 }
