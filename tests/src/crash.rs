@@ -187,6 +187,17 @@ impl ChildRun {
     }
 }
 
+impl Drop for ChildRun {
+    /// A child still running when its test fails is killed, not left
+    /// behind writing.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// `Option` unwrapping for tests, like [`Must`].
 pub trait OrFail<T> {
     /// The value, or a panic naming `what`.
