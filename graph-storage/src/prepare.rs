@@ -49,20 +49,26 @@ pub(crate) fn is_creation_only(mutations: &[Mutation]) -> bool {
         .all(|m| matches!(m, Mutation::CreateNode { .. } | Mutation::CreateEdge { .. }))
 }
 
-/// The distinct labels and edge types named by creations.
+/// The distinct labels and edge types named by creations, in order of
+/// first use: new symbols are numbered in this order, so two stores given
+/// the same operations number them alike (a hash set's order would differ
+/// from one set to the next).
 pub(crate) fn names(mutations: &[Mutation]) -> Vec<&str> {
     let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
     for m in mutations {
-        match m {
-            Mutation::CreateNode { labels, .. } => seen.extend(labels.iter().map(String::as_str)),
-            Mutation::CreateEdge { edge_type, .. } => {
-                seen.insert(edge_type);
+        let named: &[String] = match m {
+            Mutation::CreateNode { labels, .. } => labels,
+            Mutation::CreateEdge { edge_type, .. } => std::slice::from_ref(edge_type),
+            _ => &[],
+        };
+        for name in named {
+            if !name.is_empty() && seen.insert(name) {
+                out.push(name.as_str());
             }
-            _ => {}
         }
     }
-    seen.remove("");
-    seen.into_iter().collect()
+    out
 }
 
 /// Encodes creation-only `mutations`. `symbols` must resolve every
