@@ -134,3 +134,20 @@ impl<T, E: std::fmt::Display> Must<T> for Result<T, E> {
         }
     }
 }
+
+/// The proptest configuration of the model tests: `default` cases, or
+/// `PROPTEST_CASES / divisor` when that is larger, with failures persisted
+/// next to the test source in a committed `.regressions` file.
+pub fn model_test_config(default: u32, divisor: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(default, |n| (n / divisor).max(default));
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
+        )),
+        ..proptest::test_runner::Config::default()
+    }
+}

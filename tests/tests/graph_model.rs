@@ -8,27 +8,11 @@
 //! `PROPTEST_CASES` raises both.
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use tests::graph_model::{check_graph, check_graph_pair, graph_op};
 use tests::{MemoryHarness, RocksHarness};
 
-fn cases(default: u32, divisor: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        .map_or(default, |n| (n / divisor).max(default))
-}
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..ProptestConfig::default()
-    }
-}
-
 proptest! {
-    #![proptest_config(config(cases(256, 1)))]
+    #![proptest_config(tests::model_test_config(256, 1))]
     #[test]
     fn memory_matches_model(ops in proptest::collection::vec(graph_op(), 1..80)) {
         check_graph(MemoryHarness, &ops);
@@ -36,7 +20,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(cases(64, 4)))]
+    #![proptest_config(tests::model_test_config(64, 4))]
     #[test]
     fn memory_and_rocksdb_match_model_and_each_other(ops in proptest::collection::vec(graph_op(), 1..80)) {
         check_graph_pair(MemoryHarness, RocksHarness::default(), &ops);
