@@ -290,6 +290,12 @@ mod tests {
             &codec::FORMAT_VERSION.to_be_bytes(),
             graph_core::Durability::Strict,
         )?;
+        raw.put(
+            ColumnFamily::Default,
+            meta::CREATED_BY,
+            graph_storage::LIBRARY_VERSION.as_bytes(),
+            graph_core::Durability::Strict,
+        )?;
         let mut enc = RawEncoder::new(Timestamp(1_764_000_000_000_000));
         for (start, end) in [(0, 100), (100, 300)] {
             let mut b = store.batch();

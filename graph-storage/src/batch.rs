@@ -126,6 +126,17 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
         }
     }
 
+    /// Adds a mapping of `external` in id space `space` to `node` (see
+    /// [`Mutation::MapExternalId`]); creation-only batches that add mappings
+    /// stay on the fast creation path.
+    pub fn map_external_id(&mut self, space: &str, external: &str, node: NodeId) {
+        self.ops.push(Mutation::MapExternalId {
+            space: space.to_owned(),
+            external: external.to_owned(),
+            node,
+        });
+    }
+
     /// Adds the removal of a node property (no-op when absent).
     pub fn remove_node_property(&mut self, id: NodeId, key: &str) {
         self.ops.push(Mutation::RemoveNodeProperty {

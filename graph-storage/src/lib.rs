@@ -38,14 +38,16 @@ mod verify;
 
 pub use batch::GraphBatch;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use graph_core::codec::{FORMAT_VERSION, OLDEST_READABLE_FORMAT};
 pub use graph_core::{
-    ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind, Node, NodeId,
-    Properties, PropertyValue, ReadView, Result, StorageBackend, Timestamp,
+    ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind, KeyRange,
+    Node, NodeId, Properties, PropertyValue, ReadView, Result, ScanDirection, StorageBackend,
+    Timestamp, WriteBatch,
 };
 pub use ids::ID_BLOCK;
 pub use mutation::Mutation;
 pub use read::{EdgeRef, GraphReader, IndexInfo};
-pub use store::{GraphStore, StoreOptions};
+pub use store::{GraphStore, LIBRARY_VERSION, StoreOptions};
 pub use verify::{Problem, VerifyReport};
 
 /// The in-memory reference backend (feature `memory`).

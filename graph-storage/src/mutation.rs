@@ -91,4 +91,20 @@ pub enum Mutation {
         /// The edge.
         id: EdgeId,
     },
+    /// Map an external id (from an imported file) to a node, so that later
+    /// imports can refer to the node by it. The node must exist (or be
+    /// created earlier in the same commit); an existing mapping of the same
+    /// external id is replaced. Mappings are import metadata: deleting the
+    /// node does not remove them, and
+    /// [`GraphReader::external_id`](crate::GraphReader::external_id) reports
+    /// only mappings to nodes that exist.
+    MapExternalId {
+        /// The id space (e.g. a Neo4j CSV `:ID(Space)` group; `""` for the
+        /// global space). Must not contain a NUL byte.
+        space: String,
+        /// The external id, any string.
+        external: String,
+        /// The node it names.
+        node: NodeId,
+    },
 }

@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use graph_core::codec::{self, AdjacencyKey, EdgeParts, SymbolId};
+use graph_core::codec::{self, AdjacencyKey, EdgeParts, SymbolId, meta};
 use graph_core::{ColumnFamily, Error, NodeId, Properties, Result, Timestamp, WriteBatch};
 
 use crate::catalog::Catalog;
@@ -46,7 +46,14 @@ pub(crate) struct Prepared {
 pub(crate) fn is_creation_only(mutations: &[Mutation]) -> bool {
     mutations
         .iter()
-        .all(|m| matches!(m, Mutation::CreateNode { .. } | Mutation::CreateEdge { .. }))
+        .all(|m| {
+            matches!(
+                m,
+                Mutation::CreateNode { .. }
+                    | Mutation::CreateEdge { .. }
+                    | Mutation::MapExternalId { .. }
+            )
+        })
 }
 
 /// The distinct labels and edge types named by creations, in order of
@@ -134,6 +141,20 @@ pub(crate) fn prepare(
                     }
                 })
             }
+            Mutation::MapExternalId {
+                space,
+                external,
+                node,
+            } => meta::external_id(space, external).map(|key| {
+                p.batch.put(
+                    ColumnFamily::Default,
+                    &key,
+                    &codec::encode_u64_value(node.0),
+                );
+                if !created.contains(node) {
+                    p.endpoints.push((i, *node));
+                }
+            }),
             other => Err(Error::invalid(format!("not a creation: {other:?}"))),
         };
         if let Err(e) = outcome {

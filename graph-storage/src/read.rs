@@ -400,6 +400,58 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         self.counter(meta::EDGE_COUNT)
     }
 
+    /// The node that `external` in id space `space` was mapped to by an
+    /// import ([`Mutation::MapExternalId`](crate::Mutation::MapExternalId)),
+    /// if that node still exists.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a space holding a NUL byte;
+    /// corruption of the entry; engine errors.
+    pub fn external_id(&self, space: &str, external: &str) -> Result<Option<NodeId>> {
+        let key = meta::external_id(space, external)?;
+        let Some(v) = self.view.get(ColumnFamily::Default, &key)? else {
+            return Ok(None);
+        };
+        let node = NodeId(codec::decode_u64_value(ColumnFamily::Default, &key, &v)?);
+        Ok(self.contains_node(node)?.then_some(node))
+    }
+
+    /// How many external-id mapping entries the store holds (all spaces,
+    /// including entries of deleted nodes): a scan of the mapping.
+    ///
+    /// # Errors
+    /// Engine errors.
+    pub fn external_id_count(&self) -> Result<u64> {
+        self.view
+            .count_prefix(ColumnFamily::Default, &[meta::TAG_EXTERNAL_ID])
+    }
+
+    /// The store's format version (see
+    /// [`codec::FORMAT_VERSION`](graph_core::codec::FORMAT_VERSION)).
+    ///
+    /// # Errors
+    /// Corruption of the entry; engine errors.
+    pub fn format_version(&self) -> Result<u32> {
+        match self.view.get(ColumnFamily::Default, meta::FORMAT_VERSION)? {
+            Some(v) => codec::decode_u32_value(ColumnFamily::Default, meta::FORMAT_VERSION, &v),
+            None => Ok(0),
+        }
+    }
+
+    /// The library that created the store (recorded since format 2), e.g.
+    /// `graph-storage 0.1.0`.
+    ///
+    /// # Errors
+    /// Corruption (not UTF-8); engine errors.
+    pub fn created_by(&self) -> Result<Option<String>> {
+        match self.view.get(ColumnFamily::Default, meta::CREATED_BY)? {
+            Some(v) => String::from_utf8(v).map(Some).map_err(|_| {
+                Error::corruption(ColumnFamily::Default, meta::CREATED_BY, "not UTF-8")
+            }),
+            None => Ok(None),
+        }
+    }
+
     /// Every node id, ascending (a full scan of `nodes`, keys only).
     ///
     /// # Errors
@@ -434,5 +486,185 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
             },
         )?;
         Ok(out)
+    }
+}
+
+/// How many entries a [`Chunks`] cursor reads per seek.
+const CHUNK: usize = 1024;
+
+/// The entries of one key range, read in chunks of [`CHUNK`] over a view:
+/// memory stays bounded whatever the range holds, and on a snapshot the
+/// chunks together see one consistent state.
+struct Chunks<'v, V: ReadView> {
+    view: &'v V,
+    cf: ColumnFamily,
+    /// Where the next chunk starts; `None` once the range is exhausted.
+    next: Option<Vec<u8>>,
+    end: Option<Vec<u8>>,
+    buf: std::vec::IntoIter<(Vec<u8>, Vec<u8>)>,
+}
+
+impl<'v, V: ReadView> Chunks<'v, V> {
+    fn new(view: &'v V, cf: ColumnFamily, start: Vec<u8>, end: Option<Vec<u8>>) -> Self {
+        Chunks {
+            view,
+            cf,
+            next: Some(start),
+            end,
+            buf: Vec::new().into_iter(),
+        }
+    }
+
+    fn prefix(view: &'v V, cf: ColumnFamily, prefix: &[u8]) -> Self {
+        Self::new(view, cf, prefix.to_vec(), prefix_end(prefix))
+    }
+}
+
+impl<V: ReadView> Iterator for Chunks<'_, V> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(kv) = self.buf.next() {
+            return Some(Ok(kv));
+        }
+        let start = self.next.take()?;
+        let range = KeyRange {
+            start: &start,
+            end: self.end.as_deref(),
+        };
+        match self
+            .view
+            .collect_range(self.cf, range, ScanDirection::Forward, Some(CHUNK))
+        {
+            Ok(chunk) => {
+                if chunk.len() == CHUNK {
+                    // The smallest key after the last one read.
+                    self.next = chunk.last().map(|(k, _)| {
+                        let mut k = k.clone();
+                        k.push(0);
+                        k
+                    });
+                }
+                self.buf = chunk.into_iter();
+                self.buf.next().map(Ok)
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// Streaming reads: cursors over the view in bounded memory, for callers
+/// that walk a whole store or may stop early. On a snapshot reader they see
+/// one consistent state; on the live reader each chunk of entries sees the
+/// state of its own moment.
+impl<'s, V: ReadView> GraphReader<'s, V> {
+    /// Every node id, ascending.
+    pub fn iter_node_ids(&self) -> impl Iterator<Item = Result<NodeId>> + '_ {
+        Chunks::new(&self.view, ColumnFamily::Nodes, Vec::new(), None)
+            .map(|kv| kv.and_then(|(k, _)| codec::decode_node_key(&k)))
+    }
+
+    /// Every node, ascending by id.
+    pub fn iter_nodes(&self) -> impl Iterator<Item = Result<Node>> + '_ {
+        Chunks::new(&self.view, ColumnFamily::Nodes, Vec::new(), None)
+            .map(|kv| kv.and_then(|(k, v)| codec::decode_node(&k, &v)))
+    }
+
+    /// Every edge id, ascending.
+    pub fn iter_edge_ids(&self) -> impl Iterator<Item = Result<EdgeId>> + '_ {
+        Chunks::new(&self.view, ColumnFamily::Edges, Vec::new(), None)
+            .map(|kv| kv.and_then(|(k, _)| codec::decode_edge_key(&k)))
+    }
+
+    /// Every edge, ascending by id.
+    pub fn iter_edges(&self) -> impl Iterator<Item = Result<Edge>> + '_ {
+        Chunks::new(&self.view, ColumnFamily::Edges, Vec::new(), None)
+            .map(|kv| kv.and_then(|(k, v)| codec::decode_edge(&k, &v)))
+    }
+
+    /// The nodes carrying `label`, ascending by id (none for an unknown
+    /// label).
+    ///
+    /// # Errors
+    /// Resolving the label may fail with an engine or corruption error;
+    /// each item may fail the same way.
+    pub fn iter_nodes_with_label(
+        &self,
+        label: &str,
+    ) -> Result<impl Iterator<Item = Result<NodeId>> + '_> {
+        let prefix = match self.symbol_id(label)? {
+            Some(sym) => Some(codec::label_prefix(sym)),
+            None => None,
+        };
+        Ok(prefix
+            .into_iter()
+            .flat_map(|p| Chunks::prefix(&self.view, ColumnFamily::Indices, &p))
+            .map(|kv| kv.and_then(|(k, _)| Ok(codec::decode_label_key(&k)?.1))))
+    }
+
+    /// The edges of `node` in `dir`, optionally of one type, in the order of
+    /// [`edges`](Self::edges), read from the adjacency index in chunks.
+    ///
+    /// # Errors
+    /// Resolving the type may fail with an engine or corruption error; each
+    /// item may fail with a corruption error for a malformed adjacency key
+    /// or an unknown type id.
+    pub fn iter_edges_of(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+    ) -> Result<impl Iterator<Item = Result<EdgeRef>> + '_> {
+        // An unknown type has no edges: both directions stay empty.
+        let (ty, known) = match edge_type {
+            Some(name) => match self.symbol_id(name)? {
+                Some(id) => (Some(id), true),
+                None => (None, false),
+            },
+            None => (None, true),
+        };
+        let prefix = |d: AdjacencyDir| match ty {
+            Some(t) => AdjacencyKey::type_prefix(d, node, t).to_vec(),
+            None => AdjacencyKey::node_prefix(d, node).to_vec(),
+        };
+        let scan = |d: AdjacencyDir, wanted: bool| {
+            (known && wanted).then(|| Chunks::prefix(&self.view, ColumnFamily::Indices, &prefix(d)))
+        };
+        let out = scan(
+            AdjacencyDir::Out,
+            matches!(dir, Direction::Outgoing | Direction::Both),
+        );
+        let inc = scan(
+            AdjacencyDir::In,
+            matches!(dir, Direction::Incoming | Direction::Both),
+        );
+        let mut names: Vec<(SymbolId, Arc<str>)> = Vec::new();
+        let to_ref = move |kv: Result<(Vec<u8>, Vec<u8>)>| -> Result<EdgeRef> {
+            let (k, _) = kv?;
+            let a = AdjacencyKey::decode(&k)?;
+            let name = match names.iter().find(|(id, _)| *id == a.edge_type) {
+                Some((_, name)) => Arc::clone(name),
+                None => {
+                    let name = self.symbol_name(a.edge_type, &k)?;
+                    names.push((a.edge_type, Arc::clone(&name)));
+                    name
+                }
+            };
+            let (src, dst) = match a.dir {
+                AdjacencyDir::Out => (a.node, a.other),
+                AdjacencyDir::In => (a.other, a.node),
+            };
+            Ok(EdgeRef {
+                id: a.edge,
+                src,
+                dst,
+                edge_type: name,
+            })
+        };
+        Ok(out
+            .into_iter()
+            .flatten()
+            .chain(inc.into_iter().flatten())
+            .map(to_ref))
     }
 }

@@ -59,7 +59,7 @@ impl StoreOptions {
 pub(crate) struct WriterState {
     pub(crate) counters: Counters,
     pub(crate) known: KnownNodes,
-    next_index_id: u32,
+    pub(crate) next_index_id: u32,
 }
 
 /// A property graph stored in a [`StorageBackend`].
@@ -87,8 +87,8 @@ pub struct GraphStore<B: StorageBackend> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) writer: Mutex<WriterState>,
     pub(crate) queue: Mutex<Vec<Request>>,
-    node_ids: IdAllocator,
-    edge_ids: IdAllocator,
+    pub(crate) node_ids: IdAllocator,
+    pub(crate) edge_ids: IdAllocator,
     pub(crate) symbols: RwLock<Symbols>,
     catalog: RwLock<Arc<Catalog>>,
 }
@@ -119,6 +119,71 @@ fn is_empty(view: &impl ReadView) -> Result<bool> {
     Ok(true)
 }
 
+/// The library and version that writes new stores, recorded under
+/// [`meta::CREATED_BY`] when a store is created.
+pub const LIBRARY_VERSION: &str = concat!("graph-storage ", env!("CARGO_PKG_VERSION"));
+
+/// Checks the stored format version: initializes an empty backend at the
+/// current format, migrates an older readable format in place, refuses a
+/// newer or unknown one.
+fn check_format(backend: &impl StorageBackend) -> Result<()> {
+    let supported = || {
+        format!(
+            "graph-storage formats {} to {} ({LIBRARY_VERSION})",
+            codec::OLDEST_READABLE_FORMAT,
+            codec::FORMAT_VERSION
+        )
+    };
+    let mut batch = WriteBatch::new();
+    match backend.get(ColumnFamily::Default, meta::FORMAT_VERSION)? {
+        Some(v) => {
+            let found = codec::decode_u32_value(ColumnFamily::Default, meta::FORMAT_VERSION, &v)?;
+            if found > codec::FORMAT_VERSION {
+                return Err(Error::IncompatibleFormat {
+                    found: format!(
+                        "graph-storage format {found}, written by a newer library; open it with that library or newer"
+                    ),
+                    supported: supported(),
+                });
+            }
+            if found < codec::OLDEST_READABLE_FORMAT {
+                return Err(Error::IncompatibleFormat {
+                    found: format!("graph-storage format {found}"),
+                    supported: supported(),
+                });
+            }
+            if found == codec::FORMAT_VERSION {
+                return Ok(());
+            }
+            // Format 1 -> 2: every format-1 key and value is unchanged;
+            // format 2 adds `created_by` (unknown for an old store) and
+            // the external-id mapping (empty). One synced batch, so a
+            // crash leaves either format 1 or format 2.
+            batch.put(
+                ColumnFamily::Default,
+                meta::CREATED_BY,
+                format!("unknown (a format-{found} store, migrated by {LIBRARY_VERSION})")
+                    .as_bytes(),
+            );
+        }
+        None if is_empty(backend)? => {
+            batch.put(ColumnFamily::Default, meta::CREATED_BY, LIBRARY_VERSION.as_bytes());
+        }
+        None => {
+            return Err(Error::IncompatibleFormat {
+                found: "a non-empty store without a graph-storage format version".into(),
+                supported: supported(),
+            });
+        }
+    }
+    batch.put(
+        ColumnFamily::Default,
+        meta::FORMAT_VERSION,
+        &codec::encode_u32_value(codec::FORMAT_VERSION),
+    );
+    backend.write(&batch, Durability::Strict)
+}
+
 impl<B: StorageBackend> GraphStore<B> {
     /// Opens the graph in `backend` with default [`StoreOptions`],
     /// initializing an empty backend.
@@ -130,41 +195,17 @@ impl<B: StorageBackend> GraphStore<B> {
     }
 
     /// Opens the graph in `backend`. An empty backend is initialized with
-    /// the current format version (a synced write).
+    /// the current format version and [`LIBRARY_VERSION`] (a synced write);
+    /// a store of an older format this build reads is migrated in place
+    /// (one synced write; see [`codec::FORMAT_VERSION`]).
     ///
     /// # Errors
     /// [`Error::IncompatibleFormat`] if the backend holds data without a
-    /// format version or with a version this build does not read;
+    /// format version, or with a version this build does not read (a newer
+    /// one, or one older than [`codec::OLDEST_READABLE_FORMAT`]);
     /// corruption if the metadata is malformed; engine errors.
     pub fn open_with(backend: B, options: StoreOptions) -> Result<Self> {
-        let supported = || format!("graph-storage format {}", codec::FORMAT_VERSION);
-        match backend.get(ColumnFamily::Default, meta::FORMAT_VERSION)? {
-            Some(v) => {
-                let found =
-                    codec::decode_u32_value(ColumnFamily::Default, meta::FORMAT_VERSION, &v)?;
-                if found != codec::FORMAT_VERSION {
-                    return Err(Error::IncompatibleFormat {
-                        found: format!("graph-storage format {found}"),
-                        supported: supported(),
-                    });
-                }
-            }
-            None if is_empty(&backend)? => {
-                let mut b = WriteBatch::new();
-                b.put(
-                    ColumnFamily::Default,
-                    meta::FORMAT_VERSION,
-                    &codec::encode_u32_value(codec::FORMAT_VERSION),
-                );
-                backend.write(&b, Durability::Strict)?;
-            }
-            None => {
-                return Err(Error::IncompatibleFormat {
-                    found: "a non-empty store without a graph-storage format version".into(),
-                    supported: supported(),
-                });
-            }
-        }
+        check_format(&backend)?;
         let counters = Counters {
             node_count: read_u64(&backend, meta::NODE_COUNT)?,
             edge_count: read_u64(&backend, meta::EDGE_COUNT)?,
@@ -560,6 +601,15 @@ impl<B: StorageBackend> GraphStore<B> {
     ) -> Result<Vec<NodeId>> {
         self.reader()
             .find_nodes_in_range(label, property, lower, upper)
+    }
+
+    /// The node an import mapped `external` (in id space `space`) to, if it
+    /// still exists (see [`GraphReader::external_id`]).
+    ///
+    /// # Errors
+    /// Invalid argument for a space holding a NUL byte; engine errors.
+    pub fn external_id(&self, space: &str, external: &str) -> Result<Option<NodeId>> {
+        self.reader().external_id(space, external)
     }
 
     /// The declared property indexes.

@@ -41,6 +41,8 @@ pub(crate) struct Txn<'a, R: ReadView + ?Sized> {
     edges: BTreeMap<EdgeId, Touched<Edge>>,
     /// Edges created in this transaction, by endpoint.
     new_edges_by_node: BTreeMap<NodeId, Vec<EdgeId>>,
+    /// External-id mapping entries written by this transaction.
+    external_ids: BTreeMap<Vec<u8>, NodeId>,
 }
 
 /// The state of a transaction at a point, to roll back to.
@@ -48,6 +50,7 @@ pub(crate) struct Savepoint {
     nodes: BTreeMap<NodeId, Touched<Node>>,
     edges: BTreeMap<EdgeId, Touched<Edge>>,
     new_edges_by_node: BTreeMap<NodeId, Vec<EdgeId>>,
+    external_ids: BTreeMap<Vec<u8>, NodeId>,
 }
 
 /// What a commit changes besides the batch: applied to the store's
@@ -99,6 +102,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             nodes: BTreeMap::new(),
             edges: BTreeMap::new(),
             new_edges_by_node: BTreeMap::new(),
+            external_ids: BTreeMap::new(),
         }
     }
 
@@ -135,6 +139,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             nodes: self.nodes.clone(),
             edges: self.edges.clone(),
             new_edges_by_node: self.new_edges_by_node.clone(),
+            external_ids: self.external_ids.clone(),
         }
     }
 
@@ -143,6 +148,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
         self.nodes = save.nodes;
         self.edges = save.edges;
         self.new_edges_by_node = save.new_edges_by_node;
+        self.external_ids = save.external_ids;
     }
 
     /// Whether `id` exists in the transaction's current state.
@@ -342,6 +348,17 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                     t.after = None;
                 }
             }
+            Mutation::MapExternalId {
+                space,
+                external,
+                node,
+            } => {
+                let key = meta::external_id(&space, &external)?;
+                if !self.node_exists(node)? {
+                    return Err(Error::NodeNotFound(node));
+                }
+                self.external_ids.insert(key, node);
+            }
         }
         Ok(())
     }
@@ -426,6 +443,14 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                 }
                 (None, None) => {}
             }
+        }
+
+        for (key, node) in &self.external_ids {
+            batch.put(
+                ColumnFamily::Default,
+                key,
+                &codec::encode_u64_value(node.0),
+            );
         }
 
         let put_u64 = |batch: &mut WriteBatch, key: &[u8], v: u64| {

@@ -148,6 +148,19 @@ fn keys_are_pinned() {
     assert_eq!(meta::symbol_by_name("ab"), [2, b'a', b'b']);
     assert_eq!(meta::index_def(IndexId(2)), [4, 0, 0, 0, 2]);
     assert_eq!(meta::FORMAT_VERSION, b"\x01format_version");
+    assert_eq!(meta::CREATED_BY, b"\x01created_by");
+    assert_eq!(
+        meta::external_id("Person", "p1").ok(),
+        Some(b"\x05Person\x00p1".to_vec())
+    );
+    assert_eq!(meta::external_id("", "").ok(), Some(vec![5, 0]));
+    assert!(meta::external_id("a\0b", "x").is_err());
+    assert_eq!(
+        meta::decode_external_id_key(b"\x05Person\x00p\x001").ok(),
+        Some(("Person", "p\x001"))
+    );
+    assert!(meta::decode_external_id_key(b"\x05Person").is_err());
+    assert!(meta::decode_external_id_key(b"\x04Person\x00x").is_err());
 }
 
 #[test]

@@ -270,6 +270,9 @@ pub mod meta {
     pub const TAG_SYMBOL_BY_ID: u8 = 0x03;
     /// Tag of the index catalog (`04 | index id` -> definition).
     pub const TAG_INDEX: u8 = 0x04;
+    /// Tag of the external-id mapping (`05 | space | 00 | external id` ->
+    /// node id), kept by imports so later files can refer to earlier nodes.
+    pub const TAG_EXTERNAL_ID: u8 = 0x05;
 
     /// The on-disk format version (value: `u32` big-endian).
     pub const FORMAT_VERSION: &[u8] = b"\x01format_version";
@@ -285,6 +288,61 @@ pub mod meta {
     pub const NODE_COUNT: &[u8] = b"\x01node_count";
     /// The number of edges (value: `u64` big-endian).
     pub const EDGE_COUNT: &[u8] = b"\x01edge_count";
+    /// The library that created the store (value: UTF-8, e.g.
+    /// `graph-storage 0.1.0`). Written once, when the store is created
+    /// (format 2 and later).
+    pub const CREATED_BY: &[u8] = b"\x01created_by";
+
+    /// The external-id mapping entry of `external` in id space `space`
+    /// (value: the node id, `u64` big-endian).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `space` contains a NUL byte (the
+    /// separator); `external` may hold any bytes.
+    pub fn external_id(space: &str, external: &str) -> Result<Vec<u8>> {
+        let mut k = external_id_space_prefix(space)?;
+        k.extend_from_slice(external.as_bytes());
+        Ok(k)
+    }
+
+    /// The prefix of every external-id entry of `space`.
+    ///
+    /// # Errors
+    /// As [`external_id`].
+    pub fn external_id_space_prefix(space: &str) -> Result<Vec<u8>> {
+        if space.as_bytes().contains(&0) {
+            return Err(Error::invalid(format!(
+                "id space {space:?} must not contain a NUL byte"
+            )));
+        }
+        let mut k = Vec::with_capacity(2 + space.len());
+        k.push(TAG_EXTERNAL_ID);
+        k.extend_from_slice(space.as_bytes());
+        k.push(0);
+        Ok(k)
+    }
+
+    /// Splits an external-id entry key into its space and external id.
+    ///
+    /// # Errors
+    /// A corruption error unless `key` is an external-id key with UTF-8
+    /// parts.
+    pub fn decode_external_id_key(key: &[u8]) -> Result<(&str, &str)> {
+        let bad = |why: &str| Error::corruption(ColumnFamily::Default, key, why.to_owned());
+        let rest = match key.split_first() {
+            Some((&TAG_EXTERNAL_ID, rest)) => rest,
+            _ => return Err(bad("not an external-id key")),
+        };
+        let sep = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| bad("external-id key without a separator"))?;
+        let space = std::str::from_utf8(&rest[..sep])
+            .map_err(|_| bad("external-id space is not UTF-8"))?;
+        let external = std::str::from_utf8(&rest[sep + 1..])
+            .map_err(|_| bad("external id is not UTF-8"))?;
+        Ok((space, external))
+    }
 
     /// The dictionary entry mapping a label or edge-type name to its id.
     pub fn symbol_by_name(name: &str) -> Vec<u8> {

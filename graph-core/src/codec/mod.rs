@@ -29,6 +29,18 @@ pub use records::{
     decode_node, encode_edge, encode_edge_parts, encode_index_def, encode_node, encode_node_parts,
 };
 
-/// The on-disk format version this build writes and reads, stored under
+/// The on-disk format version this build writes, stored under
 /// [`meta::FORMAT_VERSION`].
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// History (docs/FORMAT.md, "Versions"):
+/// * 1: the first format.
+/// * 2: adds [`meta::CREATED_BY`] and the external-id mapping
+///   ([`meta::TAG_EXTERNAL_ID`]). Every format-1 key and value is
+///   unchanged, so a format-1 store is migrated in place by writing
+///   `created_by` and the new version (see [`OLDEST_READABLE_FORMAT`]).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format this build opens (migrating it to
+/// [`FORMAT_VERSION`] on open); older and newer ones are refused with
+/// [`Error::IncompatibleFormat`](crate::Error::IncompatibleFormat).
+pub const OLDEST_READABLE_FORMAT: u32 = 1;
