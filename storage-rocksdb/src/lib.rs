@@ -14,6 +14,11 @@
 //! * Snapshots are RocksDB snapshots.
 //! * Engine errors are mapped in one place ([`map_error`]): corruption,
 //!   I/O, a held lock and invalid arguments stay distinct.
+//! * Maintenance of a live store: [`checkpoint`](RocksDbBackend::checkpoint),
+//!   [`backup`](RocksDbBackend::backup) and
+//!   [`restore`](RocksDbBackend::restore) with RocksDB's backup engine,
+//!   full [`compact`](RocksDbBackend::compact)ion and size
+//!   [`stats`](RocksDbBackend::stats).
 //!
 //! Tuning lives in [`RocksDbConfig`]; see docs/FORMAT.md for the options of
 //! each column family.
@@ -37,9 +42,11 @@
 
 mod config;
 mod error;
+mod maintenance;
 mod options;
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use graph_core::{
     BatchOp, ColumnFamily, Durability, Error, KeyRange, ReadView, Result, ScanDirection,
@@ -49,6 +56,7 @@ use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMo
 
 pub use config::{Compression, RocksDbConfig};
 pub use error::map_error;
+pub use maintenance::{BackupInfo, CfStats, StoreStats};
 
 /// The database options and the four column-family descriptors (with their
 /// per-family options) that [`RocksDbBackend::open_with`] uses for `config`,
@@ -72,6 +80,9 @@ pub fn rocksdb_options(
 pub struct RocksDbBackend {
     db: DB,
     path: PathBuf,
+    /// Serializes [`backup`](Self::backup)s: one backup engine per
+    /// directory at a time.
+    backups: Mutex<()>,
 }
 
 impl std::fmt::Debug for RocksDbBackend {
@@ -108,7 +119,11 @@ impl RocksDbBackend {
         let create = options::check_directory(&path, config.create_if_missing)?;
         let (db_opts, cfs) = options::build(config, create);
         let db = DB::open_cf_descriptors(&db_opts, &path, cfs).map_err(map_error)?;
-        Ok(RocksDbBackend { db, path })
+        Ok(RocksDbBackend {
+            db,
+            path,
+            backups: Mutex::new(()),
+        })
     }
 
     /// The directory of the store.
