@@ -44,16 +44,14 @@ pub(crate) struct Prepared {
 
 /// Whether `mutations` can take the creation-only path.
 pub(crate) fn is_creation_only(mutations: &[Mutation]) -> bool {
-    mutations
-        .iter()
-        .all(|m| {
-            matches!(
-                m,
-                Mutation::CreateNode { .. }
-                    | Mutation::CreateEdge { .. }
-                    | Mutation::MapExternalId { .. }
-            )
-        })
+    mutations.iter().all(|m| {
+        matches!(
+            m,
+            Mutation::CreateNode { .. }
+                | Mutation::CreateEdge { .. }
+                | Mutation::MapExternalId { .. }
+        )
+    })
 }
 
 /// The distinct labels and edge types named by creations, in order of

@@ -426,6 +426,63 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
             .count_prefix(ColumnFamily::Default, &[meta::TAG_EXTERNAL_ID])
     }
 
+    /// How many nodes carry each label, sorted by name (a scan of the
+    /// label index).
+    ///
+    /// # Errors
+    /// Corruption of an index key or the dictionary; engine errors.
+    pub fn label_counts(&self) -> Result<Vec<(Arc<str>, u64)>> {
+        let mut by_id: Vec<(SymbolId, u64, Vec<u8>)> = Vec::new();
+        self.view.scan_prefix(
+            ColumnFamily::Indices,
+            &[codec::index_tag::LABEL],
+            ScanDirection::Forward,
+            &mut |k, _| {
+                let (sym, _) = codec::decode_label_key(k)?;
+                match by_id.last_mut() {
+                    Some((last, n, _)) if *last == sym => *n += 1,
+                    _ => by_id.push((sym, 1, k.to_vec())),
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        let mut out = by_id
+            .into_iter()
+            .map(|(sym, n, key)| Ok((self.symbol_name(sym, &key)?, n)))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort();
+        Ok(out)
+    }
+
+    /// How many edges have each type, sorted by name (a scan of the
+    /// outgoing adjacency entries).
+    ///
+    /// # Errors
+    /// Corruption of an adjacency key or the dictionary; engine errors.
+    pub fn edge_type_counts(&self) -> Result<Vec<(Arc<str>, u64)>> {
+        let mut by_id: std::collections::BTreeMap<SymbolId, (u64, Vec<u8>)> =
+            std::collections::BTreeMap::new();
+        self.view.scan_prefix(
+            ColumnFamily::Indices,
+            &[codec::index_tag::OUT],
+            ScanDirection::Forward,
+            &mut |k, _| {
+                let a = AdjacencyKey::decode(k)?;
+                by_id
+                    .entry(a.edge_type)
+                    .or_insert_with(|| (0, k.to_vec()))
+                    .0 += 1;
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        let mut out = by_id
+            .into_iter()
+            .map(|(sym, (n, key))| Ok((self.symbol_name(sym, &key)?, n)))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort();
+        Ok(out)
+    }
+
     /// The store's format version (see
     /// [`codec::FORMAT_VERSION`](graph_core::codec::FORMAT_VERSION)).
     ///
@@ -592,10 +649,7 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         &self,
         label: &str,
     ) -> Result<impl Iterator<Item = Result<NodeId>> + '_> {
-        let prefix = match self.symbol_id(label)? {
-            Some(sym) => Some(codec::label_prefix(sym)),
-            None => None,
-        };
+        let prefix = self.symbol_id(label)?.map(codec::label_prefix);
         Ok(prefix
             .into_iter()
             .flat_map(|p| Chunks::prefix(&self.view, ColumnFamily::Indices, &p))

@@ -167,7 +167,11 @@ fn check_format(backend: &impl StorageBackend) -> Result<()> {
             );
         }
         None if is_empty(backend)? => {
-            batch.put(ColumnFamily::Default, meta::CREATED_BY, LIBRARY_VERSION.as_bytes());
+            batch.put(
+                ColumnFamily::Default,
+                meta::CREATED_BY,
+                LIBRARY_VERSION.as_bytes(),
+            );
         }
         None => {
             return Err(Error::IncompatibleFormat {

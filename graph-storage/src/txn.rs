@@ -446,11 +446,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
         }
 
         for (key, node) in &self.external_ids {
-            batch.put(
-                ColumnFamily::Default,
-                key,
-                &codec::encode_u64_value(node.0),
-            );
+            batch.put(ColumnFamily::Default, key, &codec::encode_u64_value(node.0));
         }
 
         let put_u64 = |batch: &mut WriteBatch, key: &[u8], v: u64| {

@@ -46,7 +46,10 @@ fn check_store(dir: &Path, expect_created_by: impl Fn(&str) -> bool) -> TestResu
         let reader = store.snapshot()?;
         assert_eq!(reader.format_version()?, graph_storage::FORMAT_VERSION);
         let created_by = reader.created_by()?.unwrap_or_default();
-        assert!(expect_created_by(&created_by), "created_by = {created_by:?}");
+        assert!(
+            expect_created_by(&created_by),
+            "created_by = {created_by:?}"
+        );
 
         let want = expected.snapshot()?;
         let nodes: Vec<_> = reader.iter_nodes().collect::<graph_storage::Result<_>>()?;
@@ -78,7 +81,10 @@ fn check_store(dir: &Path, expect_created_by: impl Fn(&str) -> bool) -> TestResu
     }
     // Reopens as the current format.
     let store = GraphStore::open(RocksDbBackend::open(dir)?)?;
-    assert_eq!(store.reader().format_version()?, graph_storage::FORMAT_VERSION);
+    assert_eq!(
+        store.reader().format_version()?,
+        graph_storage::FORMAT_VERSION
+    );
     assert!(store.verify()?.is_clean());
     store.into_backend().close()?;
     Ok(())
@@ -89,7 +95,9 @@ fn format_1_store_is_migrated_and_reads_back() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("store");
     copy_fixture("format-1", &dir)?;
-    check_store(&dir, |c| c.starts_with("unknown (a format-1 store, migrated by graph-storage"))?;
+    check_store(&dir, |c| {
+        c.starts_with("unknown (a format-1 store, migrated by graph-storage")
+    })?;
     Ok(())
 }
 

@@ -337,10 +337,10 @@ pub mod meta {
             .iter()
             .position(|&b| b == 0)
             .ok_or_else(|| bad("external-id key without a separator"))?;
-        let space = std::str::from_utf8(&rest[..sep])
-            .map_err(|_| bad("external-id space is not UTF-8"))?;
-        let external = std::str::from_utf8(&rest[sep + 1..])
-            .map_err(|_| bad("external id is not UTF-8"))?;
+        let space =
+            std::str::from_utf8(&rest[..sep]).map_err(|_| bad("external-id space is not UTF-8"))?;
+        let external =
+            std::str::from_utf8(&rest[sep + 1..]).map_err(|_| bad("external id is not UTF-8"))?;
         Ok((space, external))
     }
 
