@@ -32,6 +32,7 @@ mod known;
 mod mutation;
 mod prepare;
 mod read;
+mod repair;
 mod store;
 mod txn;
 mod verify;
@@ -47,6 +48,7 @@ pub use graph_core::{
 pub use ids::ID_BLOCK;
 pub use mutation::Mutation;
 pub use read::{EdgeRef, GraphReader, IndexInfo};
+pub use repair::{CounterFix, EntryCounts, RepairReport};
 pub use store::{GraphStore, LIBRARY_VERSION, StoreOptions};
 pub use verify::{Problem, VerifyReport};
 

@@ -14,7 +14,8 @@ use crate::read::GraphReader;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Problem {
-    /// A record or key that does not decode.
+    /// A record, key or counter that does not decode (or an index entry
+    /// with a value, where the format has none).
     Undecodable {
         /// Where it is.
         cf: ColumnFamily,
@@ -51,7 +52,7 @@ pub enum Problem {
     },
     /// An id counter is not above an id in use, so it could be reused.
     IdCounterBehind {
-        /// `"node"`, `"edge"` or `"index"`.
+        /// `"node"`, `"edge"`, `"index"` or `"symbol"`.
         what: &'static str,
         /// The stored next id.
         next: u64,
@@ -139,6 +140,8 @@ impl fmt::Display for VerifyReport {
 /// The symbol dictionary as stored (not as cached).
 struct StoredSymbols {
     by_name: HashMap<String, SymbolId>,
+    /// The largest id of a by-id entry.
+    max_id: Option<u32>,
 }
 
 impl StoredSymbols {
@@ -194,7 +197,8 @@ impl StoredSymbols {
                 reason: format!("{} names but {} ids", by_name.len(), by_id.len()),
             });
         }
-        Ok(StoredSymbols { by_name })
+        let max_id = by_id.keys().map(|id: &SymbolId| id.0).max();
+        Ok(StoredSymbols { by_name, max_id })
     }
 
     fn id(&self, name: &str, problems: &mut Vec<Problem>) -> Option<SymbolId> {
@@ -218,165 +222,241 @@ impl<V: ReadView> GraphReader<'_, V> {
     /// Run it on a snapshot ([`GraphStore::verify`](crate::GraphStore::verify)
     /// does) so concurrent writes do not show up as problems. It holds the
     /// expected index keys in memory: plan for about 40 bytes per entry.
+    /// [`GraphStore::repair`](crate::GraphStore::repair) fixes what it finds
+    /// in derived data.
     ///
     /// # Errors
-    /// Only engine errors; inconsistencies are reported, not returned.
+    /// Only engine errors and an index catalog that does not decode;
+    /// inconsistencies, an undecodable counter among them, are reported,
+    /// not returned.
     pub fn verify(&self) -> Result<VerifyReport> {
-        let view = self.view();
-        let mut report = VerifyReport::default();
-        let problems = &mut report.problems;
-        let symbols = StoredSymbols::load(view, problems)?;
-        let catalog = Catalog::load(view)?;
-        let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
-        let mut node_ids: HashSet<NodeId> = HashSet::new();
-        let (mut max_node, mut max_edge) = (None, None);
+        audit(self.view()).map(|a| a.report)
+    }
+}
 
-        view.scan(
-            ColumnFamily::Nodes,
-            KeyRange::all(),
-            ScanDirection::Forward,
-            &mut |k, v| {
-                report.nodes += 1;
-                let node = match codec::decode_node(k, v) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        problems.push(undecodable(ColumnFamily::Nodes, k, &e));
-                        return Ok(ControlFlow::Continue(()));
-                    }
-                };
-                node_ids.insert(node.id);
-                max_node = max_node.max(Some(node.id.0));
-                for label in &node.labels {
-                    if let Some(sym) = symbols.id(label, problems) {
-                        expected.insert(codec::label_key(sym, node.id).to_vec());
-                    }
-                    for (property, index) in catalog.on_label(label) {
-                        if let Some(value) = node.properties.get(property) {
-                            let mut key = Vec::new();
-                            codec::property_index_key(*index, value, node.id, &mut key);
-                            expected.insert(key);
-                        }
-                    }
-                }
-                Ok(ControlFlow::Continue(()))
-            },
-        )?;
+/// A counter of `default` as stored: `Some(value)` (a missing counter reads
+/// as 0), or `None` when its value does not decode.
+pub(crate) type StoredCounter = Option<u64>;
 
-        view.scan(
-            ColumnFamily::Edges,
-            KeyRange::all(),
-            ScanDirection::Forward,
-            &mut |k, v| {
-                report.edges += 1;
-                let edge = match codec::decode_edge(k, v) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        problems.push(undecodable(ColumnFamily::Edges, k, &e));
-                        return Ok(ControlFlow::Continue(()));
-                    }
-                };
-                max_edge = max_edge.max(Some(edge.id.0));
-                for end in [edge.src, edge.dst] {
-                    if !node_ids.contains(&end) {
-                        problems.push(Problem::DanglingEdge {
-                            edge: edge.id,
-                            missing: end,
-                        });
-                    }
-                }
-                if let Some(ty) = symbols.id(&edge.edge_type, problems) {
-                    expected.insert(
-                        AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id)
-                            .encode()
-                            .to_vec(),
-                    );
-                    expected.insert(
-                        AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id)
-                            .encode()
-                            .to_vec(),
-                    );
-                }
-                Ok(ControlFlow::Continue(()))
-            },
-        )?;
+/// What [`audit`] found besides the problems: the facts
+/// [`GraphStore::repair`](crate::GraphStore::repair) computes its fixes
+/// from, so that repair and verify agree by construction.
+#[derive(Debug)]
+pub(crate) struct Audit {
+    /// The verify report: record and entry counts, every problem.
+    pub(crate) report: VerifyReport,
+    /// The largest id of a decodable node record.
+    pub(crate) max_node: Option<u64>,
+    /// The largest id of a decodable edge record.
+    pub(crate) max_edge: Option<u64>,
+    /// The largest declared property-index id.
+    pub(crate) max_index: Option<u32>,
+    /// The largest symbol id of the dictionary (by-id entries).
+    pub(crate) max_symbol: Option<u32>,
+    /// `node_count`, `edge_count` as stored.
+    pub(crate) node_count: StoredCounter,
+    /// See `node_count`.
+    pub(crate) edge_count: StoredCounter,
+    /// `next_node_id`, `next_edge_id`, `next_index_id`, `next_symbol_id`
+    /// as stored.
+    pub(crate) next_node: StoredCounter,
+    /// See `next_node`.
+    pub(crate) next_edge: StoredCounter,
+    /// See `next_node`.
+    pub(crate) next_index: StoredCounter,
+    /// See `next_node`.
+    pub(crate) next_symbol: StoredCounter,
+}
 
-        view.scan(
-            ColumnFamily::Indices,
-            KeyRange::all(),
-            ScanDirection::Forward,
-            &mut |k, v| {
-                report.index_entries += 1;
-                if !expected.remove(k) {
-                    problems.push(Problem::ExtraIndexEntry { key: k.to_vec() });
+/// Reads a counter of `default`, reporting one that does not decode.
+fn read_counter(
+    view: &impl ReadView,
+    key: &[u8],
+    width: usize,
+    problems: &mut Vec<Problem>,
+) -> Result<StoredCounter> {
+    let Some(v) = view.get(ColumnFamily::Default, key)? else {
+        return Ok(Some(0));
+    };
+    let decoded = if width == 8 {
+        codec::decode_u64_value(ColumnFamily::Default, key, &v)
+    } else {
+        codec::decode_u32_value(ColumnFamily::Default, key, &v).map(u64::from)
+    };
+    match decoded {
+        Ok(n) => Ok(Some(n)),
+        Err(e) => {
+            problems.push(undecodable(ColumnFamily::Default, key, &e));
+            Ok(None)
+        }
+    }
+}
+
+/// The one computation behind [`GraphReader::verify`] and
+/// [`GraphStore::repair`](crate::GraphStore::repair): the derived entries,
+/// counts and counter bounds the records of `view` call for, compared with
+/// what `view` holds.
+///
+/// # Errors
+/// Engine errors; corruption of the index catalog.
+pub(crate) fn audit(view: &impl ReadView) -> Result<Audit> {
+    let mut report = VerifyReport::default();
+    let problems = &mut report.problems;
+    let symbols = StoredSymbols::load(view, problems)?;
+    let catalog = Catalog::load(view)?;
+    let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut node_ids: HashSet<NodeId> = HashSet::new();
+    let (mut max_node, mut max_edge) = (None, None);
+
+    view.scan(
+        ColumnFamily::Nodes,
+        KeyRange::all(),
+        ScanDirection::Forward,
+        &mut |k, v| {
+            report.nodes += 1;
+            let node = match codec::decode_node(k, v) {
+                Ok(n) => n,
+                Err(e) => {
+                    problems.push(undecodable(ColumnFamily::Nodes, k, &e));
+                    return Ok(ControlFlow::Continue(()));
                 }
-                if !v.is_empty() {
-                    // Every index and adjacency value is empty (FORMAT.md):
-                    // anything else is damage the keys alone would hide.
-                    problems.push(Problem::Undecodable {
-                        cf: ColumnFamily::Indices,
-                        key: k.to_vec(),
-                        reason: format!("index entry holds a {}-byte value", v.len()),
+            };
+            node_ids.insert(node.id);
+            max_node = max_node.max(Some(node.id.0));
+            for label in &node.labels {
+                if let Some(sym) = symbols.id(label, problems) {
+                    expected.insert(codec::label_key(sym, node.id).to_vec());
+                }
+                for (property, index) in catalog.on_label(label) {
+                    if let Some(value) = node.properties.get(property) {
+                        let mut key = Vec::new();
+                        codec::property_index_key(*index, value, node.id, &mut key);
+                        expected.insert(key);
+                    }
+                }
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+
+    view.scan(
+        ColumnFamily::Edges,
+        KeyRange::all(),
+        ScanDirection::Forward,
+        &mut |k, v| {
+            report.edges += 1;
+            let edge = match codec::decode_edge(k, v) {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(undecodable(ColumnFamily::Edges, k, &e));
+                    return Ok(ControlFlow::Continue(()));
+                }
+            };
+            max_edge = max_edge.max(Some(edge.id.0));
+            for end in [edge.src, edge.dst] {
+                if !node_ids.contains(&end) {
+                    problems.push(Problem::DanglingEdge {
+                        edge: edge.id,
+                        missing: end,
                     });
                 }
-                Ok(ControlFlow::Continue(()))
-            },
-        )?;
-        problems.extend(
-            expected
-                .into_iter()
-                .map(|key| Problem::MissingIndexEntry { key }),
-        );
+            }
+            if let Some(ty) = symbols.id(&edge.edge_type, problems) {
+                expected.insert(
+                    AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id)
+                        .encode()
+                        .to_vec(),
+                );
+                expected.insert(
+                    AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id)
+                        .encode()
+                        .to_vec(),
+                );
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
 
-        let stored_nodes = self.node_count()?;
-        if stored_nodes != report.nodes {
-            problems.push(Problem::WrongCount {
-                what: "nodes",
-                stored: stored_nodes,
-                actual: report.nodes,
-            });
-        }
-        let stored_edges = self.edge_count()?;
-        if stored_edges != report.edges {
-            problems.push(Problem::WrongCount {
-                what: "edges",
-                stored: stored_edges,
-                actual: report.edges,
-            });
-        }
-        for (what, key, max) in [
-            ("node", meta::NEXT_NODE_ID, max_node),
-            ("edge", meta::NEXT_EDGE_ID, max_edge),
-        ] {
-            let next = match view.get(ColumnFamily::Default, key)? {
-                Some(v) => codec::decode_u64_value(ColumnFamily::Default, key, &v)?,
-                None => 0,
-            };
-            if let Some(max_used) = max
-                && next <= max_used
-            {
-                problems.push(Problem::IdCounterBehind {
-                    what,
-                    next,
-                    max_used,
+    view.scan(
+        ColumnFamily::Indices,
+        KeyRange::all(),
+        ScanDirection::Forward,
+        &mut |k, v| {
+            report.index_entries += 1;
+            if !expected.remove(k) {
+                problems.push(Problem::ExtraIndexEntry { key: k.to_vec() });
+            }
+            if !v.is_empty() {
+                // Every index and adjacency value is empty (FORMAT.md):
+                // anything else is damage the keys alone would hide.
+                problems.push(Problem::Undecodable {
+                    cf: ColumnFamily::Indices,
+                    key: k.to_vec(),
+                    reason: format!("index entry holds a {}-byte value", v.len()),
                 });
             }
-        }
-        let next_index = match view.get(ColumnFamily::Default, meta::NEXT_INDEX_ID)? {
-            Some(v) => codec::decode_u32_value(ColumnFamily::Default, meta::NEXT_INDEX_ID, &v)?,
-            None => 0,
-        };
-        if let Some(max_used) = catalog.by_id.keys().next_back()
-            && next_index <= max_used.0
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    problems.extend(
+        expected
+            .into_iter()
+            .map(|key| Problem::MissingIndexEntry { key }),
+    );
+
+    let node_count = read_counter(view, meta::NODE_COUNT, 8, problems)?;
+    let edge_count = read_counter(view, meta::EDGE_COUNT, 8, problems)?;
+    for (what, stored, actual) in [
+        ("nodes", node_count, report.nodes),
+        ("edges", edge_count, report.edges),
+    ] {
+        if let Some(stored) = stored
+            && stored != actual
         {
-            // The next create_index would reuse a declared index's id.
-            problems.push(Problem::IdCounterBehind {
-                what: "index",
-                next: u64::from(next_index),
-                max_used: u64::from(max_used.0),
+            problems.push(Problem::WrongCount {
+                what,
+                stored,
+                actual,
             });
         }
-        Ok(report)
     }
+    let next_node = read_counter(view, meta::NEXT_NODE_ID, 8, problems)?;
+    let next_edge = read_counter(view, meta::NEXT_EDGE_ID, 8, problems)?;
+    let next_index = read_counter(view, meta::NEXT_INDEX_ID, 4, problems)?;
+    let next_symbol = read_counter(view, meta::NEXT_SYMBOL_ID, 4, problems)?;
+    let max_index = catalog.by_id.keys().next_back().map(|id| id.0);
+    let max_symbol = symbols.max_id;
+    for (what, next, max) in [
+        ("node", next_node, max_node),
+        ("edge", next_edge, max_edge),
+        // The next create_index would reuse a declared index's id.
+        ("index", next_index, max_index.map(u64::from)),
+        // The next new label or edge type would reuse a symbol's id.
+        ("symbol", next_symbol, max_symbol.map(u64::from)),
+    ] {
+        if let (Some(next), Some(max_used)) = (next, max)
+            && next <= max_used
+        {
+            problems.push(Problem::IdCounterBehind {
+                what,
+                next,
+                max_used,
+            });
+        }
+    }
+    Ok(Audit {
+        report,
+        max_node,
+        max_edge,
+        max_index,
+        max_symbol,
+        node_count,
+        edge_count,
+        next_node,
+        next_edge,
+        next_index,
+        next_symbol,
+    })
 }
 
 fn undecodable(cf: ColumnFamily, key: &[u8], e: &graph_core::Error) -> Problem {
