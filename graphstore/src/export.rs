@@ -1,0 +1,340 @@
+//! `graphstore export`: the whole graph as Neo4j admin-import CSV or JSON
+//! Lines, streamed from one snapshot in bounded memory (cursors over the
+//! store, never a list of all ids), so that export -> import gives the same
+//! graph.
+//!
+//! CSV: `nodes.csv` (`:ID`, `:LABEL`, then one typed column per property
+//! key) and `relationships.csv` (`:START_ID`, `:END_ID`, `:TYPE`, typed
+//! columns). A first pass over the snapshot finds each key's column type:
+//! a plain Neo4j type where every value of the key has that type and is
+//! representable in a cell (an empty cell means "no property", so empty
+//! strings and lists, and nulls, are not), else `json`. Ids are the store's
+//! node ids.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use graph_storage::{GraphReader, Properties, PropertyValue, ReadView};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{CliError, CliResult, Context};
+use crate::import::source::CsvType;
+use crate::progress::{self, Progress};
+use crate::value;
+
+/// The export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Neo4j admin-import CSV: a directory with nodes.csv and relationships.csv.
+    Csv,
+    /// JSON Lines (the APOC shape), one file.
+    Jsonl,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportSummary {
+    /// Nodes written.
+    pub nodes: u64,
+    /// Relationships written.
+    pub relationships: u64,
+    /// Seconds in all.
+    pub seconds: f64,
+    /// Peak resident memory of the process, in bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// The files written.
+    pub files: Vec<String>,
+}
+
+/// A property key's column type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ColType {
+    Typed(CsvType, bool),
+    Json,
+}
+
+fn cell_type(v: &PropertyValue, delim: char) -> ColType {
+    let scalar = |v: &PropertyValue| -> Option<CsvType> {
+        match v {
+            PropertyValue::Bool(_) => Some(CsvType::Bool),
+            PropertyValue::Int(_) => Some(CsvType::Int),
+            PropertyValue::Float(_) => Some(CsvType::Float),
+            PropertyValue::String(s) if !s.is_empty() => Some(CsvType::String),
+            PropertyValue::DateTime(_) => Some(CsvType::DateTime),
+            _ => None,
+        }
+    };
+    match v {
+        PropertyValue::Bytes(b) if !b.is_empty() => ColType::Typed(CsvType::Bytes, false),
+        PropertyValue::Vector(x) if !x.is_empty() => ColType::Typed(CsvType::Vector, false),
+        PropertyValue::List(items) if !items.is_empty() => {
+            let first = scalar(&items[0]);
+            let uniform = items.iter().all(|i| {
+                scalar(i) == first && !matches!(i, PropertyValue::String(s) if s.contains(delim))
+            });
+            match first {
+                Some(t) if uniform => ColType::Typed(t, true),
+                _ => ColType::Json,
+            }
+        }
+        other => scalar(other).map_or(ColType::Json, |t| ColType::Typed(t, false)),
+    }
+}
+
+fn merge(a: Option<ColType>, b: ColType) -> ColType {
+    match a {
+        None => b,
+        Some(a) if a == b => a,
+        Some(_) => ColType::Json,
+    }
+}
+
+fn header(name: &str, t: ColType) -> String {
+    match t {
+        ColType::Typed(ty, false) => format!("{name}:{}", ty.name()),
+        ColType::Typed(ty, true) => format!("{name}:{}[]", ty.name()),
+        ColType::Json => format!("{name}:json"),
+    }
+}
+
+fn scalar_text(v: &PropertyValue) -> String {
+    match v {
+        PropertyValue::Bool(b) => b.to_string(),
+        PropertyValue::Int(i) => i.to_string(),
+        PropertyValue::Float(f) => value::format_float(*f),
+        PropertyValue::String(s) => s.clone(),
+        PropertyValue::DateTime(t) => value::format_datetime(*t),
+        PropertyValue::Bytes(b) => value::hex(b),
+        other => value::to_json(other).to_string(),
+    }
+}
+
+fn cell(v: &PropertyValue, t: ColType, delim: char) -> String {
+    match (t, v) {
+        (ColType::Json, v) => value::to_json(v).to_string(),
+        (ColType::Typed(CsvType::Vector, _), PropertyValue::Vector(xs)) => xs
+            .iter()
+            .map(|x| value::format_float(f64::from(*x)))
+            .collect::<Vec<_>>()
+            .join(&delim.to_string()),
+        (ColType::Typed(_, true), PropertyValue::List(items)) => items
+            .iter()
+            .map(scalar_text)
+            .collect::<Vec<_>>()
+            .join(&delim.to_string()),
+        (_, v) => scalar_text(v),
+    }
+}
+
+/// Column types of every property key, from one pass over `props`.
+fn schema<'a>(
+    props: impl Iterator<Item = graph_storage::Result<Properties>> + 'a,
+    delim: char,
+) -> graph_storage::Result<BTreeMap<String, ColType>> {
+    let mut cols: BTreeMap<String, ColType> = BTreeMap::new();
+    for p in props {
+        for (k, v) in p? {
+            let t = cell_type(&v, delim);
+            let merged = merge(cols.get(&k).copied(), t);
+            cols.insert(k, merged);
+        }
+    }
+    Ok(cols)
+}
+
+fn create(path: &Path) -> CliResult<BufWriter<File>> {
+    File::create(path)
+        .map(|f| BufWriter::with_capacity(1 << 20, f))
+        .ctx(|| format!("cannot create {}", path.display()))
+}
+
+/// Writes the graph seen by `reader` (a snapshot) to `out`.
+///
+/// # Errors
+/// Store errors, unwritable output, a label holding the array delimiter.
+pub fn run<V: ReadView>(
+    reader: &GraphReader<'_, V>,
+    format: Format,
+    out: &Path,
+    array_delimiter: char,
+    quiet: bool,
+) -> CliResult<ExportSummary> {
+    let started = Instant::now();
+    let total = reader
+        .node_count()
+        .ctx(|| "cannot read the node count".to_owned())?
+        + reader
+            .edge_count()
+            .ctx(|| "cannot read the edge count".to_owned())?;
+    let mut summary = ExportSummary::default();
+    let read_err = || "cannot read the store".to_owned();
+    match format {
+        Format::Csv => {
+            if out.exists() && !out.is_dir() {
+                return Err(CliError::new(format!(
+                    "{} is a file; CSV export writes a directory (nodes.csv, relationships.csv)",
+                    out.display()
+                )));
+            }
+            std::fs::create_dir_all(out).ctx(|| format!("cannot create {}", out.display()))?;
+            let node_cols = schema(
+                reader.iter_nodes().map(|n| n.map(|n| n.properties)),
+                array_delimiter,
+            )
+            .ctx(read_err)?;
+            let edge_cols = schema(
+                reader.iter_edges().map(|e| e.map(|e| e.properties)),
+                array_delimiter,
+            )
+            .ctx(read_err)?;
+            let mut progress = Progress::new("export", total, quiet);
+            let nodes_path = out.join("nodes.csv");
+            let mut w = csv::Writer::from_writer(create(&nodes_path)?);
+            let write_err = || format!("cannot write {}", nodes_path.display());
+            let mut head = vec![":ID".to_owned(), ":LABEL".to_owned()];
+            head.extend(node_cols.iter().map(|(k, t)| header(k, *t)));
+            w.write_record(&head).ctx(write_err)?;
+            let mut row: Vec<String> = Vec::with_capacity(head.len());
+            for node in reader.iter_nodes() {
+                let node = node.ctx(read_err)?;
+                if let Some(l) = node.labels.iter().find(|l| l.contains(array_delimiter)) {
+                    return Err(CliError::new(format!(
+                        "node {} has label {l:?} holding the array delimiter {array_delimiter:?}: export with --array-delimiter set to another character, or --format jsonl",
+                        node.id.0
+                    )));
+                }
+                row.clear();
+                row.push(node.id.0.to_string());
+                row.push(node.labels.join(&array_delimiter.to_string()));
+                for (k, t) in &node_cols {
+                    row.push(
+                        node.properties
+                            .get(k)
+                            .map(|v| cell(v, *t, array_delimiter))
+                            .unwrap_or_default(),
+                    );
+                }
+                w.write_record(&row).ctx(write_err)?;
+                summary.nodes += 1;
+                if summary.nodes % 4096 == 0 {
+                    progress.update(summary.nodes, summary.nodes);
+                }
+            }
+            w.flush().ctx(write_err)?;
+            summary.files.push(nodes_path.display().to_string());
+
+            let rels_path = out.join("relationships.csv");
+            let mut w = csv::Writer::from_writer(create(&rels_path)?);
+            let write_err = || format!("cannot write {}", rels_path.display());
+            let mut head = vec![
+                ":START_ID".to_owned(),
+                ":END_ID".to_owned(),
+                ":TYPE".to_owned(),
+            ];
+            head.extend(edge_cols.iter().map(|(k, t)| header(k, *t)));
+            w.write_record(&head).ctx(write_err)?;
+            for edge in reader.iter_edges() {
+                let edge = edge.ctx(read_err)?;
+                row.clear();
+                row.push(edge.src.0.to_string());
+                row.push(edge.dst.0.to_string());
+                row.push(edge.edge_type.clone());
+                for (k, t) in &edge_cols {
+                    row.push(
+                        edge.properties
+                            .get(k)
+                            .map(|v| cell(v, *t, array_delimiter))
+                            .unwrap_or_default(),
+                    );
+                }
+                w.write_record(&row).ctx(write_err)?;
+                summary.relationships += 1;
+                if summary.relationships % 4096 == 0 {
+                    let done = summary.nodes + summary.relationships;
+                    progress.update(done, done);
+                }
+            }
+            w.flush().ctx(write_err)?;
+            summary.files.push(rels_path.display().to_string());
+            progress.finish();
+        }
+        Format::Jsonl => {
+            let to_stdout = out == Path::new("-");
+            let mut w: Box<dyn Write> = if to_stdout {
+                Box::new(BufWriter::new(std::io::stdout().lock()))
+            } else {
+                Box::new(create(out)?)
+            };
+            let name = out.display().to_string();
+            let write_err = || format!("cannot write {name}");
+            let mut progress = Progress::new("export", total, quiet || to_stdout);
+            let props = |p: &Properties| -> Value {
+                Value::Object(
+                    p.iter()
+                        .map(|(k, v)| (k.clone(), value::to_json(v)))
+                        .collect::<Map<_, _>>(),
+                )
+            };
+            for node in reader.iter_nodes() {
+                let node = node.ctx(read_err)?;
+                let line = serde_json::json!({
+                    "type": "node",
+                    "id": node.id.0.to_string(),
+                    "labels": node.labels,
+                    "properties": props(&node.properties),
+                });
+                writeln!(w, "{line}").ctx(write_err)?;
+                summary.nodes += 1;
+                if summary.nodes % 4096 == 0 {
+                    progress.update(summary.nodes, summary.nodes);
+                }
+            }
+            for edge in reader.iter_edges() {
+                let edge = edge.ctx(read_err)?;
+                let line = serde_json::json!({
+                    "type": "relationship",
+                    "id": edge.id.0.to_string(),
+                    "label": edge.edge_type,
+                    "start": {"id": edge.src.0.to_string()},
+                    "end": {"id": edge.dst.0.to_string()},
+                    "properties": props(&edge.properties),
+                });
+                writeln!(w, "{line}").ctx(write_err)?;
+                summary.relationships += 1;
+                if summary.relationships % 4096 == 0 {
+                    let done = summary.nodes + summary.relationships;
+                    progress.update(done, done);
+                }
+            }
+            w.flush().ctx(write_err)?;
+            if !to_stdout {
+                summary.files.push(name);
+            }
+            progress.finish();
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.peak_rss_bytes = progress::peak_rss_bytes();
+    Ok(summary)
+}
+
+/// The summary for people.
+pub fn describe(s: &ExportSummary) -> String {
+    format!(
+        "exported {} nodes and {} relationships in {:.2} s to {}, peak memory {}",
+        progress::count(s.nodes),
+        progress::count(s.relationships),
+        s.seconds,
+        if s.files.is_empty() {
+            "standard output".to_owned()
+        } else {
+            s.files.join(", ")
+        },
+        s.peak_rss_bytes
+            .map_or_else(|| "unknown".into(), progress::bytes),
+    )
+}

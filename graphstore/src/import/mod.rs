@@ -1,0 +1,693 @@
+//! `graphstore import`: Neo4j admin-import CSV, JSON Lines and edge lists
+//! into a store, all or nothing for bad input.
+//!
+//! Two passes over the input. The first parses and checks every row (types,
+//! duplicate ids, relationships naming unknown nodes) and writes nothing:
+//! a bad row stops the import there with file:line:column and the reason,
+//! leaving the store as it was (with `--skip-bad-rows`, bad rows are
+//! counted, written to a report and left out). The second pass writes
+//! nodes, then relationships, in batches through the normal commit path.
+//! If the second pass fails (a full disk, say), what it wrote is deleted
+//! again before the error is reported.
+//!
+//! External ids map to store ids through a mapping saved in the store
+//! (`MapExternalId`), so a later import can refer to nodes of an earlier
+//! one. A node file naming an id that is already mapped is refused row by
+//! row: importing the same node file twice is rejected as a whole (or
+//! skipped row by row with `--skip-bad-rows`). Relationship files have no
+//! ids: importing one again adds parallel edges. Edge-list ids are "get or
+//! create": an id already mapped names the existing node.
+
+pub mod source;
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use graph_storage::{EdgeId, GraphStore, NodeId, StorageBackend};
+use serde::Serialize;
+
+use crate::error::{CliError, CliResult, Context};
+use crate::progress::{self, Progress};
+use source::{
+    CsvKind, CsvOptions, CsvReader, EdgeListOptions, EdgeListReader, Item, ItemReader, JsonlPart,
+    JsonlReader, Loc, NodeRef, RowError,
+};
+
+/// One input of an import.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Neo4j CSV node files (header in the first), with labels added to
+    /// every node.
+    Nodes {
+        /// The files.
+        files: Vec<PathBuf>,
+        /// Labels for every node of the files.
+        labels: Vec<String>,
+    },
+    /// Neo4j CSV relationship files, with a default type.
+    Relationships {
+        /// The files.
+        files: Vec<PathBuf>,
+        /// The type of rows without a `:TYPE` cell.
+        edge_type: Option<String>,
+    },
+    /// A JSON Lines file.
+    Jsonl(PathBuf),
+    /// An edge list.
+    EdgeList(PathBuf),
+}
+
+impl Input {
+    /// Parses a `--nodes` value: `[Label[:Label...]=]file[,file...]`.
+    pub fn nodes(spec: &str) -> Input {
+        let (prefix, files) = split_spec(spec);
+        Input::Nodes {
+            files,
+            labels: prefix
+                .map(|p| {
+                    p.split(':')
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Parses a `--relationships` value: `[TYPE=]file[,file...]`.
+    pub fn relationships(spec: &str) -> Input {
+        let (prefix, files) = split_spec(spec);
+        Input::Relationships {
+            files,
+            edge_type: prefix.filter(|t| !t.is_empty()).map(str::to_owned),
+        }
+    }
+
+    fn files(&self) -> Vec<&Path> {
+        match self {
+            Input::Nodes { files, .. } | Input::Relationships { files, .. } => {
+                files.iter().map(PathBuf::as_path).collect()
+            }
+            Input::Jsonl(p) | Input::EdgeList(p) => vec![p.as_path()],
+        }
+    }
+
+    /// Whether the input holds nodes (read in the node phase of the write).
+    fn has_nodes(&self) -> bool {
+        matches!(self, Input::Nodes { .. } | Input::Jsonl(_))
+    }
+
+    /// Whether the input holds relationships.
+    fn has_relationships(&self) -> bool {
+        !matches!(self, Input::Nodes { .. })
+    }
+}
+
+/// `PREFIX=a,b` -> (Some(PREFIX), [a, b]); a `=` inside a path is kept when
+/// the part before it names an existing file.
+fn split_spec(spec: &str) -> (Option<&str>, Vec<PathBuf>) {
+    let (prefix, list) = match spec.split_once('=') {
+        Some((p, rest)) if !Path::new(spec).exists() && !p.contains(['/', ',']) => (Some(p), rest),
+        _ => (None, spec),
+    };
+    (
+        prefix,
+        list.split(',')
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from)
+            .collect(),
+    )
+}
+
+/// How an import runs.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The inputs, in command-line order.
+    pub inputs: Vec<Input>,
+    /// CSV options.
+    pub csv: CsvOptions,
+    /// Edge-list options.
+    pub edge_list: EdgeListOptions,
+    /// Skip bad rows instead of stopping.
+    pub skip_bad_rows: bool,
+    /// Where skipped rows are reported.
+    pub report: PathBuf,
+    /// Rows per commit.
+    pub batch_size: usize,
+    /// No progress display.
+    pub quiet: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportSummary {
+    /// Nodes created.
+    pub nodes: u64,
+    /// Relationships created.
+    pub relationships: u64,
+    /// Bad rows skipped (with `--skip-bad-rows`).
+    pub bad_rows: u64,
+    /// The report of skipped rows, if any were skipped.
+    pub bad_rows_report: Option<String>,
+    /// Bytes of input.
+    pub input_bytes: u64,
+    /// Seconds checking the input (first pass).
+    pub check_seconds: f64,
+    /// Seconds writing (second pass, including the final sync).
+    pub write_seconds: f64,
+    /// Seconds in all.
+    pub seconds: f64,
+    /// Nodes per second over the whole import.
+    pub nodes_per_second: f64,
+    /// Relationships per second over the whole import.
+    pub relationships_per_second: f64,
+    /// Peak resident memory of the process, in bytes.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemReader> {
+    match input {
+        Input::Nodes { files, labels } => Box::new(CsvReader::new(
+            CsvKind::Nodes,
+            files.clone(),
+            labels.clone(),
+            None,
+            opts.csv.clone(),
+        )),
+        Input::Relationships { files, edge_type } => Box::new(CsvReader::new(
+            CsvKind::Relationships,
+            files.clone(),
+            Vec::new(),
+            edge_type.clone(),
+            opts.csv.clone(),
+        )),
+        Input::Jsonl(p) => Box::new(JsonlReader::new(vec![p.clone()], part)),
+        Input::EdgeList(p) => {
+            Box::new(EdgeListReader::new(vec![p.clone()], opts.edge_list.clone()))
+        }
+    }
+}
+
+/// External ids seen, per id space.
+#[derive(Default)]
+struct IdSet(HashMap<Arc<str>, HashSet<Box<str>>>);
+
+impl IdSet {
+    fn contains(&self, space: &str, id: &str) -> bool {
+        self.0.get(space).is_some_and(|s| s.contains(id))
+    }
+
+    fn insert(&mut self, space: &Arc<str>, id: &str) -> bool {
+        self.0
+            .entry(Arc::clone(space))
+            .or_default()
+            .insert(Box::from(id))
+    }
+}
+
+/// External id -> node, per id space, for the nodes of this import.
+#[derive(Default)]
+struct IdMap(HashMap<Arc<str>, HashMap<Box<str>, NodeId>>);
+
+impl IdMap {
+    fn get(&self, space: &str, id: &str) -> Option<NodeId> {
+        self.0.get(space).and_then(|m| m.get(id)).copied()
+    }
+
+    fn insert(&mut self, space: &Arc<str>, id: &str, node: NodeId) {
+        self.0
+            .entry(Arc::clone(space))
+            .or_default()
+            .insert(Box::from(id), node);
+    }
+}
+
+/// Bad rows: stops the import, or (skipping) reports and remembers them.
+struct BadRows {
+    skip: bool,
+    rows: HashSet<Loc>,
+    count: u64,
+    report_path: PathBuf,
+    report: Option<BufWriter<File>>,
+}
+
+impl BadRows {
+    fn bad(&mut self, e: RowError) -> CliResult<()> {
+        if !self.skip {
+            return Err(CliError::new(format!(
+                "{e} (nothing was imported; fix the row, or pass --skip-bad-rows to skip bad rows)"
+            )));
+        }
+        if self.report.is_none() {
+            let f = File::create(&self.report_path).ctx(|| {
+                format!(
+                    "cannot create the bad-rows report {}",
+                    self.report_path.display()
+                )
+            })?;
+            self.report = Some(BufWriter::new(f));
+        }
+        if let Some(w) = self.report.as_mut() {
+            writeln!(w, "{e}").ctx(|| format!("cannot write {}", self.report_path.display()))?;
+        }
+        self.count += 1;
+        self.rows.insert(e.loc);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> CliResult<()> {
+        if let Some(w) = self.report.as_mut() {
+            w.flush()
+                .ctx(|| format!("cannot write {}", self.report_path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+fn ref_error(loc: &Loc, r: &NodeRef, what: &str) -> RowError {
+    let space = if r.space.is_empty() {
+        String::new()
+    } else {
+        format!(" in id space {}", r.space)
+    };
+    RowError {
+        loc: loc.clone(),
+        column: r.column,
+        reason: format!(
+            "{what} node {:?}{space} is not in this import nor imported before",
+            r.id
+        ),
+    }
+}
+
+fn total_bytes(inputs: &[&Input]) -> u64 {
+    inputs
+        .iter()
+        .flat_map(|i| i.files())
+        .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .sum()
+}
+
+/// Checks every row (first pass). Returns the bad rows to skip.
+fn check<B: StorageBackend>(store: &GraphStore<B>, opts: &ImportOptions) -> CliResult<BadRows> {
+    let mut bad = BadRows {
+        skip: opts.skip_bad_rows,
+        rows: HashSet::new(),
+        count: 0,
+        report_path: opts.report.clone(),
+        report: None,
+    };
+    let all: Vec<&Input> = opts.inputs.iter().collect();
+    let total = total_bytes(&all);
+    let mut progress = Progress::new("check", total, opts.quiet);
+    let mut seen = IdSet::default();
+    let mut deferred: Vec<(Loc, NodeRef, &'static str)> = Vec::new();
+    let known = |seen: &IdSet, r: &NodeRef| -> CliResult<bool> {
+        if seen.contains(&r.space, &r.id) {
+            return Ok(true);
+        }
+        Ok(store
+            .external_id(&r.space, &r.id)
+            .ctx(|| "cannot read the saved id mapping".to_owned())?
+            .is_some())
+    };
+    // Node inputs first, as the write pass does.
+    let order: Vec<&Input> = opts
+        .inputs
+        .iter()
+        .filter(|i| matches!(i, Input::Nodes { .. }))
+        .chain(
+            opts.inputs
+                .iter()
+                .filter(|i| !matches!(i, Input::Nodes { .. })),
+        )
+        .collect();
+    let (mut rows, mut consumed) = (0u64, 0u64);
+    for input in order {
+        let mut r = reader(input, opts, JsonlPart::All);
+        let is_edge_list = matches!(input, Input::EdgeList(_));
+        let is_jsonl = matches!(input, Input::Jsonl(_));
+        while let Some(next) = r.next_item() {
+            rows += 1;
+            if rows % 4096 == 0 {
+                progress.update(rows, consumed + r.position());
+            }
+            let (item, loc) = match next {
+                Ok(x) => x,
+                Err(e) => {
+                    bad.bad(e)?;
+                    continue;
+                }
+            };
+            match item {
+                Item::Node { space, id, .. } => {
+                    let Some(id) = id else { continue };
+                    if let Some(existing) = store
+                        .external_id(&space, &id)
+                        .ctx(|| "cannot read the saved id mapping".to_owned())?
+                    {
+                        bad.bad(RowError {
+                            loc,
+                            column: 0,
+                            reason: format!(
+                                "node id {id:?} was imported before (as node {}); importing the same nodes twice is refused",
+                                existing.0
+                            ),
+                        })?;
+                    } else if !seen.insert(&space, &id) {
+                        bad.bad(RowError {
+                            loc,
+                            column: 0,
+                            reason: format!("duplicate node id {id:?}"),
+                        })?;
+                    }
+                }
+                Item::Edge { start, end, .. } => {
+                    if is_edge_list {
+                        seen.insert(&start.space, &start.id);
+                        seen.insert(&end.space, &end.id);
+                        continue;
+                    }
+                    let mut failed = None;
+                    for (r, what) in [(&start, "start"), (&end, "end")] {
+                        if !known(&seen, r)? {
+                            if is_jsonl {
+                                deferred.push((loc.clone(), r.clone(), what));
+                            } else if failed.is_none() {
+                                failed = Some(ref_error(&loc, r, what));
+                            }
+                        }
+                    }
+                    if let Some(e) = failed {
+                        bad.bad(e)?;
+                    }
+                }
+            }
+        }
+        consumed += r.position();
+    }
+    // JSON Lines may name nodes that come later in the file.
+    for (loc, r, what) in deferred {
+        if !bad.rows.contains(&loc) && !known(&seen, &r)? {
+            bad.bad(ref_error(&loc, &r, what))?;
+        }
+    }
+    bad.finish()?;
+    progress.finish();
+    Ok(bad)
+}
+
+/// What the write pass created, to undo it if the pass fails.
+#[derive(Default)]
+struct Created {
+    nodes: Vec<NodeId>,
+    edges: Vec<EdgeId>,
+}
+
+/// Deletes what a failed write pass created.
+fn roll_back<B: StorageBackend>(
+    store: &GraphStore<B>,
+    created: &Created,
+) -> graph_storage::Result<()> {
+    for chunk in created.edges.chunks(10_000) {
+        let mut b = store.batch();
+        for &e in chunk {
+            b.delete_edge(e);
+        }
+        b.commit()?;
+    }
+    for chunk in created.nodes.chunks(10_000) {
+        let mut b = store.batch();
+        for &n in chunk {
+            b.delete_node(n, true);
+        }
+        b.commit()?;
+    }
+    store.sync()
+}
+
+struct Writer<'s, B: StorageBackend> {
+    store: &'s GraphStore<B>,
+    batch: graph_storage::GraphBatch<'s, B>,
+    pending: Created,
+    created: Created,
+    batch_size: usize,
+}
+
+impl<'s, B: StorageBackend> Writer<'s, B> {
+    fn maybe_commit(&mut self) -> graph_storage::Result<()> {
+        if self.batch.len() >= self.batch_size {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> graph_storage::Result<()> {
+        let batch = std::mem::replace(&mut self.batch, self.store.batch());
+        if !batch.is_empty() {
+            batch.commit()?;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.created.nodes.extend(pending.nodes);
+        self.created.edges.extend(pending.edges);
+        Ok(())
+    }
+}
+
+/// Writes every good row (second pass).
+fn write<B: StorageBackend>(
+    store: &GraphStore<B>,
+    opts: &ImportOptions,
+    bad: &BadRows,
+    summary: &mut ImportSummary,
+) -> CliResult<()> {
+    let mut w = Writer {
+        store,
+        batch: store.batch(),
+        pending: Created::default(),
+        created: Created::default(),
+        batch_size: opts.batch_size.max(1),
+    };
+    let outcome = write_rows(&mut w, opts, bad, summary);
+    let outcome = outcome.and_then(|()| {
+        w.commit()
+            .and_then(|()| store.sync())
+            .ctx(|| "cannot commit the import".to_owned())
+    });
+    if let Err(e) = outcome {
+        // Undo what was committed (the pending batch was never written).
+        let undo = roll_back(store, &w.created);
+        return Err(match undo {
+            Ok(()) => CliError::new(format!(
+                "{e}; the rows written so far were deleted again, the store is as before"
+            )),
+            Err(u) => CliError::new(format!(
+                "{e}; deleting the rows written so far failed too ({u}): the store holds part of the import (run `graphstore verify`)"
+            )),
+        });
+    }
+    Ok(())
+}
+
+fn write_rows<B: StorageBackend>(
+    w: &mut Writer<'_, B>,
+    opts: &ImportOptions,
+    bad: &BadRows,
+    summary: &mut ImportSummary,
+) -> CliResult<()> {
+    let store = w.store;
+    let node_inputs: Vec<&Input> = opts.inputs.iter().filter(|i| i.has_nodes()).collect();
+    let rel_inputs: Vec<&Input> = opts
+        .inputs
+        .iter()
+        .filter(|i| i.has_relationships())
+        .collect();
+    let total = total_bytes(&node_inputs) + total_bytes(&rel_inputs);
+    let mut progress = Progress::new("write", total, opts.quiet);
+    let mut ids = IdMap::default();
+    let (mut rows, mut consumed) = (0u64, 0u64);
+    let inconsistent = |e: RowError| {
+        CliError::new(format!(
+            "{e} (the row changed between the check and the write: is another process writing the file?)"
+        ))
+    };
+    let commit_err = || "cannot write the import".to_owned();
+
+    for input in &node_inputs {
+        let mut r = reader(input, opts, JsonlPart::Nodes);
+        while let Some(next) = r.next_item() {
+            rows += 1;
+            if rows % 4096 == 0 {
+                progress.update(rows, consumed + r.position());
+            }
+            let (item, loc) = match next {
+                Err(e) if bad.rows.contains(&e.loc) => continue,
+                Err(e) => return Err(inconsistent(e)),
+                Ok(x) => x,
+            };
+            if bad.rows.contains(&loc) {
+                continue;
+            }
+            if let Item::Node {
+                space,
+                id,
+                labels,
+                properties,
+            } = item
+            {
+                let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                let node = w.batch.create_node(&labels, properties).ctx(commit_err)?;
+                w.pending.nodes.push(node);
+                if let Some(id) = id {
+                    w.batch.map_external_id(&space, &id, node);
+                    ids.insert(&space, &id, node);
+                }
+                summary.nodes += 1;
+                w.maybe_commit().ctx(commit_err)?;
+            }
+        }
+        consumed += r.position();
+    }
+
+    for input in &rel_inputs {
+        let mut r = reader(input, opts, JsonlPart::Relationships);
+        let implicit = match input {
+            Input::EdgeList(_) => Some(opts.edge_list.label.clone()),
+            _ => None,
+        };
+        while let Some(next) = r.next_item() {
+            rows += 1;
+            if rows % 4096 == 0 {
+                progress.update(rows, consumed + r.position());
+            }
+            let (item, loc) = match next {
+                Err(e) if bad.rows.contains(&e.loc) => continue,
+                Err(e) => return Err(inconsistent(e)),
+                Ok(x) => x,
+            };
+            if bad.rows.contains(&loc) {
+                continue;
+            }
+            let Item::Edge {
+                start,
+                end,
+                edge_type,
+                properties,
+            } = item
+            else {
+                continue;
+            };
+            let mut resolve = |r: &NodeRef, what: &str| -> CliResult<NodeId> {
+                if let Some(n) = ids.get(&r.space, &r.id) {
+                    return Ok(n);
+                }
+                if let Some(n) = store
+                    .external_id(&r.space, &r.id)
+                    .ctx(|| "cannot read the saved id mapping".to_owned())?
+                {
+                    return Ok(n);
+                }
+                match &implicit {
+                    Some(label) => {
+                        let n = w
+                            .batch
+                            .create_node(&[label], Default::default())
+                            .ctx(commit_err)?;
+                        w.pending.nodes.push(n);
+                        w.batch.map_external_id(&r.space, &r.id, n);
+                        ids.insert(&r.space, &r.id, n);
+                        summary.nodes += 1;
+                        Ok(n)
+                    }
+                    None => Err(inconsistent(ref_error(&loc, r, what))),
+                }
+            };
+            let src = resolve(&start, "start")?;
+            let dst = resolve(&end, "end")?;
+            let e = w
+                .batch
+                .create_edge(src, dst, &edge_type, properties)
+                .ctx(commit_err)?;
+            w.pending.edges.push(e);
+            summary.relationships += 1;
+            w.maybe_commit().ctx(commit_err)?;
+        }
+        consumed += r.position();
+    }
+    progress.finish();
+    Ok(())
+}
+
+/// Runs an import into `store`.
+///
+/// # Errors
+/// The first bad row (unless skipping), unreadable files, store errors.
+pub fn run<B: StorageBackend>(
+    store: &GraphStore<B>,
+    opts: &ImportOptions,
+) -> CliResult<ImportSummary> {
+    if opts.inputs.is_empty() {
+        return Err(CliError::new(
+            "nothing to import: pass --nodes, --relationships, --jsonl or --edge-list files",
+        ));
+    }
+    for input in &opts.inputs {
+        for f in input.files() {
+            if !f.is_file() {
+                return Err(CliError::new(format!(
+                    "input file {} does not exist or is not a file; check the path",
+                    f.display()
+                )));
+            }
+        }
+    }
+    let started = Instant::now();
+    let mut summary = ImportSummary {
+        input_bytes: total_bytes(&opts.inputs.iter().collect::<Vec<_>>()),
+        ..ImportSummary::default()
+    };
+    let bad = check(store, opts)?;
+    summary.check_seconds = started.elapsed().as_secs_f64();
+    summary.bad_rows = bad.count;
+    if bad.count > 0 {
+        summary.bad_rows_report = Some(bad.report_path.display().to_string());
+    }
+    let write_start = Instant::now();
+    write(store, opts, &bad, &mut summary)?;
+    summary.write_seconds = write_start.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
+    summary.seconds = elapsed.as_secs_f64();
+    summary.nodes_per_second = progress::per_second(summary.nodes, elapsed);
+    summary.relationships_per_second = progress::per_second(summary.relationships, elapsed);
+    summary.peak_rss_bytes = progress::peak_rss_bytes();
+    Ok(summary)
+}
+
+/// The summary for people.
+pub fn describe(s: &ImportSummary) -> String {
+    let mut out = format!(
+        "imported {} nodes and {} relationships in {:.2} s ({} nodes/s, {} relationships/s; check {:.2} s, write {:.2} s), {} of input, peak memory {}",
+        progress::count(s.nodes),
+        progress::count(s.relationships),
+        s.seconds,
+        progress::count_f(s.nodes_per_second),
+        progress::count_f(s.relationships_per_second),
+        s.check_seconds,
+        s.write_seconds,
+        progress::bytes(s.input_bytes),
+        s.peak_rss_bytes
+            .map_or_else(|| "unknown".into(), progress::bytes),
+    );
+    if s.bad_rows > 0 {
+        out.push_str(&format!(
+            "\nskipped {} bad rows, listed in {}",
+            progress::count(s.bad_rows),
+            s.bad_rows_report.as_deref().unwrap_or("the report")
+        ));
+    }
+    out
+}

@@ -1,0 +1,1020 @@
+//! Input files read as a stream of items: Neo4j admin-import CSV, JSON
+//! Lines, plain edge lists. Every reader reports bad rows with file, line,
+//! column and reason, and never panics on bad bytes.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use graph_storage::{Properties, PropertyValue};
+use serde_json::Value;
+
+use crate::value;
+
+/// Where a row is: file, line (1-based) and column (1-based, 0 if the
+/// whole row is at fault).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Loc {
+    /// The file, as given on the command line.
+    pub file: Arc<str>,
+    /// The row's first line.
+    pub line: u64,
+}
+
+/// A row that cannot be imported.
+#[derive(Debug, Clone)]
+pub struct RowError {
+    /// Where the row is.
+    pub loc: Loc,
+    /// The column at fault (1-based), or 0 for the whole row.
+    pub column: usize,
+    /// Why.
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.loc.file, self.loc.line, self.column, self.reason
+        )
+    }
+}
+
+/// A reference from a relationship to a node by external id.
+#[derive(Debug, Clone)]
+pub struct NodeRef {
+    /// The id space.
+    pub space: Arc<str>,
+    /// The external id.
+    pub id: String,
+    /// The column it was read from, for messages.
+    pub column: usize,
+}
+
+/// One importable row.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A node, with its external id if it has one.
+    Node {
+        /// The id space of `id`.
+        space: Arc<str>,
+        /// The external id (`None`: the node cannot be referred to).
+        id: Option<String>,
+        /// Its labels.
+        labels: Vec<String>,
+        /// Its properties.
+        properties: Properties,
+    },
+    /// A relationship between two nodes named by external id.
+    Edge {
+        /// The source.
+        start: NodeRef,
+        /// The target.
+        end: NodeRef,
+        /// The type.
+        edge_type: String,
+        /// Its properties.
+        properties: Properties,
+    },
+}
+
+/// A reader of items.
+pub trait ItemReader {
+    /// The next row: `None` at the end, an error for a bad row (reading
+    /// may continue after it).
+    fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>>;
+    /// Bytes of input consumed so far.
+    fn position(&self) -> u64;
+}
+
+/// A value type of a Neo4j CSV header column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvType {
+    /// `int`, `long`, `short`, `byte`.
+    Int,
+    /// `float`, `double`.
+    Float,
+    /// `boolean`.
+    Bool,
+    /// `string`, `char`.
+    String,
+    /// `datetime`, `localdatetime`, `date` (ISO 8601, kept as UTC
+    /// microseconds).
+    DateTime,
+    /// `bytes` (an extension: hex).
+    Bytes,
+    /// `vector` (an extension: f32 numbers separated by the array
+    /// delimiter).
+    Vector,
+    /// `json` (an extension: any value in the JSON mapping of docs/IMPORT.md).
+    Json,
+}
+
+impl CsvType {
+    fn parse(name: &str) -> Option<(CsvType, bool)> {
+        let lower = name.to_ascii_lowercase();
+        let (base, array) = match lower.strip_suffix("[]") {
+            Some(b) => (b.to_owned(), true),
+            None => (lower, false),
+        };
+        let t = match base.as_str() {
+            "int" | "long" | "short" | "byte" => CsvType::Int,
+            "float" | "double" => CsvType::Float,
+            "boolean" | "bool" => CsvType::Bool,
+            "string" | "char" => CsvType::String,
+            "datetime" | "localdatetime" | "date" => CsvType::DateTime,
+            "bytes" if !array => CsvType::Bytes,
+            "vector" if !array => CsvType::Vector,
+            "json" if !array => CsvType::Json,
+            _ => return None,
+        };
+        Some((t, array))
+    }
+
+    /// The header name of this type (as export writes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            CsvType::Int => "long",
+            CsvType::Float => "double",
+            CsvType::Bool => "boolean",
+            CsvType::String => "string",
+            CsvType::DateTime => "datetime",
+            CsvType::Bytes => "bytes",
+            CsvType::Vector => "vector",
+            CsvType::Json => "json",
+        }
+    }
+
+    fn scalar(self, text: &str, array_delim: char) -> Result<PropertyValue, String> {
+        Ok(match self {
+            CsvType::Int => PropertyValue::Int(value::parse_int(text)?),
+            CsvType::Float => PropertyValue::Float(value::parse_float(text)?),
+            CsvType::Bool => PropertyValue::Bool(value::parse_bool(text)?),
+            CsvType::String => PropertyValue::String(text.to_owned()),
+            CsvType::DateTime => PropertyValue::DateTime(value::parse_datetime(text)?),
+            CsvType::Bytes => PropertyValue::Bytes(value::unhex(text)?),
+            CsvType::Vector => {
+                let mut out = Vec::new();
+                for part in text.split(array_delim) {
+                    let x = value::parse_float(part)?;
+                    #[allow(clippy::cast_possible_truncation, reason = "vectors hold f32")]
+                    out.push(x as f32);
+                }
+                PropertyValue::Vector(out)
+            }
+            CsvType::Json => {
+                let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+                value::from_json(&v)?
+            }
+        })
+    }
+}
+
+/// What a CSV header column holds.
+#[derive(Debug, Clone)]
+enum Column {
+    /// `name:ID(space)`: the node's external id; stored as property `name`
+    /// when named.
+    Id {
+        space: Arc<str>,
+        name: Option<String>,
+    },
+    /// `:LABEL`.
+    Label,
+    /// `:START_ID(space)`.
+    Start(Arc<str>),
+    /// `:END_ID(space)`.
+    End(Arc<str>),
+    /// `:TYPE`.
+    Type,
+    /// `:IGNORE` or `name:IGNORE`.
+    Ignore,
+    /// A property.
+    Property {
+        name: String,
+        ty: CsvType,
+        array: bool,
+    },
+}
+
+/// The kind of a CSV file set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvKind {
+    /// A node file (`--nodes`).
+    Nodes,
+    /// A relationship file (`--relationships`).
+    Relationships,
+}
+
+/// Splits `name:TYPE(space)` into its parts.
+fn split_header(field: &str) -> (String, Option<String>, Option<String>) {
+    match field.rfind(':') {
+        Some(i) => {
+            let name = field[..i].to_owned();
+            let rest = &field[i + 1..];
+            match (rest.find('('), rest.ends_with(')')) {
+                (Some(p), true) => (
+                    name,
+                    Some(rest[..p].to_owned()),
+                    Some(rest[p + 1..rest.len() - 1].to_owned()),
+                ),
+                _ => (name, Some(rest.to_owned()), None),
+            }
+        }
+        None => (field.to_owned(), None, None),
+    }
+}
+
+fn parse_header(fields: &[String], kind: CsvKind, loc: &Loc) -> Result<Vec<Column>, RowError> {
+    let err = |column: usize, reason: String| RowError {
+        loc: loc.clone(),
+        column,
+        reason,
+    };
+    let mut cols = Vec::with_capacity(fields.len());
+    for (i, raw) in fields.iter().enumerate() {
+        let field = raw.trim();
+        let (name, ty, space) = split_header(field);
+        let space: Arc<str> = Arc::from(space.unwrap_or_default());
+        let col = match ty.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some("ID") if kind == CsvKind::Nodes => Column::Id {
+                space,
+                name: (!name.is_empty()).then_some(name),
+            },
+            Some("LABEL") if kind == CsvKind::Nodes => Column::Label,
+            Some("START_ID") if kind == CsvKind::Relationships => Column::Start(space),
+            Some("END_ID") if kind == CsvKind::Relationships => Column::End(space),
+            Some("TYPE") if kind == CsvKind::Relationships => Column::Type,
+            Some("IGNORE") => Column::Ignore,
+            Some(t @ ("ID" | "LABEL" | "START_ID" | "END_ID" | "TYPE")) => {
+                let file_kind = match kind {
+                    CsvKind::Nodes => "a node file (--nodes)",
+                    CsvKind::Relationships => "a relationship file (--relationships)",
+                };
+                return Err(err(
+                    i + 1,
+                    format!("header column {field:?}: :{t} does not belong in {file_kind}"),
+                ));
+            }
+            _ => {
+                if name.is_empty() {
+                    return Err(err(
+                        i + 1,
+                        format!("header column {field:?} has no property name"),
+                    ));
+                }
+                let type_name = ty.clone().unwrap_or_else(|| "string".into());
+                match CsvType::parse(&type_name) {
+                    Some((ty, array)) => Column::Property { name, ty, array },
+                    None => {
+                        return Err(err(
+                            i + 1,
+                            format!(
+                                "header column {field:?}: unsupported type {type_name:?} (use int, long, float, double, boolean, string, datetime, their [] arrays, bytes, vector or json)"
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        cols.push(col);
+    }
+    let count = |f: fn(&Column) -> bool| cols.iter().filter(|c| f(c)).count();
+    match kind {
+        CsvKind::Nodes => {
+            if count(|c| matches!(c, Column::Id { .. })) > 1 {
+                return Err(err(0, "a node file has at most one :ID column".into()));
+            }
+        }
+        CsvKind::Relationships => {
+            for (what, n) in [
+                (":START_ID", count(|c| matches!(c, Column::Start(_)))),
+                (":END_ID", count(|c| matches!(c, Column::End(_)))),
+            ] {
+                if n != 1 {
+                    return Err(err(
+                        0,
+                        format!("a relationship file needs exactly one {what} column, found {n}"),
+                    ));
+                }
+            }
+            if count(|c| matches!(c, Column::Type)) > 1 {
+                return Err(err(
+                    0,
+                    "a relationship file has at most one :TYPE column".into(),
+                ));
+            }
+        }
+    }
+    Ok(cols)
+}
+
+/// Opens a file, with the error naming it.
+fn open(path: &Path) -> Result<File, String> {
+    File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
+/// A reader counting the bytes it has handed out.
+struct Counting<R> {
+    inner: R,
+    count: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// One open CSV file.
+type CsvFile = csv::Reader<Counting<BufReader<File>>>;
+
+/// Options of the CSV reader.
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    /// The field delimiter (default `,`).
+    pub delimiter: u8,
+    /// The delimiter inside array cells and `:LABEL` (default `;`).
+    pub array_delimiter: char,
+}
+
+/// A set of Neo4j admin-import CSV files: the header is the first row of
+/// the first file; every file's rows are data after that.
+pub struct CsvReader {
+    kind: CsvKind,
+    files: Vec<PathBuf>,
+    next_file: usize,
+    reader: Option<(CsvFile, Arc<str>)>,
+    columns: Option<Vec<Column>>,
+    extra_labels: Vec<String>,
+    default_type: Option<String>,
+    opts: CsvOptions,
+    consumed_before: u64,
+    count: Arc<std::sync::atomic::AtomicU64>,
+    record: csv::StringRecord,
+    failed: bool,
+}
+
+impl CsvReader {
+    /// A reader of `files` of `kind`; `extra_labels` are added to every
+    /// node (from `--nodes Label=file`), `default_type` is the type of
+    /// relationships without a `:TYPE` cell.
+    pub fn new(
+        kind: CsvKind,
+        files: Vec<PathBuf>,
+        extra_labels: Vec<String>,
+        default_type: Option<String>,
+        opts: CsvOptions,
+    ) -> Self {
+        CsvReader {
+            kind,
+            files,
+            next_file: 0,
+            reader: None,
+            columns: None,
+            extra_labels,
+            default_type,
+            opts,
+            consumed_before: 0,
+            count: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            record: csv::StringRecord::new(),
+            failed: false,
+        }
+    }
+
+    fn open_next(&mut self) -> Result<bool, RowError> {
+        let Some(path) = self.files.get(self.next_file).cloned() else {
+            return Ok(false);
+        };
+        self.next_file += 1;
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let file = open(&path).map_err(|reason| RowError {
+            loc: Loc {
+                file: Arc::clone(&name),
+                line: 0,
+            },
+            column: 0,
+            reason,
+        })?;
+        self.consumed_before += self.count.swap(0, std::sync::atomic::Ordering::Relaxed);
+        let rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.opts.delimiter)
+            .from_reader(Counting {
+                inner: BufReader::with_capacity(1 << 20, file),
+                count: Arc::clone(&self.count),
+            });
+        self.reader = Some((rdr, name));
+        Ok(true)
+    }
+
+    fn row(&self, loc: &Loc) -> Result<Item, RowError> {
+        let columns = self.columns.as_deref().unwrap_or_default();
+        let err = |column: usize, reason: String| RowError {
+            loc: loc.clone(),
+            column,
+            reason,
+        };
+        if self.record.len() != columns.len() {
+            return Err(err(
+                0,
+                format!(
+                    "row has {} fields, the header has {}",
+                    self.record.len(),
+                    columns.len()
+                ),
+            ));
+        }
+        let mut labels = self.extra_labels.clone();
+        let mut properties = Properties::new();
+        let mut id = None;
+        let mut space: Arc<str> = Arc::from("");
+        let (mut start, mut end, mut ty) = (None, None, None);
+        for (i, (col, cell)) in columns.iter().zip(self.record.iter()).enumerate() {
+            let column = i + 1;
+            match col {
+                Column::Id { space: s, name } => {
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    space = Arc::clone(s);
+                    id = Some(cell.to_owned());
+                    if let Some(name) = name {
+                        properties.insert(name.clone(), PropertyValue::String(cell.to_owned()));
+                    }
+                }
+                Column::Label => labels.extend(
+                    cell.split(self.opts.array_delimiter)
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned),
+                ),
+                Column::Start(s) | Column::End(s) => {
+                    if cell.is_empty() {
+                        return Err(err(column, "empty node id".into()));
+                    }
+                    let r = NodeRef {
+                        space: Arc::clone(s),
+                        id: cell.to_owned(),
+                        column,
+                    };
+                    if matches!(col, Column::Start(_)) {
+                        start = Some(r);
+                    } else {
+                        end = Some(r);
+                    }
+                }
+                Column::Type => {
+                    if !cell.is_empty() {
+                        ty = Some(cell.to_owned());
+                    }
+                }
+                Column::Ignore => {}
+                Column::Property { name, ty, array } => {
+                    if cell.is_empty() {
+                        continue;
+                    }
+                    let value = if *array {
+                        cell.split(self.opts.array_delimiter)
+                            .map(|part| ty.scalar(part, self.opts.array_delimiter))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(PropertyValue::List)
+                    } else {
+                        ty.scalar(cell, self.opts.array_delimiter)
+                    }
+                    .map_err(|reason| err(column, format!("{name}: {reason}")))?;
+                    properties.insert(name.clone(), value);
+                }
+            }
+        }
+        match self.kind {
+            CsvKind::Nodes => Ok(Item::Node {
+                space,
+                id,
+                labels,
+                properties,
+            }),
+            CsvKind::Relationships => {
+                let edge_type = ty.or_else(|| self.default_type.clone()).ok_or_else(|| {
+                    err(0, "relationship without a type (add a :TYPE column or pass --relationships TYPE=FILE)".into())
+                })?;
+                match (start, end) {
+                    (Some(start), Some(end)) => Ok(Item::Edge {
+                        start,
+                        end,
+                        edge_type,
+                        properties,
+                    }),
+                    _ => Err(err(0, "relationship without both endpoints".into())),
+                }
+            }
+        }
+    }
+}
+
+impl ItemReader for CsvReader {
+    fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if self.reader.is_none() {
+                match self.open_next() {
+                    Ok(true) => {}
+                    Ok(false) => return None,
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let (rdr, name) = self.reader.as_mut()?;
+            let name = Arc::clone(name);
+            match rdr.read_record(&mut self.record) {
+                Ok(false) => {
+                    self.reader = None;
+                    continue;
+                }
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(0, csv::Position::line);
+                    let reason = match e.kind() {
+                        csv::ErrorKind::Utf8 { err, .. } => {
+                            format!("invalid UTF-8 in field {} of the row", err.field() + 1)
+                        }
+                        csv::ErrorKind::Io(io) => format!("read error: {io}"),
+                        _ => e.to_string(),
+                    };
+                    let column = match e.kind() {
+                        csv::ErrorKind::Utf8 { err, .. } => err.field() + 1,
+                        _ => 0,
+                    };
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        self.failed = true;
+                    }
+                    return Some(Err(RowError {
+                        loc: Loc { file: name, line },
+                        column,
+                        reason,
+                    }));
+                }
+            }
+            let line = self.record.position().map_or(0, csv::Position::line);
+            let loc = Loc { file: name, line };
+            if self.columns.is_none() {
+                let fields: Vec<String> = self
+                    .record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        if i == 0 {
+                            f.trim_start_matches('\u{feff}').to_owned()
+                        } else {
+                            f.to_owned()
+                        }
+                    })
+                    .collect();
+                match parse_header(&fields, self.kind, &loc) {
+                    Ok(cols) => self.columns = Some(cols),
+                    Err(e) => {
+                        // Without a header no row of the set can be read.
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+                continue;
+            }
+            if self.record.len() == 1 && self.record.get(0) == Some("") {
+                continue; // a blank line
+            }
+            return Some(self.row(&loc).map(|item| (item, loc)));
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.consumed_before + self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A line-oriented reader (JSON Lines, edge lists) over one file.
+struct Lines {
+    reader: BufReader<Counting<File>>,
+    name: Arc<str>,
+    line: u64,
+    buf: Vec<u8>,
+    count: Arc<std::sync::atomic::AtomicU64>,
+    done: bool,
+}
+
+impl Lines {
+    fn open(path: &Path) -> Result<Lines, RowError> {
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let file = open(path).map_err(|reason| RowError {
+            loc: Loc {
+                file: Arc::clone(&name),
+                line: 0,
+            },
+            column: 0,
+            reason,
+        })?;
+        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        Ok(Lines {
+            reader: BufReader::with_capacity(
+                1 << 20,
+                Counting {
+                    inner: file,
+                    count: Arc::clone(&count),
+                },
+            ),
+            name,
+            line: 0,
+            buf: Vec::new(),
+            count,
+            done: false,
+        })
+    }
+
+    /// The next line as text (without the line break), with its location.
+    fn next_line(&mut self) -> Option<Result<(&str, Loc), RowError>> {
+        if self.done {
+            return None;
+        }
+        self.buf.clear();
+        self.line += 1;
+        let loc = Loc {
+            file: Arc::clone(&self.name),
+            line: self.line,
+        };
+        match self.reader.read_until(b'\n', &mut self.buf) {
+            Ok(0) => {
+                self.done = true;
+                None
+            }
+            Ok(_) => {
+                while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                    self.buf.pop();
+                }
+                match std::str::from_utf8(&self.buf) {
+                    Ok(s) => Some(Ok((s, loc))),
+                    Err(e) => Some(Err(RowError {
+                        loc,
+                        column: e.valid_up_to() + 1,
+                        reason: "invalid UTF-8".into(),
+                    })),
+                }
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(RowError {
+                    loc,
+                    column: 0,
+                    reason: format!("read error: {e}"),
+                }))
+            }
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Which items of a JSON Lines file to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonlPart {
+    /// Nodes and relationships.
+    All,
+    /// Nodes only.
+    Nodes,
+    /// Relationships only.
+    Relationships,
+}
+
+/// JSON Lines in the shape of Neo4j/APOC exports:
+/// `{"type":"node","id":..,"labels":[..],"properties":{..}}` and
+/// `{"type":"relationship","label":..,"start":{"id":..},"end":{"id":..},"properties":{..}}`.
+pub struct JsonlReader {
+    files: Vec<PathBuf>,
+    next_file: usize,
+    lines: Option<Lines>,
+    consumed_before: u64,
+    part: JsonlPart,
+    failed: bool,
+}
+
+impl JsonlReader {
+    /// A reader of `files`, returning the items of `part`.
+    pub fn new(files: Vec<PathBuf>, part: JsonlPart) -> Self {
+        JsonlReader {
+            files,
+            next_file: 0,
+            lines: None,
+            consumed_before: 0,
+            part,
+            failed: false,
+        }
+    }
+}
+
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn json_properties(v: Option<&Value>) -> Result<Properties, String> {
+    match v {
+        None | Some(Value::Null) => Ok(Properties::new()),
+        Some(Value::Object(obj)) => obj
+            .iter()
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    value::from_json(v).map_err(|e| format!("property {k:?}: {e}"))?,
+                ))
+            })
+            .collect(),
+        Some(other) => Err(format!("\"properties\" must be an object, found {other}")),
+    }
+}
+
+/// Parses one JSON Lines row. `Ok(None)` for a blank line.
+fn jsonl_item(text: &str) -> Result<Option<Item>, (usize, String)> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| (e.column(), format!("not JSON: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| (1, "a row must be a JSON object".to_owned()))?;
+    let props = json_properties(obj.get("properties")).map_err(|e| (0, e))?;
+    match obj.get("type").and_then(Value::as_str) {
+        Some("node") => {
+            let labels = match obj.get("labels") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(ls)) => ls
+                    .iter()
+                    .map(|l| {
+                        l.as_str()
+                            .map(str::to_owned)
+                            .ok_or_else(|| (0, format!("label {l} is not a string")))
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(other) => {
+                    return Err((0, format!("\"labels\" must be an array, found {other}")));
+                }
+            };
+            let id =
+                match obj.get("id") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(id_text(v).ok_or_else(|| {
+                        (0, format!("\"id\" must be a string or number, found {v}"))
+                    })?),
+                };
+            Ok(Some(Item::Node {
+                space: Arc::from(""),
+                id,
+                labels,
+                properties: props,
+            }))
+        }
+        Some("relationship") => {
+            let end_ref = |key: &str| -> Result<NodeRef, (usize, String)> {
+                let id = obj
+                    .get(key)
+                    .and_then(|e| e.get("id").or(Some(e)))
+                    .and_then(id_text)
+                    .ok_or_else(|| {
+                        (0, format!("relationship without \"{key}\": {{\"id\": ..}}"))
+                    })?;
+                Ok(NodeRef {
+                    space: Arc::from(""),
+                    id,
+                    column: 0,
+                })
+            };
+            let edge_type = obj
+                .get("label")
+                .or_else(|| obj.get("relType"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| (0, "relationship without a \"label\" (its type)".to_owned()))?
+                .to_owned();
+            Ok(Some(Item::Edge {
+                start: end_ref("start")?,
+                end: end_ref("end")?,
+                edge_type,
+                properties: props,
+            }))
+        }
+        Some(other) => Err((
+            0,
+            format!("unknown row type {other:?} (expected \"node\" or \"relationship\")"),
+        )),
+        None => Err((
+            0,
+            "row without \"type\": \"node\" or \"relationship\"".to_owned(),
+        )),
+    }
+}
+
+impl ItemReader for JsonlReader {
+    fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if self.lines.is_none() {
+                let path = self.files.get(self.next_file)?.clone();
+                self.next_file += 1;
+                match Lines::open(&path) {
+                    Ok(l) => self.lines = Some(l),
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let lines = self.lines.as_mut()?;
+            let next = lines.next_line();
+            let (text, loc) = match next {
+                None => {
+                    self.consumed_before += lines.position();
+                    self.lines = None;
+                    continue;
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(x)) => x,
+            };
+            match jsonl_item(text) {
+                Ok(None) => continue,
+                Ok(Some(item)) => {
+                    let wanted = matches!(
+                        (&item, self.part),
+                        (_, JsonlPart::All)
+                            | (Item::Node { .. }, JsonlPart::Nodes)
+                            | (Item::Edge { .. }, JsonlPart::Relationships)
+                    );
+                    if wanted {
+                        return Some(Ok((item, loc)));
+                    }
+                }
+                Err((column, reason)) => {
+                    return Some(Err(RowError {
+                        loc,
+                        column,
+                        reason,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.consumed_before + self.lines.as_ref().map_or(0, Lines::position)
+    }
+}
+
+/// Options of edge-list files.
+#[derive(Debug, Clone)]
+pub struct EdgeListOptions {
+    /// The id space of the nodes the file names.
+    pub space: Arc<str>,
+    /// The label of nodes created for new ids.
+    pub label: String,
+    /// The type of every edge.
+    pub edge_type: String,
+    /// The property a third column is stored as (int or float).
+    pub third_column: String,
+}
+
+/// Plain edge lists, as public datasets ship them: `src dst` a line
+/// (spaces, tabs or commas), an optional third numeric column, `#` and `%`
+/// comment lines. Nodes are implicit: an id not seen before (in this
+/// import or a saved mapping) becomes a new node.
+pub struct EdgeListReader {
+    files: Vec<PathBuf>,
+    next_file: usize,
+    lines: Option<Lines>,
+    consumed_before: u64,
+    opts: EdgeListOptions,
+    failed: bool,
+}
+
+impl EdgeListReader {
+    /// A reader of `files`.
+    pub fn new(files: Vec<PathBuf>, opts: EdgeListOptions) -> Self {
+        EdgeListReader {
+            files,
+            next_file: 0,
+            lines: None,
+            consumed_before: 0,
+            opts,
+            failed: false,
+        }
+    }
+
+    /// The label and id space of implicit nodes.
+    pub fn options(&self) -> &EdgeListOptions {
+        &self.opts
+    }
+}
+
+fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Option<Item>, (usize, String)> {
+    let t = text.trim();
+    if t.is_empty() || t.starts_with('#') || t.starts_with('%') {
+        return Ok(None);
+    }
+    let fields: Vec<&str> = t
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|f| !f.is_empty())
+        .collect();
+    let mut properties = Properties::new();
+    match fields.len() {
+        2 => {}
+        3 => {
+            let v = match fields[2].parse::<i64>() {
+                Ok(i) => PropertyValue::Int(i),
+                Err(_) => PropertyValue::Float(
+                    value::parse_float(fields[2]).map_err(|e| (3, format!("third column: {e}")))?,
+                ),
+            };
+            properties.insert(opts.third_column.clone(), v);
+        }
+        n => {
+            return Err((
+                0,
+                format!(
+                    "an edge-list line has 2 or 3 columns (source, target, optional number), found {n}"
+                ),
+            ));
+        }
+    }
+    let r = |i: usize| NodeRef {
+        space: Arc::clone(&opts.space),
+        id: fields[i].to_owned(),
+        column: i + 1,
+    };
+    Ok(Some(Item::Edge {
+        start: r(0),
+        end: r(1),
+        edge_type: opts.edge_type.clone(),
+        properties,
+    }))
+}
+
+impl ItemReader for EdgeListReader {
+    fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if self.lines.is_none() {
+                let path = self.files.get(self.next_file)?.clone();
+                self.next_file += 1;
+                match Lines::open(&path) {
+                    Ok(l) => self.lines = Some(l),
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let lines = self.lines.as_mut()?;
+            let (text, loc) = match lines.next_line() {
+                None => {
+                    self.consumed_before += lines.position();
+                    self.lines = None;
+                    continue;
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(x)) => x,
+            };
+            match edge_list_item(text, &self.opts) {
+                Ok(None) => continue,
+                Ok(Some(item)) => return Some(Ok((item, loc))),
+                Err((column, reason)) => {
+                    return Some(Err(RowError {
+                        loc,
+                        column,
+                        reason,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.consumed_before + self.lines.as_ref().map_or(0, Lines::position)
+    }
+}

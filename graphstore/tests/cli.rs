@@ -1,0 +1,884 @@
+//! End-to-end tests of the `graphstore` binary: every subcommand runs as a
+//! real process on real files, and the stores it leaves are checked through
+//! the library.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use graph_storage::{
+    Direction, GraphStore, Properties, PropertyValue as V, RocksDbBackend, Timestamp,
+};
+use graphstore::value::to_json;
+use serde_json::Value;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
+}
+
+/// Runs the binary with `args`.
+fn gs(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphstore"));
+    cmd.arg("--quiet");
+    for a in args {
+        cmd.arg(a);
+    }
+    match cmd.output() {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run graphstore: {e}"),
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and requires success.
+fn ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let o = gs(args);
+    assert!(
+        o.status.success(),
+        "graphstore failed: {}\n{}",
+        stderr(&o),
+        stdout(&o)
+    );
+    stdout(&o)
+}
+
+/// Runs and requires a failure with exit `code` and one error line,
+/// returning that line.
+fn fails(args: &[&dyn AsRef<std::ffi::OsStr>], code: i32) -> String {
+    let o = gs(args);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("graphstore: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "want one error line, got: {err}");
+    assert!(lines[0].starts_with("graphstore: error: "), "{err}");
+    assert!(
+        !err.contains("panicked")
+            && !err.contains("internal error")
+            && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    lines[0].to_owned()
+}
+
+fn json(out: &str) -> Value {
+    match serde_json::from_str(out) {
+        Ok(v) => v,
+        Err(e) => panic!("not JSON ({e}): {out}"),
+    }
+}
+
+/// A graph as comparable text, independent of store ids: nodes keyed by an
+/// external key (`key_of`), edges as sorted (src key, dst key, type,
+/// properties) lines. Values are compared through their JSON form, so NaN
+/// equals NaN.
+fn canonical(
+    dir: &Path,
+    key_of: &dyn Fn(&graph_storage::Node) -> String,
+) -> Result<(Vec<String>, Vec<String>), Box<dyn std::error::Error>> {
+    let store = GraphStore::open(RocksDbBackend::open(dir)?)?;
+    let props = |p: &Properties| -> String {
+        let m: BTreeMap<&String, String> =
+            p.iter().map(|(k, v)| (k, to_json(v).to_string())).collect();
+        format!("{m:?}")
+    };
+    let (nodes, edges) = {
+        let r = store.snapshot()?;
+        let mut keys = BTreeMap::new();
+        let mut nodes = Vec::new();
+        for n in r.iter_nodes() {
+            let n = n?;
+            let k = key_of(&n);
+            nodes.push(format!("{k} {:?} {}", n.labels, props(&n.properties)));
+            keys.insert(n.id, k);
+        }
+        let mut edges = Vec::new();
+        for e in r.iter_edges() {
+            let e = e?;
+            edges.push(format!(
+                "{} -{}-> {} {}",
+                keys.get(&e.src).cloned().unwrap_or_default(),
+                e.edge_type,
+                keys.get(&e.dst).cloned().unwrap_or_default(),
+                props(&e.properties)
+            ));
+        }
+        nodes.sort();
+        edges.sort();
+        assert!(store.verify()?.is_clean());
+        (nodes, edges)
+    };
+    store.into_backend().close()?;
+    Ok((nodes, edges))
+}
+
+fn by_id(n: &graph_storage::Node) -> String {
+    n.id.0.to_string()
+}
+
+fn by_name(n: &graph_storage::Node) -> String {
+    match n.properties.get("name") {
+        Some(V::String(s)) => s.clone(),
+        _ => format!("#{}", n.id.0),
+    }
+}
+
+fn lesmis(store: &Path) -> String {
+    ok(&[
+        &"import",
+        &store,
+        &"--nodes",
+        &data("les-miserables/characters.csv"),
+        &"--relationships",
+        &data("les-miserables/cooccurrences.csv"),
+    ])
+}
+
+#[test]
+fn shipped_dataset_round_trips_through_csv_and_jsonl() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let a = tmp.path().join("a");
+    let out = lesmis(&a);
+    assert!(
+        out.contains("imported 77 nodes and 254 relationships"),
+        "{out}"
+    );
+    let original = canonical(&a, &by_name)?;
+    assert_eq!((original.0.len(), original.1.len()), (77, 254));
+
+    for format in ["csv", "jsonl"] {
+        let exported = tmp.path().join(format!("export.{format}"));
+        let b = tmp.path().join(format!("b-{format}"));
+        ok(&[&"export", &a, &"--format", &format, &"--out", &exported]);
+        let input_flags: Vec<Box<dyn AsRef<std::ffi::OsStr>>> = if format == "csv" {
+            vec![
+                Box::new("--nodes"),
+                Box::new(exported.join("nodes.csv")),
+                Box::new("--relationships"),
+                Box::new(exported.join("relationships.csv")),
+            ]
+        } else {
+            vec![Box::new("--jsonl"), Box::new(exported.clone())]
+        };
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"import", &b];
+        args.extend(
+            input_flags
+                .iter()
+                .map(|b| b.as_ref() as &dyn AsRef<std::ffi::OsStr>),
+        );
+        ok(&args);
+        assert_eq!(canonical(&b, &by_name)?, original, "{format}");
+        // Ids are kept too: the re-imported store has the same ids.
+        assert_eq!(canonical(&b, &by_id)?, canonical(&a, &by_id)?, "{format}");
+    }
+
+    // The karate club as an edge list.
+    let k = tmp.path().join("karate");
+    let out = ok(&[
+        &"import",
+        &k,
+        &"--edge-list",
+        &data("karate-club/karate.edges"),
+    ]);
+    assert!(
+        out.contains("imported 34 nodes and 78 relationships"),
+        "{out}"
+    );
+    let exported = tmp.path().join("karate-export");
+    ok(&[&"export", &k, &"--out", &exported]);
+    let k2 = tmp.path().join("karate2");
+    ok(&[
+        &"import",
+        &k2,
+        &"--nodes",
+        &exported.join("nodes.csv"),
+        &"--relationships",
+        &exported.join("relationships.csv"),
+    ]);
+    assert_eq!(canonical(&k2, &by_id)?, canonical(&k, &by_id)?);
+    Ok(())
+}
+
+/// A store holding every property type, including the awkward values (NaN,
+/// -0.0, empty strings and lists, nested lists and maps, `$`-keyed maps,
+/// strings with delimiters, quotes and line breaks).
+fn every_type_store(dir: &Path) -> TestResult {
+    let store = GraphStore::open(RocksDbBackend::open(dir)?)?;
+    let values = vec![
+        V::Null,
+        V::Bool(false),
+        V::Int(i64::MIN),
+        V::Float(f64::NAN),
+        V::Float(-0.0),
+        V::Float(1e-300),
+        V::String(String::new()),
+        V::String("a,b;c \"quoted\"\nnext line".into()),
+        V::Bytes(vec![0, 1, 254, 255]),
+        V::Bytes(Vec::new()),
+        V::DateTime(Timestamp(-86_400_000_001)),
+        V::List(vec![]),
+        V::List(vec![V::Int(1), V::Int(-2)]),
+        V::List(vec![V::String("x;y".into())]),
+        V::List(vec![V::Float(0.5), V::Null]),
+        V::Map(BTreeMap::from([("$tag".into(), V::Int(1))])),
+        V::Map(BTreeMap::from([(
+            "inner".into(),
+            V::List(vec![V::Bool(true)]),
+        )])),
+        V::Vector(vec![0.1, -2.5, f32::MAX]),
+    ];
+    let mut ids = Vec::new();
+    let mut b = store.batch();
+    for (i, v) in values.iter().enumerate() {
+        let mut p = Properties::new();
+        p.insert("name".into(), V::String(format!("n{i}")));
+        p.insert(format!("k{i}"), v.clone());
+        // A shared key whose values change type: a json column.
+        p.insert("mixed".into(), v.clone());
+        // A key with one type throughout: typed columns.
+        p.insert("count".into(), V::Int(i as i64));
+        p.insert("ratio".into(), V::Float(i as f64 / 7.0));
+        p.insert("flag".into(), V::Bool(i % 2 == 0));
+        p.insert(
+            "at".into(),
+            V::DateTime(Timestamp(1_700_000_000_000_000 + i as i64)),
+        );
+        p.insert(
+            "tags".into(),
+            V::List(vec![V::String(format!("t{i}")), V::String("all".into())]),
+        );
+        let labels: &[&str] = if i % 2 == 0 { &["A", "B"] } else { &["C"] };
+        ids.push(b.create_node(labels, p)?);
+    }
+    for (i, v) in values.iter().enumerate() {
+        let mut p = Properties::new();
+        p.insert("v".into(), v.clone());
+        p.insert("w".into(), V::Float(i as f64));
+        b.create_edge(
+            ids[i],
+            ids[(i * 5 + 3) % ids.len()],
+            if i % 2 == 0 { "X" } else { "Y" },
+            p,
+        )?;
+    }
+    b.create_edge(ids[0], ids[0], "SELF", Properties::new())?;
+    b.commit()?;
+    store.into_backend().close()?;
+    Ok(())
+}
+
+#[test]
+fn every_property_type_round_trips() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let a = tmp.path().join("a");
+    every_type_store(&a)?;
+    let original = canonical(&a, &by_name)?;
+    for format in ["csv", "jsonl"] {
+        let exported = tmp.path().join(format!("e.{format}"));
+        ok(&[&"export", &a, &"--format", &format, &"--out", &exported]);
+        let b = tmp.path().join(format!("b-{format}"));
+        if format == "csv" {
+            ok(&[
+                &"import",
+                &b,
+                &"--nodes",
+                &exported.join("nodes.csv"),
+                &"--relationships",
+                &exported.join("relationships.csv"),
+            ]);
+        } else {
+            ok(&[&"import", &b, &"--jsonl", &exported]);
+        }
+        assert_eq!(canonical(&b, &by_name)?, original, "{format}");
+        // export -> import -> export gives the same bytes.
+        let again = tmp.path().join(format!("again.{format}"));
+        ok(&[&"export", &b, &"--format", &format, &"--out", &again]);
+        if format == "csv" {
+            for f in ["nodes.csv", "relationships.csv"] {
+                assert_eq!(
+                    std::fs::read(exported.join(f))?,
+                    std::fs::read(again.join(f))?,
+                    "{f}"
+                );
+            }
+        } else {
+            assert_eq!(std::fs::read(&exported)?, std::fs::read(&again)?);
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+#[test]
+fn a_bad_row_names_file_line_column_and_changes_nothing() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let store = tmp.path().join("s");
+    lesmis(&store);
+    let before = canonical(&store, &by_id)?;
+    let nodes = tmp.path().join("people.csv");
+    write(
+        &nodes,
+        "id:ID,name,age:int\np1,Ann,34\np2,Bob,x7\np3,Cid,41\n",
+    )?;
+    let line = fails(&[&"import", &store, &"--nodes", &nodes], 1);
+    assert!(
+        line.contains(&format!("{}:3:3:", nodes.display())),
+        "{line}"
+    );
+    assert!(line.contains("\"x7\" is not an integer"), "{line}");
+    assert_eq!(canonical(&store, &by_id)?, before);
+
+    // A relationship naming an unknown node is a bad row too, and a good
+    // node file before it is not imported either.
+    let good = tmp.path().join("good.csv");
+    write(&good, "id:ID,name\nq1,Q\n")?;
+    let rels = tmp.path().join("rels.csv");
+    write(
+        &rels,
+        ":START_ID,:END_ID,:TYPE\nq1,q1,SELF\nq1,nobody,KNOWS\n",
+    )?;
+    let line = fails(
+        &[
+            &"import",
+            &store,
+            &"--nodes",
+            &good,
+            &"--relationships",
+            &rels,
+        ],
+        1,
+    );
+    assert!(line.contains(&format!("{}:3:2:", rels.display())), "{line}");
+    assert!(line.contains("\"nobody\""), "{line}");
+    assert_eq!(canonical(&store, &by_id)?, before);
+
+    // Malformed CSV structure, JSON and edge lists.
+    let short = tmp.path().join("short.csv");
+    write(&short, "id:ID,name\nr1\n")?;
+    let line = fails(&[&"import", &store, &"--nodes", &short], 1);
+    assert!(
+        line.contains(":2:0: row has 1 fields, the header has 2"),
+        "{line}"
+    );
+    let jl = tmp.path().join("bad.jsonl");
+    write(
+        &jl,
+        "{\"type\":\"node\",\"id\":1}\n{\"type\":\"node\",\"id\":2,\n",
+    )?;
+    let line = fails(&[&"import", &store, &"--jsonl", &jl], 1);
+    assert!(
+        line.contains(&format!("{}:2:", jl.display())) && line.contains("not JSON"),
+        "{line}"
+    );
+    let el = tmp.path().join("bad.edges");
+    write(&el, "# comment\n1 2\n1 2 3 4\n")?;
+    let line = fails(&[&"import", &store, &"--edge-list", &el], 1);
+    assert!(line.contains(&format!("{}:3:0:", el.display())), "{line}");
+    let header = tmp.path().join("header.csv");
+    write(&header, "id:ID,loc:point\n1,x\n")?;
+    let line = fails(&[&"import", &store, &"--nodes", &header], 1);
+    assert!(
+        line.contains(":1:2:") && line.contains("unsupported type"),
+        "{line}"
+    );
+    let binary = tmp.path().join("binary.csv");
+    std::fs::write(&binary, b"id:ID,name\n1,\xff\xfe\n")?;
+    let line = fails(&[&"import", &store, &"--nodes", &binary], 1);
+    assert!(line.contains(":2:") && line.contains("UTF-8"), "{line}");
+    assert_eq!(canonical(&store, &by_id)?, before);
+
+    // A new store stays empty after a failed import.
+    let fresh = tmp.path().join("fresh");
+    fails(&[&"import", &fresh, &"--nodes", &nodes], 1);
+    let (n, e) = canonical(&fresh, &by_id)?;
+    assert!(n.is_empty() && e.is_empty());
+    Ok(())
+}
+
+#[test]
+fn bad_rows_can_be_skipped_into_a_report() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let store = tmp.path().join("s");
+    let nodes = tmp.path().join("people.csv");
+    write(
+        &nodes,
+        "id:ID,:LABEL,age:int\np1,Person,34\np2,Person,x7\np3,Person;Admin,41\np3,Person,1\n",
+    )?;
+    let rels = tmp.path().join("rels.csv");
+    write(
+        &rels,
+        ":START_ID,:END_ID,:TYPE,since:int\np1,p3,KNOWS,2001\np1,p2,KNOWS,2002\np3,p1,KNOWS,\n",
+    )?;
+    let report = tmp.path().join("report.txt");
+    let out = ok(&[
+        &"import",
+        &store,
+        &"--nodes",
+        &nodes,
+        &"--relationships",
+        &rels,
+        &"--skip-bad-rows",
+        &"--bad-rows-report",
+        &report,
+        &"--json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["nodes"], 2);
+    assert_eq!(v["relationships"], 2);
+    assert_eq!(v["bad_rows"], 3);
+    let text = std::fs::read_to_string(&report)?;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].contains("people.csv:3:3:"), "{text}");
+    assert!(
+        lines[1].contains("people.csv:5:0: duplicate node id \"p3\""),
+        "{text}"
+    );
+    assert!(lines[2].contains("rels.csv:3:2:"), "{text}");
+
+    // The mapping is saved: a later file refers to earlier nodes; the same
+    // node file again is refused as a whole.
+    let later = tmp.path().join("later.csv");
+    write(&later, ":START_ID,:END_ID,:TYPE\np3,p3,SELF\n")?;
+    ok(&[&"import", &store, &"--relationships", &later]);
+    let again = tmp.path().join("again.csv");
+    write(&again, "id:ID\np1\n")?;
+    let line = fails(&[&"import", &store, &"--nodes", &again], 1);
+    assert!(line.contains("was imported before"), "{line}");
+    let (n, e) = canonical(&store, &by_id)?;
+    assert_eq!((n.len(), e.len()), (2, 3));
+    Ok(())
+}
+
+#[test]
+fn inspection_commands_answer_in_text_and_json() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let store = tmp.path().join("s");
+    lesmis(&store);
+    let stats = json(&ok(&[&"stats", &store, &"--json"]));
+    assert_eq!(stats["nodes"], 77);
+    assert_eq!(stats["edges"], 254);
+    assert_eq!(stats["format_version"], graph_storage::FORMAT_VERSION);
+    assert_eq!(stats["labels"][0]["label"], "Character");
+    assert_eq!(stats["edge_types"][0]["edges"], 254);
+    assert_eq!(stats["external_ids"], 77);
+    assert_eq!(stats["column_families"].as_array().map(Vec::len), Some(4));
+    assert!(stats["engine"]["disk_bytes"].as_u64().unwrap_or(0) > 0);
+    assert!(ok(&[&"stats", &store]).contains("APPEARS_WITH"));
+
+    // Valjean by the index and by a scan.
+    let valjean = {
+        let s = GraphStore::open(RocksDbBackend::open(&store)?)?;
+        let id = s.external_id("Character", "Valjean")?.map(|n| n.0);
+        s.into_backend().close()?;
+        id.ok_or("no Valjean")?
+    };
+    let node = json(&ok(&[
+        &"get",
+        &"node",
+        &store,
+        &valjean.to_string(),
+        &"--json",
+    ]));
+    assert_eq!(node["properties"]["name"], "Valjean");
+    assert!(ok(&[&"get", &"node", &store, &valjean.to_string()]).contains(":Character"));
+    let neighbors = json(&ok(&[
+        &"neighbors",
+        &store,
+        &valjean.to_string(),
+        &"--both",
+        &"--json",
+    ]));
+    assert_eq!(neighbors.as_array().map(Vec::len), Some(36));
+    let limited = json(&ok(&[
+        &"neighbors",
+        &store,
+        &valjean.to_string(),
+        &"--both",
+        &"--limit",
+        &"5",
+        &"--type",
+        &"APPEARS_WITH",
+        &"--json",
+    ]));
+    assert_eq!(limited.as_array().map(Vec::len), Some(5));
+    let edge_id = limited[0]["edge"].as_u64().ok_or("no edge id")?;
+    let edge = json(&ok(&[
+        &"get",
+        &"edge",
+        &store,
+        &edge_id.to_string(),
+        &"--json",
+    ]));
+    assert_eq!(edge["type"], "APPEARS_WITH");
+    let none = json(&ok(&[
+        &"neighbors",
+        &store,
+        &valjean.to_string(),
+        &"--type",
+        &"NOPE",
+        &"--json",
+    ]));
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
+
+    let scan = json(&ok(&[
+        &"find",
+        &store,
+        &"--label",
+        &"Character",
+        &"--where",
+        &"partners>=20",
+        &"--json",
+    ]));
+    ok(&[&"index", &"create", &store, &"Character", &"partners"]);
+    let list = json(&ok(&[&"index", &"list", &store, &"--json"]));
+    assert_eq!(list[0]["property"], "partners");
+    let indexed = json(&ok(&[
+        &"find",
+        &store,
+        &"--label",
+        &"Character",
+        &"--where",
+        &"partners>=20",
+        &"--json",
+    ]));
+    assert_eq!(scan, indexed);
+    assert_eq!(indexed.as_array().map(Vec::len), Some(2));
+    let range = json(&ok(&[
+        &"find",
+        &store,
+        &"--label",
+        &"Character",
+        &"--where",
+        &"partners>=10,partners<20",
+        &"--json",
+    ]));
+    let scanned_range = json(&ok(&[
+        &"find",
+        &store,
+        &"--label",
+        &"Character",
+        &"--where",
+        &"name!=\"x\",partners>=10,partners<20",
+        &"--json",
+    ]));
+    assert!(range.as_array().map_or(0, Vec::len) > 2);
+    assert_eq!(
+        range.as_array().map(Vec::len),
+        scanned_range.as_array().map(Vec::len)
+    );
+    let eq = json(&ok(&[
+        &"find",
+        &store,
+        &"--label",
+        &"Character",
+        &"--where",
+        &"name=Valjean",
+        &"--json",
+    ]));
+    assert_eq!(eq[0]["id"], valjean);
+    let all = json(&ok(&[
+        &"find",
+        &store,
+        &"--label",
+        &"Character",
+        &"--limit",
+        &"10",
+        &"--json",
+    ]));
+    assert_eq!(all.as_array().map(Vec::len), Some(10));
+    ok(&[&"index", &"drop", &store, &"Character", &"partners"]);
+    assert!(ok(&[&"index", &"list", &store]).contains("no indexes"));
+    fails(&[&"index", &"drop", &store, &"Character", &"partners"], 1);
+    fails(&[&"get", &"node", &store, &"999999"], 1);
+    fails(&[&"neighbors", &store, &"999999"], 1);
+    fails(
+        &[
+            &"find",
+            &store,
+            &"--label",
+            &"Character",
+            &"--where",
+            &"partners",
+        ],
+        1,
+    );
+    Ok(())
+}
+
+#[test]
+fn verify_reports_damage_and_repair_restores_the_graph() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let store = tmp.path().join("s");
+    lesmis(&store);
+    ok(&[&"index", &"create", &store, &"Character", &"partners"]);
+    let before = canonical(&store, &by_id)?;
+    let clean = json(&ok(&[&"verify", &store, &"--json"]));
+    assert_eq!(clean["clean"], true);
+    // Damage derived entries through the raw backend: drop every adjacency
+    // and label entry of one node and a counter.
+    {
+        use graph_storage::{
+            ColumnFamily, Durability, KeyRange, ReadView, ScanDirection, StorageBackend,
+        };
+        let b = RocksDbBackend::open(&store)?;
+        let keys = b.collect_range(
+            ColumnFamily::Indices,
+            KeyRange::all(),
+            ScanDirection::Forward,
+            None,
+        )?;
+        let mut batch = graph_storage::WriteBatch::new();
+        for (k, _) in keys.iter().step_by(7) {
+            batch.delete(ColumnFamily::Indices, k);
+        }
+        batch.put(
+            ColumnFamily::Indices,
+            b"\x03\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x99\x99",
+            b"",
+        );
+        b.write(&batch, Durability::Strict)?;
+        b.close()?;
+    }
+    let line = fails(&[&"verify", &store], 3);
+    assert!(
+        line.contains("inconsistent") && line.contains("graphstore repair"),
+        "{line}"
+    );
+    let report = json(&ok(&[&"repair", &store, &"--json"]));
+    assert_eq!(report["clean"], true);
+    assert!(report["entries_added"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(report["entries_removed"], 1);
+    ok(&[&"verify", &store]);
+    assert_eq!(canonical(&store, &by_id)?, before);
+    Ok(())
+}
+
+#[test]
+fn checkpoint_backup_restore_and_compact_keep_the_graph() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let store = tmp.path().join("s");
+    lesmis(&store);
+    let before = canonical(&store, &by_id)?;
+
+    let cp = tmp.path().join("checkpoint");
+    ok(&[&"checkpoint", &store, &cp]);
+    assert_eq!(canonical(&cp, &by_id)?, before);
+    fails(&[&"checkpoint", &store, &cp], 1);
+
+    let backups = tmp.path().join("backups");
+    let first = json(&ok(&[&"backup", &store, &backups, &"--json"]));
+    let restored = tmp.path().join("restored");
+    // Change the store, back up again: restore picks the backup asked for.
+    ok(&[
+        &"import",
+        &store,
+        &"--edge-list",
+        &data("karate-club/karate.edges"),
+    ]);
+    let changed = canonical(&store, &by_id)?;
+    let second = json(&ok(&[&"backup", &store, &backups, &"--json"]));
+    assert_ne!(first["id"], second["id"]);
+    let out = ok(&[
+        &"restore",
+        &restored,
+        &backups,
+        &"--backup-id",
+        &first["id"].to_string(),
+    ]);
+    assert!(out.contains("verified clean"), "{out}");
+    assert_eq!(canonical(&restored, &by_id)?, before);
+    let latest = tmp.path().join("latest");
+    ok(&[&"restore", &latest, &backups]);
+    assert_eq!(canonical(&latest, &by_id)?, changed);
+    // Restoring over a store is refused and leaves it alone.
+    fails(&[&"restore", &latest, &backups], 1);
+    assert_eq!(canonical(&latest, &by_id)?, changed);
+
+    let out = ok(&[&"compact", &store]);
+    assert!(out.contains("compacted"), "{out}");
+    assert_eq!(canonical(&store, &by_id)?, changed);
+    Ok(())
+}
+
+#[test]
+fn a_checkpoint_taken_during_concurrent_writes_verifies_clean() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("s");
+    let cp = tmp.path().join("cp");
+    {
+        let store = std::sync::Arc::new(GraphStore::open(RocksDbBackend::open(&dir)?)?);
+        store.create_index("P", "i")?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers: Vec<_> = (0..2)
+            .map(|w| {
+                let (store, stop) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&stop));
+                std::thread::spawn(move || -> graph_storage::Result<u64> {
+                    let mut n = 0u64;
+                    let mut prev = None;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let mut b = store.batch();
+                        let mut p = Properties::new();
+                        p.insert("i".into(), V::Int(n as i64 * 2 + w));
+                        let id = b.create_node(&["P"], p)?;
+                        if let Some(prev) = prev {
+                            b.create_edge(prev, id, "NEXT", Properties::new())?;
+                        }
+                        b.commit()?;
+                        if n % 7 == 3 {
+                            store.detach_delete_node(id)?;
+                        } else {
+                            prev = Some(id);
+                        }
+                        n += 1;
+                    }
+                    Ok(n)
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        store.backend().checkpoint(&cp)?;
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for w in writers {
+            match w.join() {
+                Ok(r) => assert!(r? > 0),
+                Err(_) => return Err("writer panicked".into()),
+            }
+        }
+    }
+    let out = ok(&[&"verify", &cp]);
+    assert!(out.contains("clean"), "{out}");
+    let stats = json(&ok(&[&"stats", &cp, &"--json"]));
+    assert!(stats["nodes"].as_u64().unwrap_or(0) > 0);
+    Ok(())
+}
+
+#[test]
+fn errors_are_one_line_with_advice() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let missing = tmp.path().join("missing");
+    let line = fails(&[&"stats", &missing], 1);
+    assert!(line.contains("does not exist"), "{line}");
+    let file = tmp.path().join("file");
+    write(&file, "not a store")?;
+    assert!(fails(&[&"verify", &file], 1).contains("is a file"));
+    let foreign = tmp.path().join("foreign");
+    std::fs::create_dir(&foreign)?;
+    write(&foreign.join("notes.txt"), "hello")?;
+    let line = fails(&[&"stats", &foreign], 1);
+    assert!(line.contains("cannot open the store"), "{line}");
+    assert_eq!(
+        std::fs::read_dir(&foreign)?.count(),
+        1,
+        "a foreign directory is left untouched"
+    );
+    fails(
+        &[
+            &"import",
+            &tmp.path().join("s"),
+            &"--nodes",
+            &tmp.path().join("nope.csv"),
+        ],
+        1,
+    );
+    fails(&[&"import", &tmp.path().join("s")], 1);
+
+    // A locked store.
+    let store = tmp.path().join("locked");
+    lesmis(&store);
+    {
+        let held = RocksDbBackend::open(&store)?;
+        let line = fails(&[&"stats", &store], 1);
+        assert!(
+            line.contains("another process has this store open"),
+            "{line}"
+        );
+        held.close()?;
+    }
+    // A damaged store file: a garbled CURRENT.
+    let damaged = tmp.path().join("damaged");
+    lesmis(&damaged);
+    write(&damaged.join("CURRENT"), "MANIFEST-999999\n")?;
+    let line = fails(&[&"stats", &damaged], 1);
+    assert!(line.contains("cannot open the store"), "{line}");
+    // Usage errors are clap's (exit 2), with --help everywhere.
+    let o = gs(&[&"neighbors"]);
+    assert_eq!(o.status.code(), Some(2));
+    for sub in [
+        "import",
+        "export",
+        "stats",
+        "get",
+        "neighbors",
+        "find",
+        "index",
+        "verify",
+        "repair",
+        "checkpoint",
+        "backup",
+        "restore",
+        "compact",
+        "demo",
+    ] {
+        let o = gs(&[&sub, &"--help"]);
+        assert!(o.status.success() && stdout(&o).contains("Usage"), "{sub}");
+    }
+    Ok(())
+}
+
+#[test]
+fn demo_runs_at_a_small_size() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("demo");
+    let out = ok(&[
+        &"demo",
+        &dir,
+        &"--nodes",
+        &"2000",
+        &"--edges",
+        &"10000",
+        &"--lookups",
+        &"1000",
+        &"--json",
+    ]);
+    for want in [
+        "Les Misérables",
+        "karate club",
+        "get_node",
+        "neighbors",
+        "index :Person(age)",
+        "verify: clean",
+    ] {
+        assert!(out.contains(want), "{want} missing from:\n{out}");
+    }
+    let stats = json(&ok(&[&"stats", &dir.join("generated"), &"--json"]));
+    assert_eq!(stats["nodes"], 2000);
+    assert_eq!(stats["edges"], 10000);
+    let store = GraphStore::open(RocksDbBackend::open(dir.join("karate-club"))?)?;
+    let one = store.external_id("member", "1")?.ok_or("no member 1")?;
+    assert_eq!(store.degree(one, Direction::Both, None)?, 16);
+    store.into_backend().close()?;
+    fails(&[&"demo", &dir], 1);
+    Ok(())
+}
