@@ -535,6 +535,14 @@ struct Side<H: Harness> {
     store: Option<GraphStore<H::B>>,
 }
 
+impl<H: Harness> Drop for Side<H> {
+    /// Closes the store before the harness removes its directory (fields
+    /// drop in declaration order, which would drop the harness first).
+    fn drop(&mut self) {
+        drop(self.store.take());
+    }
+}
+
 impl<H: Harness> Side<H> {
     fn new(mut harness: H) -> Self {
         let store = harness.store();
