@@ -10,6 +10,19 @@
 //! byte-level dumps ([`workload`]), misbehaving backends ([`faults`]) and
 //! the driver of the `crash_child` binary that crash tests kill
 //! ([`crash`]).
+//!
+//! Tests leave nothing behind: a store must be closed (dropped), and a
+//! child process killed and waited for, before the temporary directory it
+//! works in is removed. Removing the directory of an open RocksDB store
+//! races with its background flushes and compactions and its close: files
+//! created meanwhile make the removal fail (which `TempDir` ignores), and
+//! the directory stays in the system's temporary directory holding an
+//! SST, a MANIFEST and a CURRENT. Locals drop in reverse order of
+//! declaration but struct fields in order of declaration, so the order is
+//! easy to get wrong: [`InTempDir`] owns a directory and what works in it
+//! and drops them in the right order, it and [`RocksHarness`] fail a test
+//! whose store outlives its directory, and `scripts/test` runs the suite in
+//! an empty `TMPDIR` and fails if anything is left in it.
 
 pub mod crash;
 pub mod faults;
@@ -19,9 +32,11 @@ pub mod raw_model;
 pub mod raw_suite;
 pub mod workload;
 
-use std::path::PathBuf;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crash::OrFail;
 use graph_core::StorageBackend;
 use graph_storage::{GraphStore, ManualClock, StoreOptions};
 use storage_memory::MemoryBackend;
@@ -79,26 +94,61 @@ impl Harness for MemoryHarness {
 }
 
 /// RocksDB in a temporary directory; each `create` uses a new subdirectory.
+///
+/// Every backend (and store) it created must be dropped before it is: its
+/// drop removes the directory, and fails the test if this process still
+/// has a file open under it (see [`files_open_under`]).
 #[derive(Debug)]
 pub struct RocksHarness {
-    dir: tempfile::TempDir,
+    dir: TestDir,
     next: u32,
 }
 
 impl Default for RocksHarness {
     fn default() -> Self {
-        match tempfile::tempdir() {
-            Ok(dir) => RocksHarness { dir, next: 0 },
-            Err(e) => panic!("creating a temporary directory: {e}"),
+        RocksHarness {
+            dir: test_dir(),
+            next: 0,
         }
     }
 }
 
 impl RocksHarness {
+    /// A harness whose directory is a new one inside `parent` (rather
+    /// than the system's temporary directory).
+    pub fn new_in(parent: impl AsRef<Path>) -> Self {
+        RocksHarness {
+            dir: InTempDir::new_in(parent, |_| ()),
+            next: 0,
+        }
+    }
+
+    /// The directory holding the stores.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     fn open(path: &PathBuf) -> RocksDbBackend {
         match RocksDbBackend::open(path) {
             Ok(b) => b,
             Err(e) => panic!("opening RocksDB at {}: {e}", path.display()),
+        }
+    }
+}
+
+impl Drop for RocksHarness {
+    /// Fails the test if a store it created is still open: that store
+    /// would write into the directory while and after it is removed (its
+    /// background work, its close), leaving files behind.
+    fn drop(&mut self) {
+        let open = files_open_under(self.dir.path());
+        if !open.is_empty() {
+            still_open(
+                "RocksHarness dropped while a store it created is still open \
+                 (drop stores and backends before their harness)",
+                self.dir.path(),
+                &open,
+            );
         }
     }
 }
@@ -117,6 +167,133 @@ impl Harness for RocksHarness {
         drop(backend);
         Self::open(&path)
     }
+}
+
+/// The files this process has open under `dir` (from `/proc/self/fd`: a
+/// RocksDB store holds its LOCK, WAL and MANIFEST open until it is closed).
+/// Always empty where `/proc` is unavailable.
+pub fn files_open_under(dir: &Path) -> Vec<PathBuf> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    let mut open: Vec<PathBuf> = fds
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| target.starts_with(&dir))
+        .collect();
+    open.sort();
+    open.dedup();
+    open
+}
+
+/// Reports files still open under a directory about to be removed.
+fn still_open(what: &str, dir: &Path, open: &[PathBuf]) {
+    leaves_something(format!(
+        "{what}: {} file(s) still open under {}, whose store would write into it while and \
+         after it is removed: {open:?}",
+        open.len(),
+        dir.display()
+    ));
+}
+
+/// Fails the test with `message`, or only warns on stderr if the thread is
+/// already panicking (a panic while unwinding would abort the whole test
+/// binary).
+fn leaves_something(message: String) {
+    if std::thread::panicking() {
+        eprintln!("warning: {message}");
+    } else {
+        panic!("{message}");
+    }
+}
+
+/// A temporary directory and the value working in it (a store, a backend,
+/// a child process), dropped in the right order: the value first (the
+/// store closes, the child is killed and waited for), then the directory
+/// is removed. Fails the test if this process still has a file open under
+/// the directory at that point (a clone of the store kept elsewhere, say)
+/// or if the directory cannot be removed (something wrote into it
+/// meanwhile).
+///
+/// Derefs to the value.
+#[derive(Debug)]
+pub struct InTempDir<T> {
+    // Both are `Some` until dropped; `Option` lets `drop` choose the order.
+    value: Option<T>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl<T> InTempDir<T> {
+    /// Creates a temporary directory (in the system's temporary
+    /// directory) and the value working in it.
+    pub fn new(make: impl FnOnce(&Path) -> T) -> Self {
+        Self::with_dir(tempfile::tempdir(), make)
+    }
+
+    /// As [`new`](Self::new), with the directory inside `parent`.
+    pub fn new_in(parent: impl AsRef<Path>, make: impl FnOnce(&Path) -> T) -> Self {
+        Self::with_dir(tempfile::tempdir_in(parent), make)
+    }
+
+    fn with_dir(dir: std::io::Result<tempfile::TempDir>, make: impl FnOnce(&Path) -> T) -> Self {
+        let dir = dir.must("creating a temporary directory");
+        let value = make(dir.path());
+        InTempDir {
+            value: Some(value),
+            dir: Some(dir),
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().or_fail("InTempDir after close").path()
+    }
+}
+
+impl<T> Deref for InTempDir<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.value.as_ref().or_fail("InTempDir after close")
+    }
+}
+
+impl<T> DerefMut for InTempDir<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.value.as_mut().or_fail("InTempDir after close")
+    }
+}
+
+impl<T> Drop for InTempDir<T> {
+    fn drop(&mut self) {
+        drop(self.value.take());
+        if let Some(dir) = self.dir.take() {
+            let path = dir.path().to_path_buf();
+            let open = files_open_under(&path);
+            if !open.is_empty() {
+                still_open("InTempDir dropped", &path, &open);
+            }
+            if let Err(e) = dir.close() {
+                let left: Vec<_> = std::fs::read_dir(&path)
+                    .map(|d| d.filter_map(|e| Some(e.ok()?.file_name())).collect())
+                    .unwrap_or_default();
+                leaves_something(format!(
+                    "removing the temporary directory {}: {e}; left behind: {left:?}",
+                    path.display()
+                ));
+            }
+        }
+    }
+}
+
+/// A bare temporary directory for a test (an [`InTempDir`] holding
+/// nothing): declare it before the stores and children working in it, so
+/// they drop first; its drop fails the test if a store is still open in
+/// it.
+pub type TestDir = InTempDir<()>;
+
+/// A new [`TestDir`].
+pub fn test_dir() -> TestDir {
+    InTempDir::new(|_| ())
 }
 
 /// Unwraps a result in a test, with the error's message.
