@@ -18,8 +18,8 @@ use graph_core::{Direction, Durability, EdgeId, ErrorKind, NodeId, Properties, P
 use graph_storage::{GraphStore, MemoryBackend, RocksDbBackend, StorageBackend, StoreOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tests::Must;
 use tests::workload::{base_seed, env_u64};
+use tests::{InTempDir, Must};
 
 const WRITERS: u64 = 3;
 const READERS: u64 = 3;
@@ -183,7 +183,7 @@ fn check_snapshot<B: StorageBackend>(store: &GraphStore<B>, rng: &mut StdRng, fu
     checked
 }
 
-fn stress<B: StorageBackend>(store: GraphStore<B>, name: &str) {
+fn stress<B: StorageBackend>(store: &GraphStore<B>, name: &str) {
     let secs = env_u64("GRAPH_STORAGE_STRESS_SECS", 4);
     let seed = base_seed(&format!("concurrency {name}"));
     let started = Instant::now();
@@ -193,13 +193,13 @@ fn stress<B: StorageBackend>(store: GraphStore<B>, name: &str) {
     let (commits, snapshots, edges_checked) = std::thread::scope(|s| {
         let writers: Vec<_> = (0..WRITERS)
             .map(|w| {
-                let (store, max_node, max_edge) = (&store, &max_node, &max_edge);
+                let (max_node, max_edge) = (&max_node, &max_edge);
                 s.spawn(move || writer(store, seed.wrapping_add(w), deadline, max_node, max_edge))
             })
             .collect();
         let readers: Vec<_> = (0..READERS)
             .map(|r| {
-                let (store, done) = (&store, &writers_done);
+                let done = &writers_done;
                 s.spawn(move || {
                     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(100 + r));
                     let (mut snaps, mut edges) = (0u64, 0u64);
@@ -251,16 +251,19 @@ fn concurrent_writers_and_snapshot_readers_on_memory() {
         StoreOptions::default().durability(Durability::Background),
     )
     .must("open");
-    stress(store, "memory");
+    stress(&store, "memory");
 }
 
 #[test]
 fn concurrent_writers_and_snapshot_readers_on_rocksdb() {
-    let dir = tempfile::tempdir().must("tempdir");
-    let store = GraphStore::open_with(
-        RocksDbBackend::open(dir.path()).must("open"),
-        StoreOptions::default().durability(Durability::Strict),
-    )
-    .must("open");
-    stress(store, "rocksdb");
+    // The store closes before its directory is removed, also when the
+    // stress fails.
+    let store = InTempDir::new(|dir| {
+        GraphStore::open_with(
+            RocksDbBackend::open(dir).must("open"),
+            StoreOptions::default().durability(Durability::Strict),
+        )
+        .must("open")
+    });
+    stress(&store, "rocksdb");
 }

@@ -33,10 +33,10 @@ use graph_core::{ColumnFamily, Direction, Durability, ErrorKind, StorageBackend}
 use graph_storage::{GraphStore, ManualClock, MemoryBackend, RocksDbBackend, StoreOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tests::Must;
 use tests::crash::ChildRun;
 use tests::faults::Shared;
 use tests::workload::{Dump, Workload, base_seed, env_u64};
+use tests::{InTempDir, Must};
 
 const EXE: &str = env!("CARGO_BIN_EXE_crash_child");
 
@@ -48,7 +48,7 @@ fn options() -> StoreOptions {
 
 /// The pristine store and the graphs it may legitimately show.
 struct Fixture {
-    _root: tempfile::TempDir,
+    _root: tests::TestDir,
     dir: PathBuf,
     /// Canonical fingerprint of the final graph.
     last: u64,
@@ -57,7 +57,7 @@ struct Fixture {
 }
 
 fn build_fixture(seed: u64) -> Fixture {
-    let root = tempfile::tempdir().must("tempdir");
+    let root = tests::test_dir();
     let dir = root.path().join("pristine");
     let store = GraphStore::open_with(RocksDbBackend::open(&dir).must("open"), options())
         .must("open graph");
@@ -276,7 +276,7 @@ fn damaged_files_give_errors_or_valid_data() {
     let mut rng = StdRng::seed_from_u64(seed);
     let started = Instant::now();
     let fx = build_fixture(seed);
-    let scratch = tempfile::tempdir().must("tempdir");
+    let scratch = tests::test_dir();
     let per_kind = env_u64("GRAPH_STORAGE_CRASH_CYCLES", 100)
         .div_ceil(2)
         .max(10);
@@ -465,15 +465,16 @@ fn damaged_values_are_detected_or_still_valid() {
     let memory = Arc::new(pristine.to_memory().must("copy"));
     value_cases(&memory, &pristine, cases * 10, &mut rng, "memory");
     // The same through RocksDB's put, on a real store.
-    let dir = tempfile::tempdir().must("tempdir");
-    let rocks = Arc::new(RocksDbBackend::open(dir.path()).must("open"));
+    // The backend (every clone of the `Arc`) is closed before its
+    // directory is removed.
+    let rocks = InTempDir::new(|dir| Arc::new(RocksDbBackend::open(dir).must("open")));
     let mut batch = graph_core::WriteBatch::new();
     for (cf, k, v) in &pristine.entries {
         batch.put(*cf, k, v);
     }
     rocks.write(&batch, Durability::Strict).must("load");
     rocks.flush().must("flush");
-    value_cases(&rocks, &pristine, cases * 2, &mut rng, "rocksdb");
+    value_cases(&*rocks, &pristine, cases * 2, &mut rng, "rocksdb");
 }
 
 /// Damages one entry of `backend` per case, checks the store, and repairs

@@ -132,7 +132,7 @@ fn stream_cycle(dir: &Path, seed: u64, durability: &str, rng: &mut StdRng, tally
 fn stream_test(durability: &str) {
     let seed = base_seed(&format!("crash_kill {durability}"));
     let mut rng = StdRng::seed_from_u64(seed);
-    let root = tempfile::tempdir().must("tempdir");
+    let root = tests::test_dir();
     let started = Instant::now();
     let mut tally = Tally::default();
     for cycle in 0..cycles() {
@@ -176,7 +176,7 @@ fn background_kill_loses_nothing_acknowledged() {
 fn kills_while_creating_a_store_leave_it_openable() {
     let seed = base_seed("crash_kill creation");
     let mut rng = StdRng::seed_from_u64(seed);
-    let root = tempfile::tempdir().must("tempdir");
+    let root = tests::test_dir();
     // How long the child takes to create and open a store.
     let t0 = Instant::now();
     let probe = root.path().join("probe");
@@ -290,7 +290,7 @@ impl NodeBook {
 fn repeated_kills_on_one_directory_including_during_recovery() {
     let seed = base_seed("crash_kill repeated");
     let mut rng = StdRng::seed_from_u64(seed);
-    let root = tempfile::tempdir().must("tempdir");
+    let root = tests::test_dir();
     let dir = root.path().join("db");
     let dir_s = dir.to_string_lossy().into_owned();
     let started = Instant::now();

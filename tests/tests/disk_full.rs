@@ -67,7 +67,7 @@ fn open(dir: &Path, config: &RocksDbConfig) -> graph_core::Result<GraphStore<Roc
 
 fn fill_until_full(config: &RocksDbConfig, label: &str) {
     let started = Instant::now();
-    let root = tempfile::tempdir().must("tempdir");
+    let root = tests::test_dir();
     let mnt = root.path().join("mnt");
     std::fs::create_dir(&mnt).must("mount point");
     let Some(_mount) = Tmpfs::mount(&mnt, "8m") else {

@@ -207,7 +207,7 @@ fn sweep(mode: FaultMode) {
         started.elapsed()
     );
     let started = Instant::now();
-    let root = tempfile::tempdir().must("tempdir");
+    let root = tests::test_dir();
     let mut n = 0;
     let mut rocks = || {
         n += 1;

@@ -54,7 +54,7 @@ fn check_acked(dir: &std::path::Path, acked: &[u64]) {
 #[test]
 fn a_live_store_is_locked_and_a_killed_holder_releases_it() {
     let started = Instant::now();
-    let root = tempfile::tempdir().must("tempdir");
+    let root = tests::test_dir();
     let dir = root.path().join("db");
     let dir_s = dir.to_string_lossy().into_owned();
     let cycles = env_u64("GRAPH_STORAGE_CRASH_CYCLES", 100)

@@ -31,7 +31,7 @@ fn snapshot_dir(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn second_opener_in_process_is_locked() {
-    let dir = tempfile::tempdir().must("tempdir");
+    let dir = tests::test_dir();
     let first = RocksDbBackend::open(dir.path()).must("first open");
     let second = RocksDbBackend::open(dir.path());
     assert_eq!(kind(second), ErrorKind::Locked);
@@ -41,7 +41,7 @@ fn second_opener_in_process_is_locked() {
 
 #[test]
 fn a_file_is_refused_and_untouched() {
-    let dir = tempfile::tempdir().must("tempdir");
+    let dir = tests::test_dir();
     let file = dir.path().join("not-a-dir");
     fs::write(&file, b"precious").must("write");
     assert_eq!(
@@ -53,7 +53,7 @@ fn a_file_is_refused_and_untouched() {
 
 #[test]
 fn a_foreign_directory_is_refused_and_untouched() {
-    let dir = tempfile::tempdir().must("tempdir");
+    let dir = tests::test_dir();
     fs::write(dir.path().join("notes.txt"), b"mine").must("write");
     let before = snapshot_dir(dir.path());
     assert_eq!(
@@ -65,7 +65,7 @@ fn a_foreign_directory_is_refused_and_untouched() {
 
 #[test]
 fn a_foreign_rocksdb_is_refused_and_untouched() {
-    let dir = tempfile::tempdir().must("tempdir");
+    let dir = tests::test_dir();
     {
         let mut opts = rocksdb::Options::default();
         opts.create_if_missing(true);
@@ -87,7 +87,7 @@ fn a_foreign_rocksdb_is_refused_and_untouched() {
 
 #[test]
 fn a_missing_store_is_not_created_when_asked_not_to() {
-    let dir = tempfile::tempdir().must("tempdir");
+    let dir = tests::test_dir();
     let config = graph_storage::RocksDbConfig {
         create_if_missing: false,
         ..Default::default()
@@ -131,7 +131,7 @@ fn observe<B: graph_core::StorageBackend>(s: &GraphStore<B>) -> String {
 
 #[test]
 fn reopen_returns_the_identical_graph() {
-    let dir = tempfile::tempdir().must("tempdir");
+    let dir = tests::test_dir();
     let before = {
         let store = graph_storage::open(dir.path()).must("open");
         store.create_index("Person", "age").must("index");
