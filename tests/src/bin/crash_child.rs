@@ -34,9 +34,13 @@ use tests::workload::{Dump, Workload};
 
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
-    // If the parent is gone there is nobody to tell; carry on.
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+        // The parent is gone (its end of the pipe is closed, which a live
+        // parent does only after killing us): nobody will kill or wait for
+        // this process, so stop now, as if killed, rather than keep
+        // writing into a directory that may be removed.
+        std::process::exit(3);
+    }
 }
 
 fn open(dir: &str, durability: Durability) -> Result<GraphStore<RocksDbBackend>> {
