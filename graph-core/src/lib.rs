@@ -33,6 +33,7 @@
 //! `storage-memory` and `storage-rocksdb`).
 
 mod backend;
+mod bulk;
 mod cf;
 pub mod codec;
 mod error;
@@ -42,6 +43,7 @@ pub use backend::{
     BatchOp, Durability, KeyRange, ReadView, ScanDirection, StorageBackend, Visitor, WriteBatch,
     prefix_end,
 };
+pub use bulk::BulkSink;
 pub use cf::ColumnFamily;
 pub use error::{Constraint, Error, ErrorKind, Result};
 pub use model::{Direction, Edge, EdgeId, Node, NodeId, Properties, PropertyValue, Timestamp};

@@ -24,6 +24,7 @@
 )]
 
 mod batch;
+pub mod bulk;
 mod catalog;
 mod clock;
 mod commit;
@@ -33,6 +34,7 @@ mod mutation;
 mod prepare;
 mod read;
 mod repair;
+mod sort;
 mod store;
 mod txn;
 mod verify;
@@ -41,9 +43,9 @@ pub use batch::GraphBatch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use graph_core::codec::{FORMAT_VERSION, OLDEST_READABLE_FORMAT};
 pub use graph_core::{
-    ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind, KeyRange,
-    Node, NodeId, Properties, PropertyValue, ReadView, Result, ScanDirection, StorageBackend,
-    Timestamp, WriteBatch,
+    BulkSink, ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind,
+    KeyRange, Node, NodeId, Properties, PropertyValue, ReadView, Result, ScanDirection,
+    StorageBackend, Timestamp, WriteBatch,
 };
 pub use ids::ID_BLOCK;
 pub use mutation::Mutation;

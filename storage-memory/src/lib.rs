@@ -39,8 +39,8 @@ use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use graph_core::{
-    BatchOp, ColumnFamily, Durability, KeyRange, ReadView, Result, ScanDirection, StorageBackend,
-    Visitor, WriteBatch,
+    BatchOp, BulkSink, ColumnFamily, Durability, KeyRange, ReadView, Result, ScanDirection,
+    StorageBackend, Visitor, WriteBatch,
 };
 
 type Table = BTreeMap<Box<[u8]>, Box<[u8]>>;
@@ -133,6 +133,35 @@ pub struct MemoryBackend {
     state: RwLock<Arc<Tables>>,
 }
 
+/// The memory backend's [`BulkSink`] (see [`MemoryBackend::bulk_sink`]).
+#[derive(Debug)]
+pub struct MemoryBulkSink {
+    tables: Tables,
+}
+
+impl BulkSink for MemoryBulkSink {
+    type Backend = MemoryBackend;
+
+    fn put(&mut self, cf: ColumnFamily, key: &[u8], value: &[u8]) -> Result<()> {
+        let table = &mut self.tables.maps[cf.index()];
+        if let Some((last, _)) = table.last_key_value()
+            && **last >= *key
+        {
+            return Err(graph_core::Error::invalid(format!(
+                "bulk keys of {cf} must ascend: {key:02x?} after {last:02x?}"
+            )));
+        }
+        table.insert(key.into(), value.into());
+        Ok(())
+    }
+
+    fn commit(self) -> Result<MemoryBackend> {
+        Ok(MemoryBackend {
+            state: RwLock::new(Arc::new(self.tables)),
+        })
+    }
+}
+
 /// A frozen version of a [`MemoryBackend`]: cheap to clone and to keep.
 #[derive(Debug, Clone)]
 pub struct MemorySnapshot(Arc<Tables>);
@@ -148,6 +177,15 @@ impl MemoryBackend {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A sink that bulk-creates a new store ([`BulkSink`]): entries are
+    /// collected and become a store at [`commit`](BulkSink::commit), all at
+    /// once; a sink dropped before that leaves nothing.
+    pub fn bulk_sink() -> MemoryBulkSink {
+        MemoryBulkSink {
+            tables: Tables::default(),
+        }
     }
 
     /// The current version of the tables (what a snapshot holds).

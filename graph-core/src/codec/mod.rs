@@ -12,6 +12,12 @@ mod keys;
 pub mod memcmp;
 #[allow(clippy::big_endian_bytes, reason = "the codec owns every byte layout")]
 mod records;
+#[allow(
+    clippy::big_endian_bytes,
+    clippy::little_endian_bytes,
+    reason = "the codec owns every byte layout"
+)]
+pub mod spill;
 pub mod value;
 
 #[cfg(test)]
