@@ -26,7 +26,7 @@ fn io_error(what: &str, path: &Path, e: &std::io::Error) -> Error {
 /// first eight bytes for fast comparison.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    prefix: u64,
+    prefix: u128,
     offset: usize,
     key_len: u32,
     value_len: u32,
@@ -53,13 +53,17 @@ impl Arena {
         self.bytes.len() + self.slots.len() * std::mem::size_of::<Slot>()
     }
 
-    /// Sorts by key; a stable sort, so equal keys stay in insertion order.
+    /// Sorts by key, equal keys in insertion order (by offset, which grows
+    /// with insertion).
     fn sort(&mut self) {
         let mut slots = std::mem::take(&mut self.slots);
-        slots.sort_by(|a, b| {
-            a.prefix
-                .cmp(&b.prefix)
-                .then_with(|| self.key(a).cmp(self.key(b)))
+        slots.sort_unstable_by(|a, b| {
+            a.prefix.cmp(&b.prefix).then_with(|| {
+                let (ka, kb) = (self.key(a), self.key(b));
+                // Equal prefixes: the keys agree on their first bytes.
+                let skip = spill::SORT_PREFIX_LEN.min(ka.len()).min(kb.len());
+                ka[skip..].cmp(&kb[skip..]).then(a.offset.cmp(&b.offset))
+            })
         });
         self.slots = slots;
     }

@@ -57,14 +57,18 @@ pub fn read_entry(
     Ok(true)
 }
 
-/// The first eight bytes of `key` as a number (zero-padded), ordered as the
-/// bytes are: comparing these first settles most key comparisons of a sort
-/// without touching the keys.
-pub fn sort_prefix(key: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = key.len().min(8);
+/// Bytes of a key in its [`sort_prefix`].
+pub const SORT_PREFIX_LEN: usize = 16;
+
+/// The first sixteen bytes of `key` as a number (zero-padded), ordered as
+/// the bytes are: comparing these first settles most key comparisons of a
+/// sort without touching the keys (all of a label-index key, and an
+/// adjacency key up to its other node).
+pub fn sort_prefix(key: &[u8]) -> u128 {
+    let mut b = [0u8; SORT_PREFIX_LEN];
+    let n = key.len().min(SORT_PREFIX_LEN);
     b[..n].copy_from_slice(&key[..n]);
-    u64::from_be_bytes(b)
+    u128::from_be_bytes(b)
 }
 
 #[cfg(test)]
