@@ -19,6 +19,10 @@
 //!   [`restore`](RocksDbBackend::restore) with RocksDB's backup engine,
 //!   full [`compact`](RocksDbBackend::compact)ion and size
 //!   [`stats`](RocksDbBackend::stats).
+//! * Bulk creation of a new store from sorted entries:
+//!   [`bulk_create`](RocksDbBackend::bulk_create) returns a
+//!   [`RocksDbBulkSink`] that writes SST files and ingests them, all or
+//!   nothing even when the process is killed.
 //!
 //! Tuning lives in [`RocksDbConfig`]; see docs/FORMAT.md for the options of
 //! each column family.
@@ -40,6 +44,7 @@
     clippy::host_endian_bytes
 )]
 
+mod bulk;
 mod config;
 mod error;
 mod maintenance;
@@ -54,6 +59,7 @@ use graph_core::{
 };
 use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, WriteOptions};
 
+pub use bulk::{BULK_COMPLETE_MARKER, DEFAULT_BULK_FILE_BYTES, RocksDbBulkSink};
 pub use config::{Compression, RocksDbConfig};
 pub use error::map_error;
 pub use maintenance::{BackupInfo, CfStats, StoreStats};
@@ -105,6 +111,13 @@ impl RocksDbBackend {
     /// Opens the store at `path`, creating it if the directory is missing
     /// or empty and `config.create_if_missing` is set.
     ///
+    /// First finishes or removes what an interrupted bulk load
+    /// ([`bulk_create`](Self::bulk_create)) left beside `path`: a complete
+    /// load (its staging directory holds the completion marker) is moved
+    /// onto `path` if `path` is missing or empty; an unfinished one is
+    /// deleted, unless its loader is still running (its staging database is
+    /// locked).
+    ///
     /// Refuses, changing nothing on disk: a path that is not a directory
     /// ([`Error::InvalidArgument`]), a non-empty directory that is not a
     /// RocksDB database ([`Error::InvalidArgument`]), and a RocksDB database
@@ -113,9 +126,11 @@ impl RocksDbBackend {
     ///
     /// # Errors
     /// The above; [`Error::Locked`] if another opener holds the store;
-    /// corruption or I/O errors from RocksDB's recovery.
+    /// corruption or I/O errors from RocksDB's recovery or from finishing or
+    /// removing an interrupted bulk load.
     pub fn open_with(path: impl AsRef<Path>, config: &RocksDbConfig) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        bulk::recover(&path)?;
         let create = options::check_directory(&path, config.create_if_missing)?;
         let (db_opts, cfs) = options::build(config, create);
         let db = DB::open_cf_descriptors(&db_opts, &path, cfs).map_err(map_error)?;

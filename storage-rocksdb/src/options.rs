@@ -195,7 +195,10 @@ fn table_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> Blo
     t
 }
 
-fn cf_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> Options {
+/// The options of column family `cf`: those [`build`] gives the family, and
+/// the ones the bulk loader's SST writers use, so its files are exactly
+/// what the family itself would write.
+pub(crate) fn cf_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> Options {
     let mut o = Options::default();
     o.set_write_buffer_size(config.write_buffer_size);
     o.set_max_write_buffer_number(config.max_write_buffer_number);
