@@ -16,8 +16,8 @@ use crate::import::{self, ImportOptions, Input};
 use crate::progress;
 use crate::value;
 use crate::{
-    CopyArgs, ExportArgs, FindArgs, GetArgs, ImportArgs, IndexCommand, NeighborsArgs, RestoreArgs,
-    StatsArgs, StoreArg, StoreJson,
+    CopyArgs, ExportArgs, FindArgs, GetArgs, ImportArgs, ImportMode, IndexCommand, NeighborsArgs,
+    RestoreArgs, StatsArgs, StoreArg, StoreJson,
 };
 
 /// A RocksDB graph store.
@@ -183,12 +183,48 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
         report,
         batch_size: a.batch_size,
         quiet,
+        indexes: a
+            .indexes
+            .iter()
+            .map(|spec| match spec.split_once(':') {
+                Some((l, p)) if !l.is_empty() && !p.is_empty() => Ok((l.to_owned(), p.to_owned())),
+                _ => Err(CliError::new(format!(
+                    "--index {spec:?}: give Label:property"
+                ))),
+            })
+            .collect::<CliResult<_>>()?,
+        memory_budget: a.memory_budget.max(1) << 20,
+        spill_dir: a.spill_dir.clone(),
     };
-    // Background commits, one sync at the end: the import is durable when
-    // the command returns.
-    let store = open_or_create(&a.store, Durability::Background)?;
-    let summary = import::run(&store, &opts)?;
-    close(store)?;
+    let is_new = !a.store.exists()
+        || (a.store.is_dir()
+            && std::fs::read_dir(&a.store)
+                .ctx(|| format!("cannot read {}", shown(&a.store)))?
+                .next()
+                .is_none());
+    let bulk = match a.mode {
+        ImportMode::Bulk => {
+            if !is_new {
+                return Err(CliError::new(format!(
+                    "--mode bulk needs a new store, and {} is not empty: import into a new directory, or use --mode batched",
+                    shown(&a.store)
+                )));
+            }
+            true
+        }
+        ImportMode::Auto => is_new,
+        ImportMode::Batched => false,
+    };
+    let summary = if bulk {
+        import::run_bulk(&a.store, &cli_config(), &opts)?
+    } else {
+        // Background commits, one sync at the end: the import is durable
+        // when the command returns.
+        let store = open_or_create(&a.store, Durability::Background)?;
+        let summary = import::run(&store, &opts)?;
+        close(store)?;
+        summary
+    };
     if a.json {
         print_json(&serde_json::to_value(&summary).ctx(|| "cannot print the summary".to_owned())?);
     } else {
@@ -274,7 +310,7 @@ pub(crate) fn stats(a: StatsArgs) -> CliResult<()> {
     ] {
         let items = g(key);
         let items = items.as_array().cloned().unwrap_or_default();
-        println!("{title:<12} {}", if items.is_empty() { "none" } else { "" });
+        println!("{title:<12} {}", items.len());
         for i in items {
             println!(
                 "  {:<24} {:>14} {count}",

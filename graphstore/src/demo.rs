@@ -108,6 +108,9 @@ fn import_opts(inputs: Vec<Input>, report: PathBuf, quiet: bool) -> ImportOption
         report,
         batch_size: 10_000,
         quiet,
+        indexes: Vec::new(),
+        memory_budget: 256 << 20,
+        spill_dir: None,
     }
 }
 

@@ -37,7 +37,7 @@ pub struct Cli {
 pub enum Command {
     /// Import Neo4j admin-import CSV, JSON Lines or edge lists into a store
     /// (created if missing); all or nothing for bad input.
-    Import(ImportArgs),
+    Import(Box<ImportArgs>),
     /// Export the whole graph as Neo4j CSV (a directory) or JSON Lines.
     Export(ExportArgs),
     /// Counts of nodes, edges, labels, types, column families and engine figures.
@@ -133,12 +133,38 @@ pub struct ImportArgs {
     /// Where skipped rows are listed (default: STORE.bad-rows.txt beside the store).
     #[arg(long, value_name = "FILE")]
     bad_rows_report: Option<PathBuf>,
-    /// Rows per commit.
+    /// Rows per commit (batched path).
     #[arg(long, default_value_t = 10_000)]
     batch_size: usize,
+    /// The write path: `bulk` builds a new store from sorted SST files,
+    /// all or nothing (the store must be new); `batched` commits batches
+    /// into a new or existing store; `auto` is bulk for a new store.
+    #[arg(long, value_enum, default_value = "auto")]
+    mode: ImportMode,
+    /// A property index to declare before loading, `Label:property`
+    /// (repeatable).
+    #[arg(long = "index", value_name = "LABEL:PROPERTY")]
+    indexes: Vec<String>,
+    /// Bulk path: MiB of sort buffers in memory (more spills to disk).
+    #[arg(long, default_value_t = 256)]
+    memory_budget: usize,
+    /// Bulk path: where sorted runs are spilled (default: beside the store).
+    #[arg(long, value_name = "DIR")]
+    spill_dir: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The write path of `import`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportMode {
+    /// Bulk for a new store, batched for an existing one.
+    Auto,
+    /// Sorted SST files ingested at once into a new store.
+    Bulk,
+    /// Batches through the normal commit path.
+    Batched,
 }
 
 /// `export`.
@@ -292,7 +318,7 @@ pub struct RestoreArgs {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let quiet = cli.quiet;
     match cli.command {
-        Command::Import(a) => commands::import(a, quiet),
+        Command::Import(a) => commands::import(*a, quiet),
         Command::Export(a) => commands::export(a, quiet),
         Command::Stats(a) => commands::stats(a),
         Command::Get(GetCommand::Node(a)) => commands::get_node(a),

@@ -189,6 +189,21 @@ fn shipped_dataset_round_trips_through_csv_and_jsonl() -> TestResult {
         assert_eq!(canonical(&b, &by_id)?, canonical(&a, &by_id)?, "{format}");
     }
 
+    // The batched path builds the same store as the bulk path (the
+    // default for a new store): same records, ids and entries.
+    let batched = tmp.path().join("batched");
+    ok(&[
+        &"import",
+        &batched,
+        &"--mode",
+        &"batched",
+        &"--nodes",
+        &data("les-miserables/characters.csv"),
+        &"--relationships",
+        &data("les-miserables/cooccurrences.csv"),
+    ]);
+    assert_eq!(canonical(&batched, &by_id)?, canonical(&a, &by_id)?);
+
     // The karate club as an edge list.
     let k = tmp.path().join("karate");
     let out = ok(&[
@@ -407,9 +422,36 @@ fn a_bad_row_names_file_line_column_and_changes_nothing() -> TestResult {
     assert!(line.contains(":2:") && line.contains("UTF-8"), "{line}");
     assert_eq!(canonical(&store, &by_id)?, before);
 
+    // The bulk path reports the same row, and creates no store (nor leaves
+    // a staging directory).
+    let bulk = tmp.path().join("bulk");
+    let line_bulk = fails(
+        &[&"import", &bulk, &"--mode", &"bulk", &"--nodes", &nodes],
+        1,
+    );
+    assert!(
+        line_bulk.contains(&format!("{}:3:3:", nodes.display())),
+        "{line_bulk}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    assert!(!names.iter().any(|n| n.contains("bulk")), "{names:?}");
+    // The bulk path needs a new store.
+    let line = fails(
+        &[&"import", &store, &"--mode", &"bulk", &"--nodes", &good],
+        1,
+    );
+    assert!(line.contains("needs a new store"), "{line}");
+    assert_eq!(canonical(&store, &by_id)?, before);
+
     // A new store stays empty after a failed import.
     let fresh = tmp.path().join("fresh");
-    fails(&[&"import", &fresh, &"--nodes", &nodes], 1);
+    fails(
+        &[&"import", &fresh, &"--mode", &"batched", &"--nodes", &nodes],
+        1,
+    );
     let (n, e) = canonical(&fresh, &by_id)?;
     assert!(n.is_empty() && e.is_empty());
     Ok(())
@@ -822,6 +864,36 @@ fn errors_are_one_line_with_advice() -> TestResult {
     write(&damaged.join("CURRENT"), "MANIFEST-999999\n")?;
     let line = fails(&[&"stats", &damaged], 1);
     assert!(line.contains("cannot open the store"), "{line}");
+    // A reader that stops early (`| head`) ends the tool quietly.
+    for args in [
+        vec!["stats", "STORE"],
+        vec!["export", "STORE", "--format", "jsonl", "--out", "-"],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_graphstore"));
+        for a in &args {
+            if *a == "STORE" {
+                cmd.arg(&store);
+            } else {
+                cmd.arg(a);
+            }
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        drop(child.stdout.take());
+        let out = child.wait_with_output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("internal error") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            matches!(out.status.code(), Some(0 | 141)),
+            "{args:?}: {:?}",
+            out.status
+        );
+    }
     // Usage errors are clap's (exit 2), with --help everywhere.
     let o = gs(&[&"neighbors"]);
     assert_eq!(o.status.code(), Some(2));

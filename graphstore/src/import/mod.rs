@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use graph_storage::{EdgeId, GraphStore, NodeId, StorageBackend};
+use graph_storage::bulk::{BulkLoader, BulkOptions, BulkPhase};
+use graph_storage::{BulkSink, EdgeId, GraphStore, NodeId, Properties, StorageBackend};
 use serde::Serialize;
 
 use crate::error::{CliError, CliResult, Context};
@@ -140,11 +141,20 @@ pub struct ImportOptions {
     pub batch_size: usize,
     /// No progress display.
     pub quiet: bool,
+    /// Property indexes (label, property) to declare before loading.
+    pub indexes: Vec<(String, String)>,
+    /// Bulk loads: bytes of sort buffers in memory.
+    pub memory_budget: usize,
+    /// Bulk loads: where sorted runs are spilled (default: beside the
+    /// store).
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportSummary {
+    /// The write path: `bulk` or `batched`.
+    pub mode: String,
     /// Nodes created.
     pub nodes: u64,
     /// Relationships created.
@@ -167,6 +177,8 @@ pub struct ImportSummary {
     pub relationships_per_second: f64,
     /// Peak resident memory of the process, in bytes.
     pub peak_rss_bytes: Option<u64>,
+    /// Bytes of sorted runs spilled to disk (bulk loads).
+    pub spilled_bytes: u64,
 }
 
 fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemReader> {
@@ -430,7 +442,27 @@ fn roll_back<B: StorageBackend>(
     store.sync()
 }
 
-struct Writer<'s, B: StorageBackend> {
+/// Where the write pass puts rows: committed batches into an existing
+/// store, or a bulk loader building a new one.
+trait RowSink {
+    /// Creates a node.
+    fn node(&mut self, labels: &[&str], properties: Properties) -> graph_storage::Result<NodeId>;
+    /// Maps an external id to a node created before.
+    fn map(&mut self, space: &str, external: &str, node: NodeId) -> graph_storage::Result<()>;
+    /// Creates an edge.
+    fn edge(
+        &mut self,
+        src: NodeId,
+        dst: NodeId,
+        edge_type: &str,
+        properties: Properties,
+    ) -> graph_storage::Result<()>;
+    /// The node an earlier import mapped this external id to.
+    fn saved(&self, space: &str, external: &str) -> graph_storage::Result<Option<NodeId>>;
+}
+
+/// Batches committed through the normal path, remembered for a roll-back.
+struct Batches<'s, B: StorageBackend> {
     store: &'s GraphStore<B>,
     batch: graph_storage::GraphBatch<'s, B>,
     pending: Created,
@@ -438,7 +470,7 @@ struct Writer<'s, B: StorageBackend> {
     batch_size: usize,
 }
 
-impl<'s, B: StorageBackend> Writer<'s, B> {
+impl<'s, B: StorageBackend> Batches<'s, B> {
     fn maybe_commit(&mut self) -> graph_storage::Result<()> {
         if self.batch.len() >= self.batch_size {
             self.commit()?;
@@ -458,14 +490,69 @@ impl<'s, B: StorageBackend> Writer<'s, B> {
     }
 }
 
-/// Writes every good row (second pass).
+impl<B: StorageBackend> RowSink for Batches<'_, B> {
+    fn node(&mut self, labels: &[&str], properties: Properties) -> graph_storage::Result<NodeId> {
+        let id = self.batch.create_node(labels, properties)?;
+        self.pending.nodes.push(id);
+        self.maybe_commit()?;
+        Ok(id)
+    }
+
+    fn map(&mut self, space: &str, external: &str, node: NodeId) -> graph_storage::Result<()> {
+        self.batch.map_external_id(space, external, node);
+        self.maybe_commit()
+    }
+
+    fn edge(
+        &mut self,
+        src: NodeId,
+        dst: NodeId,
+        edge_type: &str,
+        properties: Properties,
+    ) -> graph_storage::Result<()> {
+        let id = self.batch.create_edge(src, dst, edge_type, properties)?;
+        self.pending.edges.push(id);
+        self.maybe_commit()
+    }
+
+    fn saved(&self, space: &str, external: &str) -> graph_storage::Result<Option<NodeId>> {
+        self.store.external_id(space, external)
+    }
+}
+
+impl<S: BulkSink> RowSink for BulkLoader<S> {
+    fn node(&mut self, labels: &[&str], properties: Properties) -> graph_storage::Result<NodeId> {
+        self.add_node(labels, &properties)
+    }
+
+    fn map(&mut self, space: &str, external: &str, node: NodeId) -> graph_storage::Result<()> {
+        self.map_external_id(space, external, node)
+    }
+
+    fn edge(
+        &mut self,
+        src: NodeId,
+        dst: NodeId,
+        edge_type: &str,
+        properties: Properties,
+    ) -> graph_storage::Result<()> {
+        self.add_edge(src, dst, edge_type, &properties).map(|_| ())
+    }
+
+    fn saved(&self, _space: &str, _external: &str) -> graph_storage::Result<Option<NodeId>> {
+        // A bulk load creates a new store: nothing was imported before.
+        Ok(None)
+    }
+}
+
+/// Writes every good row (second pass) through the normal path.
 fn write<B: StorageBackend>(
     store: &GraphStore<B>,
     opts: &ImportOptions,
     bad: &BadRows,
     summary: &mut ImportSummary,
 ) -> CliResult<()> {
-    let mut w = Writer {
+    let mut w = Batches {
         store,
         batch: store.batch(),
         pending: Created::default(),
@@ -493,13 +580,12 @@ fn write<B: StorageBackend>(
     Ok(())
 }
 
-fn write_rows<B: StorageBackend>(
-    w: &mut Writer<'_, B>,
+fn write_rows(
+    w: &mut dyn RowSink,
     opts: &ImportOptions,
     bad: &BadRows,
     summary: &mut ImportSummary,
 ) -> CliResult<()> {
-    let store = w.store;
     let node_inputs: Vec<&Input> = opts.inputs.iter().filter(|i| i.has_nodes()).collect();
     let rel_inputs: Vec<&Input> = opts
         .inputs
@@ -540,14 +626,12 @@ fn write_rows<B: StorageBackend>(
             } = item
             {
                 let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-                let node = w.batch.create_node(&labels, properties).ctx(commit_err)?;
-                w.pending.nodes.push(node);
+                let node = w.node(&labels, properties).ctx(commit_err)?;
                 if let Some(id) = id {
-                    w.batch.map_external_id(&space, &id, node);
+                    w.map(&space, &id, node).ctx(commit_err)?;
                     ids.insert(&space, &id, node);
                 }
                 summary.nodes += 1;
-                w.maybe_commit().ctx(commit_err)?;
             }
         }
         consumed += r.position();
@@ -585,20 +669,16 @@ fn write_rows<B: StorageBackend>(
                 if let Some(n) = ids.get(&r.space, &r.id) {
                     return Ok(n);
                 }
-                if let Some(n) = store
-                    .external_id(&r.space, &r.id)
+                if let Some(n) = w
+                    .saved(&r.space, &r.id)
                     .ctx(|| "cannot read the saved id mapping".to_owned())?
                 {
                     return Ok(n);
                 }
                 match &implicit {
                     Some(label) => {
-                        let n = w
-                            .batch
-                            .create_node(&[label], Default::default())
-                            .ctx(commit_err)?;
-                        w.pending.nodes.push(n);
-                        w.batch.map_external_id(&r.space, &r.id, n);
+                        let n = w.node(&[label], Properties::new()).ctx(commit_err)?;
+                        w.map(&r.space, &r.id, n).ctx(commit_err)?;
                         ids.insert(&r.space, &r.id, n);
                         summary.nodes += 1;
                         Ok(n)
@@ -608,13 +688,8 @@ fn write_rows<B: StorageBackend>(
             };
             let src = resolve(&start, "start")?;
             let dst = resolve(&end, "end")?;
-            let e = w
-                .batch
-                .create_edge(src, dst, &edge_type, properties)
-                .ctx(commit_err)?;
-            w.pending.edges.push(e);
+            w.edge(src, dst, &edge_type, properties).ctx(commit_err)?;
             summary.relationships += 1;
-            w.maybe_commit().ctx(commit_err)?;
         }
         consumed += r.position();
     }
@@ -622,14 +697,7 @@ fn write_rows<B: StorageBackend>(
     Ok(())
 }
 
-/// Runs an import into `store`.
-///
-/// # Errors
-/// The first bad row (unless skipping), unreadable files, store errors.
-pub fn run<B: StorageBackend>(
-    store: &GraphStore<B>,
-    opts: &ImportOptions,
-) -> CliResult<ImportSummary> {
+fn check_inputs(opts: &ImportOptions) -> CliResult<()> {
     if opts.inputs.is_empty() {
         return Err(CliError::new(
             "nothing to import: pass --nodes, --relationships, --jsonl or --edge-list files",
@@ -645,11 +713,119 @@ pub fn run<B: StorageBackend>(
             }
         }
     }
+    Ok(())
+}
+
+fn finish_summary(summary: &mut ImportSummary, started: Instant) {
+    let elapsed = started.elapsed();
+    summary.seconds = elapsed.as_secs_f64();
+    summary.nodes_per_second = progress::per_second(summary.nodes, elapsed);
+    summary.relationships_per_second = progress::per_second(summary.relationships, elapsed);
+    summary.peak_rss_bytes = progress::peak_rss_bytes();
+}
+
+/// Runs an import into a NEW store at `path` through the bulk loader
+/// (sorted SST files ingested at once): all or nothing, also if the process
+/// is killed. `path` must be missing or an empty directory.
+///
+/// # Errors
+/// The first bad row (unless skipping), unreadable files, a `path` that
+/// holds a store, load errors; no store is created then.
+pub fn run_bulk(
+    path: &Path,
+    config: &graph_storage::RocksDbConfig,
+    opts: &ImportOptions,
+) -> CliResult<ImportSummary> {
+    check_inputs(opts)?;
     let started = Instant::now();
     let mut summary = ImportSummary {
         input_bytes: total_bytes(&opts.inputs.iter().collect::<Vec<_>>()),
+        mode: "bulk".into(),
         ..ImportSummary::default()
     };
+    // Nothing was imported before into a new store: check against an empty
+    // one.
+    let empty = GraphStore::open(graph_storage::MemoryBackend::new())
+        .ctx(|| "cannot start the check".to_owned())?;
+    let bad = check(&empty, opts)?;
+    summary.check_seconds = started.elapsed().as_secs_f64();
+    summary.bad_rows = bad.count;
+    if bad.count > 0 {
+        summary.bad_rows_report = Some(bad.report_path.display().to_string());
+    }
+    let write_start = Instant::now();
+    let what = || format!("cannot bulk-load {}", path.display());
+    let sink = graph_storage::RocksDbBackend::bulk_create(path, config).ctx(what)?;
+    let spill = opts.spill_dir.clone().unwrap_or_else(|| {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    });
+    let mut bulk_opts = BulkOptions::new(&spill).memory_budget(opts.memory_budget);
+    for (label, property) in &opts.indexes {
+        bulk_opts = bulk_opts.index(label, property);
+    }
+    let mut loader = BulkLoader::new(sink, bulk_opts).ctx(what)?;
+    write_rows(&mut loader, opts, &bad, &mut summary)?;
+    let mut phase: Option<(BulkPhase, Progress)> = None;
+    let quiet = opts.quiet;
+    let (backend, bulk) = loader
+        .finish(&mut |p| {
+            let same = phase.as_ref().is_some_and(|(ph, _)| *ph == p.phase);
+            if !same {
+                if let Some((_, old)) = phase.take() {
+                    old.finish();
+                }
+                let name = match p.phase {
+                    BulkPhase::Read => "read",
+                    BulkPhase::Write => "sort+sst",
+                    BulkPhase::Commit => "ingest",
+                };
+                phase = Some((p.phase, Progress::new(name, p.total, quiet)));
+            }
+            if let Some((_, bar)) = phase.as_mut() {
+                bar.update(p.entries, p.entries);
+            }
+        })
+        .ctx(what)?;
+    if let Some((_, bar)) = phase.take() {
+        bar.finish();
+    }
+    backend
+        .close()
+        .ctx(|| format!("cannot close {}", path.display()))?;
+    summary.write_seconds = write_start.elapsed().as_secs_f64();
+    summary.spilled_bytes = bulk.spilled_bytes;
+    finish_summary(&mut summary, started);
+    Ok(summary)
+}
+
+/// Runs an import into `store`.
+///
+/// # Errors
+/// The first bad row (unless skipping), unreadable files, store errors.
+pub fn run<B: StorageBackend>(
+    store: &GraphStore<B>,
+    opts: &ImportOptions,
+) -> CliResult<ImportSummary> {
+    check_inputs(opts)?;
+    let started = Instant::now();
+    let mut summary = ImportSummary {
+        input_bytes: total_bytes(&opts.inputs.iter().collect::<Vec<_>>()),
+        mode: "batched".into(),
+        ..ImportSummary::default()
+    };
+    for (label, property) in &opts.indexes {
+        if !store
+            .indexes()
+            .iter()
+            .any(|i| &i.label == label && &i.property == property)
+        {
+            store
+                .create_index(label, property)
+                .ctx(|| format!("cannot create the index :{label}({property})"))?;
+        }
+    }
     let bad = check(store, opts)?;
     summary.check_seconds = started.elapsed().as_secs_f64();
     summary.bad_rows = bad.count;
@@ -659,20 +835,17 @@ pub fn run<B: StorageBackend>(
     let write_start = Instant::now();
     write(store, opts, &bad, &mut summary)?;
     summary.write_seconds = write_start.elapsed().as_secs_f64();
-    let elapsed = started.elapsed();
-    summary.seconds = elapsed.as_secs_f64();
-    summary.nodes_per_second = progress::per_second(summary.nodes, elapsed);
-    summary.relationships_per_second = progress::per_second(summary.relationships, elapsed);
-    summary.peak_rss_bytes = progress::peak_rss_bytes();
+    finish_summary(&mut summary, started);
     Ok(summary)
 }
 
 /// The summary for people.
 pub fn describe(s: &ImportSummary) -> String {
     let mut out = format!(
-        "imported {} nodes and {} relationships in {:.2} s ({} nodes/s, {} relationships/s; check {:.2} s, write {:.2} s), {} of input, peak memory {}",
+        "imported {} nodes and {} relationships ({}) in {:.2} s ({} nodes/s, {} relationships/s; check {:.2} s, write {:.2} s), {} of input, peak memory {}",
         progress::count(s.nodes),
         progress::count(s.relationships),
+        s.mode,
         s.seconds,
         progress::count_f(s.nodes_per_second),
         progress::count_f(s.relationships_per_second),
