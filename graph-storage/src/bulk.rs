@@ -59,8 +59,9 @@ pub struct BulkOptions {
     /// size; the sink's (RocksDB's SST writers) comes on top.
     pub memory_budget: usize,
     /// Where sorted runs are spilled (a directory the loader creates its
-    /// own subdirectory in, removed at the end). Needs room for about the
-    /// size of the index entries (some 60 bytes per edge).
+    /// own subdirectory `graph-storage-bulk-<pid>-<n>` in, removed at the
+    /// end; those of killed loads are removed by the next load). Needs room
+    /// for about the size of the index entries (some 75 bytes per edge).
     pub spill_dir: PathBuf,
     /// Where `created_at`/`updated_at` come from.
     pub clock: Arc<dyn Clock>,
@@ -147,6 +148,33 @@ impl Drop for SpillDir {
     }
 }
 
+/// The spill directory name prefix; the rest is `<pid>-<n>`.
+const SPILL_PREFIX: &str = "graph-storage-bulk-";
+
+/// Removes the spill directories of loads whose process is gone (killed
+/// loads cannot clean up after themselves). Linux: a process is alive while
+/// `/proc/<pid>` exists; elsewhere nothing is removed. Best effort.
+fn remove_stale_spills(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SPILL_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Loads a new store in bulk (see the module docs).
 pub struct BulkLoader<S: BulkSink> {
     sink: S,
@@ -191,9 +219,10 @@ impl<S: BulkSink> BulkLoader<S> {
             catalog.insert(id, def.clone());
             index_defs.push((id, def));
         }
+        remove_stale_spills(&opts.spill_dir);
         static LOADS: AtomicU64 = AtomicU64::new(0);
         let dir = opts.spill_dir.join(format!(
-            "graph-storage-bulk-{}-{}",
+            "{SPILL_PREFIX}{}-{}",
             std::process::id(),
             LOADS.fetch_add(1, Ordering::Relaxed)
         ));
