@@ -188,8 +188,22 @@ fn table_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> Blo
     let mut t = BlockBasedOptions::default();
     t.set_block_cache(cache);
     t.set_cache_index_and_filter_blocks(true);
+    t.set_cache_index_and_filter_blocks_with_high_priority(true);
     t.set_pin_l0_filter_and_index_blocks_in_cache(true);
     t.set_bloom_filter(config.bloom_bits_per_key, false);
+    // Partitioned index and filters: a lookup reads one small partition
+    // (4 KiB) of a file's index and filter, not the whole of them, so
+    // files of hundreds of MiB (bulk loads, bottom-level compactions) stay
+    // cheap to read with a block cache much smaller than the store; only
+    // the small top-level index of each file is pinned.
+    t.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+    t.set_partition_filters(true);
+    t.set_metadata_block_size(4096);
+    t.set_pin_top_level_index_and_filter(true);
+    // Table format 5 (RocksDB 6.6 and later): readable by the RocksDB
+    // tools and bindings of older releases (Debian's ldb, rocksdict), which
+    // refuse the newer default; docs/FORMAT.md.
+    t.set_format_version(5);
     // Index keys are only ever scanned by prefix, never looked up whole.
     t.set_whole_key_filtering(cf != ColumnFamily::Indices);
     t
