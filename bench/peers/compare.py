@@ -1,0 +1,547 @@
+#!/usr/bin/env python3
+"""The peer comparison: graphstore next to Ladybug and Oxigraph, same graph.
+
+Run through `bench/peers/run` (which builds the binaries, installs the peers
+into a virtual environment and writes the workload files). This script loads
+the files of `--data` into each system, one after another, each into a fresh
+directory under `--work`, every load and every read phase in its own child
+process:
+
+* load: wall time from spawning the loader to its exit (the store is then
+  durable: it is reopened by a new process for the reads), CPU time and peak
+  RSS of that child (`os.wait4`), bytes on disk afterwards;
+* reads: the child reopens the store, counts nodes and edges, then times
+  point lookups by id, 1-hop and 2-hop out-expansions of every id of
+  `sample.txt`: a first pass after reopening ("cold"; the page cache is
+  dropped before the child starts when `/proc/sys/vm/drop_caches` is
+  writable) and a second pass ("cached").
+
+Before any figure is reported every system's node count, edge count and the
+out-degree sum of the sample (the rows of its 1-hop pass) are checked
+against `expected.json`; a mismatch is an error (exit 1).
+
+Python 3.11, standard library plus the peers (imported only in the children
+that use them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+BASE = "http://example.org/graph/"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+MIB = 1024 * 1024
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def loadavg() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return -1.0
+
+
+def disk_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            p = Path(root, f)
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+    return total
+
+
+def drop_caches() -> bool:
+    """Drops the page cache if this process may (root, not in a container
+    that forbids it); returns whether it did."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def run_child(cmd: list[str], cwd: Path | None = None) -> dict:
+    """Runs `cmd`, returns wall time, CPU time and peak RSS of that child
+    alone, its stdout, and fails on a non-zero exit."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=cwd)
+    out = proc.stdout.read() if proc.stdout else b""
+    _pid, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} exited with {proc.returncode}: {' '.join(cmd)}")
+    return {
+        "wall_s": wall,
+        "cpu_s": ru.ru_utime + ru.ru_stime,
+        "peak_rss_bytes": ru.ru_maxrss * 1024,
+        "stdout": out.decode(),
+    }
+
+
+def time_pass(ids: list[int], op) -> dict:
+    times = []
+    rows = 0
+    start = time.perf_counter()
+    for i in ids:
+        t = time.perf_counter()
+        rows += op(i)
+        times.append((time.perf_counter() - t) * 1e6)
+    total = time.perf_counter() - start
+    times.sort()
+
+    def pick(q: float) -> float:
+        return times[round((len(times) - 1) * q)]
+
+    return {
+        "calls": len(ids),
+        "rows": rows,
+        "mean_us": total * 1e6 / len(ids),
+        "p50_us": pick(0.5),
+        "p99_us": pick(0.99),
+    }
+
+
+def read_sample(data: Path) -> list[int]:
+    return [int(line) for line in (data / "sample.txt").read_text().split()]
+
+
+# --------------------------------------------------------- child: Ladybug
+# Layout: one node table `Node` with the label as a STRING column, one
+# relationship table `Rel` (Node to Node) with the type as a STRING column
+# and `weight`; ids are the INT64 primary key.
+
+
+def ladybug_load(store: Path, data: Path) -> dict:
+    import ladybug
+
+    db = ladybug.Database(str(store))
+    conn = ladybug.Connection(db)
+    conn.execute(
+        "CREATE NODE TABLE Node(id INT64 PRIMARY KEY, label STRING, name STRING,"
+        " age INT64, score DOUBLE, active BOOLEAN)"
+    )
+    conn.execute("CREATE REL TABLE Rel(FROM Node TO Node, type STRING, weight DOUBLE)")
+    t = time.perf_counter()
+    conn.execute(f"COPY Node FROM '{data / 'peer_nodes.csv'}' (HEADER=true)")
+    nodes_s = time.perf_counter() - t
+    t = time.perf_counter()
+    conn.execute(f"COPY Rel FROM '{data / 'peer_edges.csv'}' (HEADER=true)")
+    edges_s = time.perf_counter() - t
+    t = time.perf_counter()
+    conn.execute("CHECKPOINT")
+    conn.close()
+    db.close()
+    close_s = time.perf_counter() - t
+    return {"phases": {"copy_nodes_s": nodes_s, "copy_rels_s": edges_s, "checkpoint_close_s": close_s}}
+
+
+def ladybug_reads(store: Path, data: Path) -> dict:
+    import ladybug
+
+    warnings.simplefilter("ignore", DeprecationWarning)
+    ids = read_sample(data)
+    t = time.perf_counter()
+    db = ladybug.Database(str(store))
+    conn = ladybug.Connection(db)
+    open_s = time.perf_counter() - t
+    nodes = conn.execute("MATCH (n:Node) RETURN count(*)").get_next()[0]
+    edges = conn.execute("MATCH ()-[r:Rel]->() RETURN count(*)").get_next()[0]
+    q_lookup = conn.prepare("MATCH (a:Node {id: $id}) RETURN a.*")
+    q_hop1 = conn.prepare("MATCH (a:Node {id: $id})-[:Rel]->(b:Node) RETURN b.id")
+    q_hop2 = conn.prepare(
+        "MATCH (a:Node {id: $id})-[:Rel]->(b:Node)-[:Rel]->(c:Node) RETURN count(*)"
+    )
+
+    def lookup(i: int) -> int:
+        rows = conn.execute(q_lookup, {"id": i}).get_all()
+        if len(rows) != 1:
+            raise RuntimeError(f"ladybug: node {i}: {len(rows)} rows")
+        return 1
+
+    def hop1(i: int) -> int:
+        return len(conn.execute(q_hop1, {"id": i}).get_all())
+
+    def hop2(i: int) -> int:
+        return conn.execute(q_hop2, {"id": i}).get_next()[0]
+
+    out = {"open_s": open_s, "nodes": nodes, "edges": edges}
+    for name in ("cold", "cached"):
+        out[name] = {
+            "lookup": time_pass(ids, lookup),
+            "hop1": time_pass(ids, hop1),
+            "hop2": time_pass(ids, hop2),
+        }
+    out["sample_out_degree_sum"] = out["cold"]["hop1"]["rows"]
+    conn.close()
+    db.close()
+    return out
+
+
+# -------------------------------------------------------- child: Oxigraph
+# The graph as N-Triples (written by workload_csv): node IRIs n/ID with
+# rdf:type label/L and the four properties, and one triple src rel/TYPE dst
+# per distinct (source, type, target): no edge properties, no parallel
+# edges. Queries are SPARQL with `substitutions` (the query text stays the
+# same, the id is bound per call), Oxigraph's form of a prepared query.
+
+
+def rel_values(types: list[str]) -> str:
+    return " ".join(f"<{BASE}rel/{t}>" for t in types)
+
+
+def oxigraph_load(store: Path, data: Path) -> dict:
+    import pyoxigraph
+
+    t = time.perf_counter()
+    st = pyoxigraph.Store(str(store))
+    st.bulk_load(path=str(data / "graph.nt"), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    st.flush()
+    del st
+    return {"phases": {"bulk_load_s": load_s, "flush_close_s": time.perf_counter() - t}}
+
+
+def oxigraph_reads(store: Path, data: Path) -> dict:
+    import pyoxigraph as ox
+
+    expected = json.loads((data / "expected.json").read_text())
+    rels = rel_values(expected["edge_types"])
+    ids = read_sample(data)
+    t = time.perf_counter()
+    st = ox.Store(str(store))
+    open_s = time.perf_counter() - t
+
+    def count(q: str) -> int:
+        return int(next(iter(st.query(q)))["c"].value)
+
+    nodes = count(f"SELECT (COUNT(*) AS ?c) WHERE {{ ?s <{RDF_TYPE}> ?l }}")
+    edges = count(f"SELECT (COUNT(*) AS ?c) WHERE {{ VALUES ?r {{ {rels} }} ?s ?r ?o }}")
+    var_a = ox.Variable("a")
+    q_lookup = "SELECT ?a ?p ?o WHERE { ?a ?p ?o }"
+    q_hop1 = f"SELECT ?a ?b WHERE {{ VALUES ?r {{ {rels} }} ?a ?r ?b }}"
+    q_hop2 = (
+        f"SELECT ?a (COUNT(*) AS ?c) WHERE {{ VALUES ?r {{ {rels} }} VALUES ?r2 {{ {rels} }}"
+        " ?a ?r ?b . ?b ?r2 ?c2 } GROUP BY ?a"
+    )
+
+    def node(i: int):
+        return {var_a: ox.NamedNode(f"{BASE}n/{i}")}
+
+    def lookup(i: int) -> int:
+        rows = list(st.query(q_lookup, substitutions=node(i)))
+        if len(rows) < 5:
+            raise RuntimeError(f"oxigraph: node {i}: {len(rows)} triples")
+        return 1
+
+    def hop1(i: int) -> int:
+        return len(list(st.query(q_hop1, substitutions=node(i))))
+
+    def hop2(i: int) -> int:
+        # SEP-0007 substitution needs ?a projected, hence GROUP BY ?a: no
+        # row when there is no 2-hop path.
+        rows = list(st.query(q_hop2, substitutions=node(i)))
+        return int(rows[0]["c"].value) if rows else 0
+
+    out = {"open_s": open_s, "nodes": nodes, "edges": edges}
+    for name in ("cold", "cached"):
+        out[name] = {
+            "lookup": time_pass(ids, lookup),
+            "hop1": time_pass(ids, hop1),
+            "hop2": time_pass(ids, hop2),
+        }
+    out["sample_out_degree_sum"] = out["cold"]["hop1"]["rows"]
+    del st
+    return out
+
+
+CHILDREN = {
+    "ladybug-load": ladybug_load,
+    "ladybug-reads": ladybug_reads,
+    "oxigraph-load": oxigraph_load,
+    "oxigraph-reads": oxigraph_reads,
+}
+
+
+def child_main(argv: list[str]) -> int:
+    what, store, data = argv
+    result = CHILDREN[what](Path(store), Path(data))
+    print(json.dumps(result))
+    return 0
+
+
+# ------------------------------------------------------------- the parent
+
+
+class Runner:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.data = Path(args.data).resolve()
+        self.work = Path(args.work).resolve()
+        self.bin = Path(args.bin_dir).resolve()
+        self.expected = json.loads((self.data / "expected.json").read_text())
+        self.can_drop = drop_caches()
+        self.results: list[dict] = []
+
+    def log(self, msg: str) -> None:
+        print(f"[peers] {msg}", file=sys.stderr, flush=True)
+
+    def self_child(self, what: str, store: Path) -> list[str]:
+        return [sys.executable, str(Path(__file__).resolve()), "--child", what, str(store), str(self.data)]
+
+    def cold(self) -> None:
+        if self.can_drop:
+            drop_caches()
+
+    def system(self, name: str, store: Path, load_cmd: list[str], reads_cmd: list[str],
+               expect_edges: int, expect_degree: int, note: str) -> dict:
+        self.log(f"{name}: loading into {store.name}")
+        la0 = loadavg()
+        load = run_child(load_cmd)
+        la1 = loadavg()
+        disk = disk_bytes(store)
+        self.log(f"{name}: loaded in {load['wall_s']:.2f} s, {disk / MIB:.1f} MiB; reading")
+        self.cold()
+        reads = run_child(reads_cmd)
+        r = json.loads(reads["stdout"])
+        la2 = loadavg()
+        try:
+            phases = json.loads(load["stdout"]).get("phases", {}) if load["stdout"].strip() else {}
+        except json.JSONDecodeError:
+            phases = {}
+        if name.startswith("graphstore"):
+            summary = json.loads(load["stdout"])
+            phases = {"check_s": summary["check_seconds"], "write_s": summary["write_seconds"]}
+        n, m = self.expected["nodes"], self.expected["edges"]
+        res = {
+            "system": name,
+            "note": note,
+            "load": {
+                "wall_s": load["wall_s"],
+                "cpu_s": load["cpu_s"],
+                "peak_rss_bytes": load["peak_rss_bytes"],
+                "nodes_per_s": n / load["wall_s"],
+                "edges_per_s": m / load["wall_s"],
+                "phases": phases,
+                "loadavg_before": la0,
+                "loadavg_after": la1,
+            },
+            "disk_bytes": disk,
+            "reads": {k: r[k] for k in ("open_s", "cold", "cached")},
+            "reads_process": {"wall_s": reads["wall_s"], "peak_rss_bytes": reads["peak_rss_bytes"],
+                              "loadavg_after": la2},
+            "check": {
+                "nodes": [r["nodes"], n],
+                "edges": [r["edges"], expect_edges],
+                "sample_out_degree_sum": [r["sample_out_degree_sum"], expect_degree],
+            },
+        }
+        res["check"]["ok"] = all(a == b for a, b in (v for k, v in res["check"].items()))
+        if "cli_ids" in r:
+            res["cli_ids"] = r["cli_ids"]
+        self.results.append(res)
+        return res
+
+    def graphstore(self, mode: str) -> dict:
+        store = self.work / f"graphstore-{mode}"
+        cmd = [str(self.bin / "graphstore"), "import", str(store),
+               "--nodes", str(self.data / "nodes.csv"),
+               "--relationships", str(self.data / "relationships.csv"),
+               "--json", "--quiet"]
+        if mode == "batched":
+            cmd += ["--mode", "batched"]
+        reads = [str(self.bin / "peer_reads"), str(store), "--sample", str(self.data / "sample.txt")]
+        note = ("`graphstore import` (bulk path: new store, sorted SST files)" if mode == "bulk"
+                else "`graphstore import --mode batched` (commits of 10,000)")
+        res = self.system(f"graphstore-{mode}", store, cmd, reads,
+                          self.expected["edges"], self.expected["sample_out_degree_sum"], note)
+        if mode == "bulk":
+            res["stats"] = self.stats(store)
+            res["cli"] = self.cli_overhead(store, res["cli_ids"])
+        return res
+
+    def stats(self, store: Path) -> dict:
+        out = subprocess.run([str(self.bin / "graphstore"), "stats", str(store), "--json"],
+                             check=True, capture_output=True, text=True).stdout
+        s = json.loads(out)
+        return {"column_families": [
+            {k: cf.get(k) for k in ("name", "estimated_keys", "live_sst_bytes", "sst_files_per_level")}
+            for cf in s.get("column_families", [])]}
+
+    def cli_overhead(self, store: Path, store_ids: list[int]) -> dict:
+        """A handful of one-process-per-call reads through the CLI: what
+        `graphstore ... --json` costs per call (process start, store open,
+        the read, JSON), next to the in-process API figures. `get node` and
+        `neighbors` take the store's node ids, which peer_reads resolved
+        from the first sample ids."""
+        ids = [str(i) for i in store_ids]
+        g = str(self.bin / "graphstore")
+        out = {}
+        for name, mk in (("get_node", lambda i: [g, "get", "node", str(store), i, "--json"]),
+                         ("neighbors", lambda i: [g, "neighbors", str(store), i, "--out", "--json"])):
+            times = []
+            for i in ids:
+                t = time.perf_counter()
+                subprocess.run(mk(i), check=True, capture_output=True)
+                times.append(time.perf_counter() - t)
+            out[name] = {"calls": len(ids), "mean_ms": 1e3 * sum(times) / len(times),
+                         "min_ms": 1e3 * min(times)}
+        return out
+
+    def ladybug(self) -> dict:
+        store = self.work / "ladybug.lbdb"
+        return self.system("ladybug", store, self.self_child("ladybug-load", store),
+                           self.self_child("ladybug-reads", store),
+                           self.expected["edges"], self.expected["sample_out_degree_sum"],
+                           "Ladybug 0.22.0 `COPY FROM` (one node table, label a column; one rel table, type a column)")
+
+    def oxigraph(self) -> dict:
+        store = self.work / "oxigraph"
+        return self.system("oxigraph", store, self.self_child("oxigraph-load", store),
+                           self.self_child("oxigraph-reads", store),
+                           self.expected["distinct_edges"], self.expected["sample_distinct_out_degree_sum"],
+                           "Oxigraph 0.5.13 `bulk_load` of N-Triples (no edge properties, no parallel edges)")
+
+
+def fmt_int(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def table(results: list[dict], exp: dict, can_drop: bool) -> str:
+    lines = [
+        "| system | whole load s | phases s | nodes/s (whole) | edges/s (whole) | CPU s | peak RSS MiB | on disk MiB "
+        "| lookup µs cold / cached | 1-hop µs cold / cached | 2-hop µs cold / cached |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ld = r["load"]
+        ph = ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in ld["phases"].items())
+        rd = r["reads"]
+
+        def us(op: str) -> str:
+            return f"{rd['cold'][op]['mean_us']:.1f} / {rd['cached'][op]['mean_us']:.1f}"
+
+        lines.append(
+            f"| {r['system']} | {ld['wall_s']:.2f} | {ph} | {fmt_int(ld['nodes_per_s'])} | "
+            f"{fmt_int(ld['edges_per_s'])} | {ld['cpu_s']:.1f} | {ld['peak_rss_bytes'] / MIB:.0f} | "
+            f"{r['disk_bytes'] / MIB:.1f} | {us('lookup')} | {us('hop1')} | {us('hop2')} |"
+        )
+    cold = ("cold = first pass after reopening, page cache dropped before the reading process started"
+            if can_drop else "cold = first pass after reopen (page cache not dropped: not permitted)")
+    lines.append("")
+    lines.append(f"{exp['nodes']:,} nodes, {exp['edges']:,} edges, seed {exp['seed']}; sample of "
+                 f"{exp['sample_size']:,} ids, out-degree sum {exp['sample_out_degree_sum']:,}; {cold}; "
+                 "whole load = spawn of the loading process to its exit, CSV on disk to a durable store; "
+                 "rates = items / whole load.")
+    return "\n".join(lines)
+
+
+def verdicts(results: list[dict]) -> list[str]:
+    by = {r["system"]: r for r in results}
+    g = by.get("graphstore-bulk")
+    out = []
+    if not g:
+        return out
+    for peer in ("ladybug", "oxigraph"):
+        p = by.get(peer)
+        if not p:
+            continue
+        speed = p["load"]["wall_s"] / g["load"]["wall_s"]
+        rss = g["load"]["peak_rss_bytes"] / p["load"]["peak_rss_bytes"]
+        disk = g["disk_bytes"] / p["disk_bytes"]
+        line = [f"graphstore bulk vs {peer}: load {speed:.2f}x {peer}'s speed"
+                + (" (target >= 1.5x: met)" if peer == "ladybug" and speed >= 1.5 else
+                   " (target >= 1.5x: MISSED)" if peer == "ladybug" else ""),
+                f"peak RSS {rss:.2f}x" + (" (target <= 1: met)" if peer == "ladybug" and rss <= 1 else
+                                          " (target <= 1: MISSED)" if peer == "ladybug" else ""),
+                f"disk {disk:.2f}x" + (" (target <= 1: met)" if peer == "ladybug" and disk <= 1 else
+                                       " (target <= 1: MISSED)" if peer == "ladybug" else "")]
+        for op in ("lookup", "hop1", "hop2"):
+            for pas in ("cold", "cached"):
+                ratio = p["reads"][pas][op]["mean_us"] / g["reads"][pas][op]["mean_us"]
+                tgt = ""
+                if op != "hop2":
+                    tgt = " (target >= 10x: met)" if ratio >= 10 else " (target >= 10x: MISSED)"
+                line.append(f"{op} {pas} {ratio:.1f}x faster{tgt}")
+        out.append("- " + "; ".join(line))
+        wins = []
+        if speed < 1:
+            wins.append(f"whole load ({p['load']['wall_s']:.2f} s vs {g['load']['wall_s']:.2f} s)")
+        if rss > 1:
+            wins.append(f"peak RSS ({p['load']['peak_rss_bytes'] / MIB:.0f} vs {g['load']['peak_rss_bytes'] / MIB:.0f} MiB)")
+        if disk > 1:
+            wins.append(f"bytes on disk ({p['disk_bytes'] / MIB:.1f} vs {g['disk_bytes'] / MIB:.1f} MiB)")
+        if p["load"]["cpu_s"] < g["load"]["cpu_s"]:
+            wins.append(f"load CPU time ({p['load']['cpu_s']:.1f} vs {g['load']['cpu_s']:.1f} s)")
+        for op in ("lookup", "hop1", "hop2"):
+            for pas in ("cold", "cached"):
+                if p["reads"][pas][op]["mean_us"] < g["reads"][pas][op]["mean_us"]:
+                    wins.append(f"{op} {pas}")
+        out.append(f"- {peer} wins: " + (", ".join(wins) if wins else "nothing measured here"))
+    return out
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        return child_main(sys.argv[2:])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="directory written by workload_csv")
+    ap.add_argument("--work", required=True, help="directory for the stores")
+    ap.add_argument("--bin-dir", required=True, help="directory of graphstore and peer_reads")
+    ap.add_argument("--peers", default="", help="comma-separated peers to run (ladybug,oxigraph)")
+    ap.add_argument("--json", help="write the results as JSON here")
+    ap.add_argument("--commit", default="", help="the commit measured, for the record")
+    args = ap.parse_args()
+    r = Runner(args)
+    peers = [p for p in args.peers.split(",") if p]
+    r.graphstore("bulk")
+    r.graphstore("batched")
+    for p in peers:
+        getattr(r, p)()
+    bad = [x for x in r.results if not x["check"]["ok"]]
+    if bad:
+        for x in bad:
+            print(f"peers: error: {x['system']} does not hold the expected graph: "
+                  f"{json.dumps(x['check'])} (measured, expected)", file=sys.stderr)
+        return 1
+    print(f"All {len(r.results)} systems hold the same graph: nodes, edges and the sample's "
+          "out-degree sum match expected.json (Oxigraph: distinct source, type, target).")
+    print()
+    print(table(r.results, r.expected, r.can_drop))
+    print()
+    for line in verdicts(r.results):
+        print(line)
+    g = next(x for x in r.results if x["system"] == "graphstore-bulk")
+    print()
+    print("Per-call overhead of the CLI (one process per call, store opened each time, after the reads): "
+          + "; ".join(f"`graphstore {k.replace('_', ' ')} --json` {v['mean_ms']:.1f} ms mean, {v['min_ms']:.1f} ms min "
+                      f"over {v['calls']} calls" for k, v in g["cli"].items())
+          + f"; against {g['reads']['cached']['lookup']['mean_us']:.1f} µs (lookup) and "
+            f"{g['reads']['cached']['hop1']['mean_us']:.1f} µs (1-hop) through the API in one process.")
+    print("graphstore bulk store per column family (live SST MiB): " + ", ".join(
+        f"{cf['name']} {(cf['live_sst_bytes'] or 0) / MIB:.1f}" for cf in g["stats"]["column_families"]))
+    if args.json:
+        doc = {"commit": args.commit, "expected": r.expected, "cold_is_page_cache_dropped": r.can_drop,
+               "peers": peers, "results": r.results, "verdicts": verdicts(r.results),
+               "machine": {"cpus": os.cpu_count(), "loadavg_end": loadavg()}}
+        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
