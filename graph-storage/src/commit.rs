@@ -124,11 +124,13 @@ impl<B: StorageBackend> GraphStore<B> {
         }))
     }
 
-    /// Adds `names` to the symbol dictionary (one synced write of their
-    /// entries) and returns their ids.
+    /// Adds `names` to the symbol dictionary (one synced write of the
+    /// entries of those not there yet) and returns the ids of all of them:
+    /// names another committer interned since the caller looked are
+    /// returned too, with their existing ids.
     fn intern(&self, names: &[&str]) -> Result<Vec<(Arc<str>, SymbolId)>> {
         let _writer = self.lock_writer();
-        let (batch, new) = {
+        let (batch, new, mut out) = {
             let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
             let mut batch = WriteBatch::new();
             let mut new = Vec::new();
@@ -163,10 +165,11 @@ impl<B: StorageBackend> GraphStore<B> {
                 meta::NEXT_SYMBOL_ID,
                 &codec::encode_u32_value(next),
             );
-            (batch, new)
+            (batch, new, out)
         };
         self.write_with_symbols(&batch, &new)?;
-        Ok(new)
+        out.extend(new);
+        Ok(out)
     }
 
     /// Writes `batch`, then publishes its `new` symbols in memory.
@@ -395,5 +398,27 @@ impl<B: StorageBackend> GraphStore<B> {
             Some((_, e)) => Err(e.clone()),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(all(test, feature = "memory"))]
+mod tests {
+    use crate::GraphStore;
+    use storage_memory::MemoryBackend;
+
+    /// A creation-only commit looks its labels up, then interns the missing
+    /// ones; a label another committer interned in between must come back
+    /// with its id too (it was dropped, and encoding failed with "symbol
+    /// was not interned": found by tests/tests/concurrency.rs under load).
+    #[test]
+    fn intern_returns_names_interned_meanwhile() -> graph_core::Result<()> {
+        let store = GraphStore::open(MemoryBackend::new())?;
+        let first = store.intern(&["P"])?;
+        let both = store.intern(&["P", "X"])?;
+        let names: Vec<&str> = both.iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, ["P", "X"]);
+        assert_eq!(both[0].1, first[0].1);
+        assert_ne!(both[1].1, first[0].1);
+        Ok(())
     }
 }
