@@ -106,6 +106,33 @@ fn run(args: &Args) -> BoxResult<serde_json::Value> {
         out.insert("hop1".into(), pass(&ids, |id| one_hop(&store, id))?);
         out.insert("hop2".into(), pass(&ids, |id| two_hop(&store, id))?);
     }
+    // Where a cached lookup's time goes: the external-id mapping read alone,
+    // and `get_node`/`neighbors` by store id alone (a third pass).
+    let mut split = serde_json::Map::new();
+    let mut store_ids = std::collections::HashMap::new();
+    for id in &ids {
+        store_ids.insert(id.clone(), resolve(&store, id)?);
+    }
+    split.insert(
+        "map_external_id".into(),
+        pass(&ids, |id| {
+            Ok(u64::from(store.external_id("", id)?.is_some()))
+        })?,
+    );
+    split.insert(
+        "get_node_by_store_id".into(),
+        pass(&ids, |id| {
+            Ok(u64::from(store.get_node(store_ids[id])?.is_some()))
+        })?,
+    );
+    split.insert(
+        "neighbors_by_store_id".into(),
+        pass(&ids, |id| {
+            Ok(store
+                .neighbors(store_ids[id], Direction::Outgoing, None)?
+                .len() as u64)
+        })?,
+    );
     let degree_sum = cold["hop1"]["rows"].clone();
     // The store's ids of the first few sample ids, for timing the CLI
     // (`graphstore get node`/`neighbors` take store ids).
@@ -122,6 +149,7 @@ fn run(args: &Args) -> BoxResult<serde_json::Value> {
         "cold": cold,
         "cached": cached,
         "cli_ids": cli_ids,
+        "cached_split": split,
         "peak_rss_bytes": bench::sys::peak_rss_bytes(),
     }))
 }
