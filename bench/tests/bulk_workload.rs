@@ -45,7 +45,8 @@ fn bulk<S: BulkSink>(sink: S, w: &Workload, spill: &std::path::Path) -> BoxResul
 #[test]
 fn the_harness_graph_loads_identically_in_bulk_and_in_batches() -> BoxResult<()> {
     let w = Workload::new(3_000, 15_000, DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT)?;
-    let batched = GraphStore::open_with(MemoryBackend::new(), StoreOptions::default().clock(clock()))?;
+    let batched =
+        GraphStore::open_with(MemoryBackend::new(), StoreOptions::default().clock(clock()))?;
     batched.create_index("Person", "age")?;
     let mut ids = Vec::new();
     for start in (0..w.nodes).step_by(1000) {
@@ -60,7 +61,12 @@ fn the_harness_graph_loads_identically_in_bulk_and_in_batches() -> BoxResult<()>
         let mut b = batched.batch();
         for i in start..(start + 1000).min(w.edges) {
             let s = w.edge(i);
-            b.create_edge(ids[s.src as usize], ids[s.dst as usize], s.edge_type(), s.properties())?;
+            b.create_edge(
+                ids[s.src as usize],
+                ids[s.dst as usize],
+                s.edge_type(),
+                s.properties(),
+            )?;
         }
         b.commit()?;
     }
@@ -70,7 +76,11 @@ fn the_harness_graph_loads_identically_in_bulk_and_in_batches() -> BoxResult<()>
     let memory = bulk(MemoryBackend::bulk_sink(), &w, dir.path())?;
     assert!(dump(&memory)? == want, "memory bulk load differs");
     let path = dir.path().join("store");
-    let rocks = bulk(RocksDbBackend::bulk_create(&path, &RocksDbConfig::default())?, &w, dir.path())?;
+    let rocks = bulk(
+        RocksDbBackend::bulk_create(&path, &RocksDbConfig::default())?,
+        &w,
+        dir.path(),
+    )?;
     assert!(dump(&rocks)? == want, "RocksDB bulk load differs");
     let store = GraphStore::open(rocks)?;
     assert!(store.verify()?.is_clean());
