@@ -17,7 +17,10 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(1_764_000_000_000_000, 11))
 }
 
-fn dump(view: &impl ReadView) -> BoxResult<Vec<Vec<(Vec<u8>, Vec<u8>)>>> {
+/// Every entry of every column family.
+type Dump = Vec<Vec<(Vec<u8>, Vec<u8>)>>;
+
+fn dump(view: &impl ReadView) -> BoxResult<Dump> {
     let mut out = Vec::new();
     for cf in ColumnFamily::ALL {
         out.push(view.collect_range(cf, KeyRange::all(), ScanDirection::Forward, None)?);
