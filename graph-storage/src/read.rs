@@ -114,6 +114,22 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
             .transpose()
     }
 
+    /// The nodes with these ids, in order (`None` for a missing one), read
+    /// with one batched lookup of the backend (RocksDB's `multi_get`).
+    ///
+    /// # Errors
+    /// A corruption error if a record cannot be decoded; an engine error.
+    pub fn get_nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Node>>> {
+        let keys: Vec<[u8; 8]> = ids.iter().map(|id| codec::node_key(*id)).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        self.view
+            .multi_get(ColumnFamily::Nodes, &refs)?
+            .into_iter()
+            .zip(&keys)
+            .map(|(v, k)| v.map(|v| codec::decode_node(k, &v)).transpose())
+            .collect()
+    }
+
     /// The edge with this id, or `None`.
     ///
     /// # Errors

@@ -529,6 +529,15 @@ impl<B: StorageBackend> GraphStore<B> {
         self.reader().get_node(id)
     }
 
+    /// The nodes with these ids, in order, in one batched lookup (see
+    /// [`GraphReader::get_nodes`]).
+    ///
+    /// # Errors
+    /// Corruption if a record does not decode; engine errors.
+    pub fn get_nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Node>>> {
+        self.reader().get_nodes(ids)
+    }
+
     /// The edge with this id, or `None`.
     ///
     /// # Errors

@@ -388,6 +388,70 @@ fn lookups<B: StorageBackend>(
     }
     m.insert("get_node_per_s".into(), per_sec(args.lookups, node_time));
     m.insert("backend_get_per_s".into(), per_sec(args.lookups, raw_time));
+
+    // Batched lookups of 100 ids, and the backend's multi_get of the same
+    // keys.
+    let t = Instant::now();
+    for chunk in sample.chunks(100) {
+        black_box(store.get_nodes(chunk)?);
+    }
+    let batched_time = t.elapsed();
+    let t = Instant::now();
+    for chunk in sample.chunks(100) {
+        let keys: Vec<[u8; 8]> = chunk.iter().map(|id| codec::node_key(*id)).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        black_box(store.backend().multi_get(ColumnFamily::Nodes, &refs)?);
+    }
+    let raw_multi_time = t.elapsed();
+    m.insert(
+        "get_nodes_batched_per_s".into(),
+        per_sec(args.lookups, batched_time),
+    );
+    m.insert(
+        "backend_multi_get_per_s".into(),
+        per_sec(args.lookups, raw_multi_time),
+    );
+
+    // Adjacency: `neighbors` of random nodes against a raw prefix scan of
+    // the same adjacency keys, in edges per second (a warm-up pass first).
+    let starts = &sample[..sample.len().min(20_000)];
+    let raw_scan = |id: NodeId| -> BoxResult<u64> {
+        let mut n = 0u64;
+        store.backend().scan_prefix(
+            ColumnFamily::Indices,
+            &codec::AdjacencyKey::node_prefix(codec::AdjacencyDir::Out, id),
+            graph_core::ScanDirection::Forward,
+            &mut |_, _| {
+                n += 1;
+                Ok(std::ops::ControlFlow::Continue(()))
+            },
+        )?;
+        Ok(n)
+    };
+    for id in starts {
+        black_box(raw_scan(*id)?);
+    }
+    let t = Instant::now();
+    let mut edges = 0u64;
+    for id in starts {
+        edges +=
+            black_box(store.neighbors(*id, graph_storage::Direction::Outgoing, None)?).len() as u64;
+    }
+    let graph_time = t.elapsed();
+    let t = Instant::now();
+    let mut raw_edges = 0u64;
+    for id in starts {
+        raw_edges += black_box(raw_scan(*id)?);
+    }
+    let raw_scan_time = t.elapsed();
+    if raw_edges != edges {
+        return Err(format!("neighbors found {edges} edges, the raw scan {raw_edges}").into());
+    }
+    m.insert("neighbors_edges_per_s".into(), per_sec(edges, graph_time));
+    m.insert(
+        "raw_adjacency_scan_edges_per_s".into(),
+        per_sec(raw_edges, raw_scan_time),
+    );
     Ok(())
 }
 
