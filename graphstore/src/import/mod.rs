@@ -1,14 +1,21 @@
 //! `graphstore import`: Neo4j admin-import CSV, JSON Lines and edge lists
 //! into a store, all or nothing for bad input.
 //!
-//! Two passes over the input. The first parses and checks every row (types,
-//! duplicate ids, relationships naming unknown nodes) and writes nothing:
-//! a bad row stops the import there with file:line:column and the reason,
-//! leaving the store as it was (with `--skip-bad-rows`, bad rows are
-//! counted, written to a report and left out). The second pass writes
-//! nodes, then relationships, in batches through the normal commit path.
-//! If the second pass fails (a full disk, say), what it wrote is deleted
-//! again before the error is reported.
+//! A bad row (a cell of the wrong type, a duplicate id, a relationship
+//! naming an unknown node, bad bytes) stops the import with file:line:column
+//! and the reason, leaving the store as it was (with `--skip-bad-rows`, bad
+//! rows are counted, written to a report and left out).
+//!
+//! Into an existing store (the batched path): two passes over the input.
+//! The first parses and checks every row and writes nothing; the second
+//! writes nodes, then relationships, in batches through the normal commit
+//! path. If the second pass fails (a full disk, say), what it wrote is
+//! deleted again before the error is reported.
+//!
+//! Into a new store (the bulk path): one pass, nodes then relationships,
+//! checking each row as it goes into the bulk loader, whose store becomes
+//! visible only at its commit: a bad row drops the load, and nothing was
+//! created.
 //!
 //! External ids map to store ids through a mapping saved in the store
 //! (`MapExternalId`), so a later import can refer to nodes of an earlier
@@ -248,6 +255,16 @@ struct BadRows {
 }
 
 impl BadRows {
+    fn new(opts: &ImportOptions) -> Self {
+        BadRows {
+            skip: opts.skip_bad_rows,
+            rows: HashSet::new(),
+            count: 0,
+            report_path: opts.report.clone(),
+            report: None,
+        }
+    }
+
     fn bad(&mut self, e: RowError) -> CliResult<()> {
         if !self.skip {
             return Err(CliError::new(format!(
@@ -306,13 +323,7 @@ fn total_bytes(inputs: &[&Input]) -> u64 {
 
 /// Checks every row (first pass). Returns the bad rows to skip.
 fn check<B: StorageBackend>(store: &GraphStore<B>, opts: &ImportOptions) -> CliResult<BadRows> {
-    let mut bad = BadRows {
-        skip: opts.skip_bad_rows,
-        rows: HashSet::new(),
-        count: 0,
-        report_path: opts.report.clone(),
-        report: None,
-    };
+    let mut bad = BadRows::new(opts);
     let all: Vec<&Input> = opts.inputs.iter().collect();
     let total = total_bytes(&all);
     let mut progress = Progress::new("check", total, opts.quiet);
@@ -549,7 +560,7 @@ impl<S: BulkSink> RowSink for BulkLoader<S> {
 fn write<B: StorageBackend>(
     store: &GraphStore<B>,
     opts: &ImportOptions,
-    bad: &BadRows,
+    bad: &mut BadRows,
     summary: &mut ImportSummary,
 ) -> CliResult<()> {
     let mut w = Batches {
@@ -559,7 +570,7 @@ fn write<B: StorageBackend>(
         created: Created::default(),
         batch_size: opts.batch_size.max(1),
     };
-    let outcome = write_rows(&mut w, opts, bad, summary);
+    let outcome = write_rows(&mut w, opts, bad, false, summary);
     let outcome = outcome.and_then(|()| {
         w.commit()
             .and_then(|()| store.sync())
@@ -580,10 +591,16 @@ fn write<B: StorageBackend>(
     Ok(())
 }
 
+/// Writes every row not in `bad` into `w`. With `inline`, rows are also
+/// checked here (bad rows stop the import or are skipped into `bad`), so no
+/// separate check pass is needed: the bulk path may, since nothing it
+/// writes is visible before its commit; without, a row failing here changed
+/// since the check pass.
 fn write_rows(
     w: &mut dyn RowSink,
     opts: &ImportOptions,
-    bad: &BadRows,
+    bad: &mut BadRows,
+    inline: bool,
     summary: &mut ImportSummary,
 ) -> CliResult<()> {
     let node_inputs: Vec<&Input> = opts.inputs.iter().filter(|i| i.has_nodes()).collect();
@@ -612,6 +629,10 @@ fn write_rows(
             }
             let (item, loc) = match next {
                 Err(e) if bad.rows.contains(&e.loc) => continue,
+                Err(e) if inline => {
+                    bad.bad(e)?;
+                    continue;
+                }
                 Err(e) => return Err(inconsistent(e)),
                 Ok(x) => x,
             };
@@ -625,6 +646,17 @@ fn write_rows(
                 properties,
             } = item
             {
+                if inline
+                    && let Some(id) = &id
+                    && ids.get(&space, id).is_some()
+                {
+                    bad.bad(RowError {
+                        loc,
+                        column: 0,
+                        reason: format!("duplicate node id {id:?}"),
+                    })?;
+                    continue;
+                }
                 let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
                 let node = w.node(&labels, properties).ctx(commit_err)?;
                 if let Some(id) = id {
@@ -650,6 +682,10 @@ fn write_rows(
             }
             let (item, loc) = match next {
                 Err(e) if bad.rows.contains(&e.loc) => continue,
+                Err(e) if inline => {
+                    bad.bad(e)?;
+                    continue;
+                }
                 Err(e) => return Err(inconsistent(e)),
                 Ok(x) => x,
             };
@@ -665,29 +701,37 @@ fn write_rows(
             else {
                 continue;
             };
-            let mut resolve = |r: &NodeRef, what: &str| -> CliResult<NodeId> {
-                if let Some(n) = ids.get(&r.space, &r.id) {
-                    return Ok(n);
-                }
-                if let Some(n) = w
-                    .saved(&r.space, &r.id)
-                    .ctx(|| "cannot read the saved id mapping".to_owned())?
-                {
-                    return Ok(n);
-                }
-                match &implicit {
-                    Some(label) => {
-                        let n = w.node(&[label], Properties::new()).ctx(commit_err)?;
-                        w.map(&r.space, &r.id, n).ctx(commit_err)?;
-                        ids.insert(&r.space, &r.id, n);
-                        summary.nodes += 1;
-                        Ok(n)
+            if implicit.is_none() {
+                let missing = [(&start, "start"), (&end, "end")]
+                    .into_iter()
+                    .map(|(r, what)| Ok(known(&ids, &*w, r)?.is_none().then_some((r, what))))
+                    .collect::<CliResult<Vec<_>>>()?
+                    .into_iter()
+                    .flatten()
+                    .next();
+                if let Some((r, what)) = missing {
+                    let e = ref_error(&loc, r, what);
+                    if inline {
+                        bad.bad(e)?;
+                        continue;
                     }
-                    None => Err(inconsistent(ref_error(&loc, r, what))),
+                    return Err(inconsistent(e));
                 }
+            }
+            let mut resolve = |r: &NodeRef| -> CliResult<NodeId> {
+                if let Some(n) = known(&ids, &*w, r)? {
+                    return Ok(n);
+                }
+                // Only edge lists get here: their ids are get-or-create.
+                let label = implicit.as_deref().unwrap_or("Node");
+                let n = w.node(&[label], Properties::new()).ctx(commit_err)?;
+                w.map(&r.space, &r.id, n).ctx(commit_err)?;
+                ids.insert(&r.space, &r.id, n);
+                summary.nodes += 1;
+                Ok(n)
             };
-            let src = resolve(&start, "start")?;
-            let dst = resolve(&end, "end")?;
+            let src = resolve(&start)?;
+            let dst = resolve(&end)?;
             w.edge(src, dst, &edge_type, properties).ctx(commit_err)?;
             summary.relationships += 1;
         }
@@ -695,6 +739,15 @@ fn write_rows(
     }
     progress.finish();
     Ok(())
+}
+
+/// The node an external id names: of this import, or of an earlier one.
+fn known(ids: &IdMap, w: &dyn RowSink, r: &NodeRef) -> CliResult<Option<NodeId>> {
+    if let Some(n) = ids.get(&r.space, &r.id) {
+        return Ok(Some(n));
+    }
+    w.saved(&r.space, &r.id)
+        .ctx(|| "cannot read the saved id mapping".to_owned())
 }
 
 fn check_inputs(opts: &ImportOptions) -> CliResult<()> {
@@ -743,16 +796,9 @@ pub fn run_bulk(
         mode: "bulk".into(),
         ..ImportSummary::default()
     };
-    // Nothing was imported before into a new store: check against an empty
-    // one.
-    let empty = GraphStore::open(graph_storage::MemoryBackend::new())
-        .ctx(|| "cannot start the check".to_owned())?;
-    let bad = check(&empty, opts)?;
-    summary.check_seconds = started.elapsed().as_secs_f64();
-    summary.bad_rows = bad.count;
-    if bad.count > 0 {
-        summary.bad_rows_report = Some(bad.report_path.display().to_string());
-    }
+    // One pass: rows are checked as they are written, since nothing the
+    // loader writes is visible before its commit (a bad row drops it).
+    let mut bad = BadRows::new(opts);
     let write_start = Instant::now();
     let what = || format!("cannot bulk-load {}", path.display());
     let sink = graph_storage::RocksDbBackend::bulk_create(path, config).ctx(what)?;
@@ -766,7 +812,12 @@ pub fn run_bulk(
         bulk_opts = bulk_opts.index(label, property);
     }
     let mut loader = BulkLoader::new(sink, bulk_opts).ctx(what)?;
-    write_rows(&mut loader, opts, &bad, &mut summary)?;
+    write_rows(&mut loader, opts, &mut bad, true, &mut summary)?;
+    bad.finish()?;
+    summary.bad_rows = bad.count;
+    if bad.count > 0 {
+        summary.bad_rows_report = Some(bad.report_path.display().to_string());
+    }
     let mut phase: Option<(BulkPhase, Progress)> = None;
     let quiet = opts.quiet;
     let (backend, bulk) = loader
@@ -826,14 +877,14 @@ pub fn run<B: StorageBackend>(
                 .ctx(|| format!("cannot create the index :{label}({property})"))?;
         }
     }
-    let bad = check(store, opts)?;
+    let mut bad = check(store, opts)?;
     summary.check_seconds = started.elapsed().as_secs_f64();
     summary.bad_rows = bad.count;
     if bad.count > 0 {
         summary.bad_rows_report = Some(bad.report_path.display().to_string());
     }
     let write_start = Instant::now();
-    write(store, opts, &bad, &mut summary)?;
+    write(store, opts, &mut bad, &mut summary)?;
     summary.write_seconds = write_start.elapsed().as_secs_f64();
     finish_summary(&mut summary, started);
     Ok(summary)
