@@ -27,7 +27,9 @@
 
 pub mod source;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -213,7 +215,7 @@ fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemR
 
 /// External ids seen, per id space.
 #[derive(Default)]
-struct IdSet(HashMap<Arc<str>, HashSet<Box<str>>>);
+struct IdSet(Spaces<FxHashSet<Box<str>>>);
 
 impl IdSet {
     fn contains(&self, space: &str, id: &str) -> bool {
@@ -221,27 +223,81 @@ impl IdSet {
     }
 
     fn insert(&mut self, space: &Arc<str>, id: &str) -> bool {
-        self.0
-            .entry(Arc::clone(space))
-            .or_default()
-            .insert(Box::from(id))
+        self.0.get_or_default(space).insert(Box::from(id))
+    }
+}
+
+/// One value per id space; imports name few spaces, so a list is fastest.
+struct Spaces<T>(Vec<(Arc<str>, T)>);
+
+impl<T> Default for Spaces<T> {
+    fn default() -> Self {
+        Spaces(Vec::new())
+    }
+}
+
+impl<T: Default> Spaces<T> {
+    fn get(&self, space: &str) -> Option<&T> {
+        self.0.iter().find(|(s, _)| &**s == space).map(|(_, t)| t)
+    }
+
+    fn get_or_default(&mut self, space: &Arc<str>) -> &mut T {
+        let i = match self.0.iter().position(|(s, _)| s == space) {
+            Some(i) => i,
+            None => {
+                self.0.push((Arc::clone(space), T::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
     }
 }
 
 /// External id -> node, per id space, for the nodes of this import.
 #[derive(Default)]
-struct IdMap(HashMap<Arc<str>, HashMap<Box<str>, NodeId>>);
+struct IdMap(Spaces<SpaceIds>);
+
+/// The ids of one space: canonical decimal numbers (what most datasets
+/// use) as integers, so a lookup touches one table slot and no string;
+/// anything else as strings.
+#[derive(Default)]
+struct SpaceIds {
+    numbers: FxHashMap<u64, NodeId>,
+    names: FxHashMap<Box<str>, NodeId>,
+}
+
+/// `id` as a number if it is one written canonically (no sign, no leading
+/// zero), so that the number stands for exactly one string.
+fn canonical_number(id: &str) -> Option<u64> {
+    let b = id.as_bytes();
+    if b.is_empty() || b.len() > 19 || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    if !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    id.parse().ok()
+}
 
 impl IdMap {
     fn get(&self, space: &str, id: &str) -> Option<NodeId> {
-        self.0.get(space).and_then(|m| m.get(id)).copied()
+        let ids = self.0.get(space)?;
+        match canonical_number(id) {
+            Some(n) => ids.numbers.get(&n).copied(),
+            None => ids.names.get(id).copied(),
+        }
     }
 
     fn insert(&mut self, space: &Arc<str>, id: &str, node: NodeId) {
-        self.0
-            .entry(Arc::clone(space))
-            .or_default()
-            .insert(Box::from(id), node);
+        let ids = self.0.get_or_default(space);
+        match canonical_number(id) {
+            Some(n) => {
+                ids.numbers.insert(n, node);
+            }
+            None => {
+                ids.names.insert(Box::from(id), node);
+            }
+        }
     }
 }
 
@@ -701,25 +757,26 @@ fn write_rows(
             else {
                 continue;
             };
-            if implicit.is_none() {
-                let missing = [(&start, "start"), (&end, "end")]
-                    .into_iter()
-                    .map(|(r, what)| Ok(known(&ids, &*w, r)?.is_none().then_some((r, what))))
-                    .collect::<CliResult<Vec<_>>>()?
-                    .into_iter()
-                    .flatten()
-                    .next();
-                if let Some((r, what)) = missing {
-                    let e = ref_error(&loc, r, what);
-                    if inline {
-                        bad.bad(e)?;
-                        continue;
-                    }
-                    return Err(inconsistent(e));
+            let (src, dst) = (known(&ids, &*w, &start)?, known(&ids, &*w, &end)?);
+            if implicit.is_none() && (src.is_none() || dst.is_none()) {
+                let (r, what) = if src.is_none() {
+                    (&start, "start")
+                } else {
+                    (&end, "end")
+                };
+                let e = ref_error(&loc, r, what);
+                if inline {
+                    bad.bad(e)?;
+                    continue;
                 }
+                return Err(inconsistent(e));
             }
-            let mut resolve = |r: &NodeRef| -> CliResult<NodeId> {
-                if let Some(n) = known(&ids, &*w, r)? {
+            let mut resolve = |r: &NodeRef, found: Option<NodeId>| -> CliResult<NodeId> {
+                if let Some(n) = found {
+                    return Ok(n);
+                }
+                // A self-loop to a new id: created by the first end.
+                if let Some(n) = ids.get(&r.space, &r.id) {
                     return Ok(n);
                 }
                 // Only edge lists get here: their ids are get-or-create.
@@ -730,8 +787,8 @@ fn write_rows(
                 summary.nodes += 1;
                 Ok(n)
             };
-            let src = resolve(&start)?;
-            let dst = resolve(&end)?;
+            let src = resolve(&start, src)?;
+            let dst = resolve(&end, dst)?;
             w.edge(src, dst, &edge_type, properties).ctx(commit_err)?;
             summary.relationships += 1;
         }
@@ -914,4 +971,33 @@ pub fn describe(s: &ImportSummary) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_and_other_ids_map_apart_and_exactly() {
+        let mut m = IdMap::default();
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from(""), Arc::from("S"));
+        m.insert(&a, "7", NodeId(1));
+        m.insert(&a, "07", NodeId(2));
+        m.insert(&a, "x", NodeId(3));
+        m.insert(&b, "7", NodeId(4));
+        m.insert(&a, "18446744073709551615", NodeId(5));
+        m.insert(&a, "18446744073709551616", NodeId(6));
+        assert_eq!(m.get("", "7"), Some(NodeId(1)));
+        assert_eq!(m.get("", "07"), Some(NodeId(2)));
+        assert_eq!(m.get("", "x"), Some(NodeId(3)));
+        assert_eq!(m.get("S", "7"), Some(NodeId(4)));
+        assert_eq!(m.get("", "18446744073709551615"), Some(NodeId(5)));
+        assert_eq!(m.get("", "18446744073709551616"), Some(NodeId(6)));
+        assert_eq!(m.get("", "8"), None);
+        assert_eq!(m.get("T", "7"), None);
+        assert_eq!(canonical_number("0"), Some(0));
+        assert_eq!(canonical_number("-1"), None);
+        assert_eq!(canonical_number("+1"), None);
+        assert_eq!(canonical_number(""), None);
+    }
 }
