@@ -669,11 +669,6 @@ fn write_rows(
     let mut progress = Progress::new("write", total, opts.quiet);
     let mut ids = IdMap::default();
     let (mut rows, mut consumed) = (0u64, 0u64);
-    let inconsistent = |e: RowError| {
-        CliError::new(format!(
-            "{e} (the row changed between the check and the write: is another process writing the file?)"
-        ))
-    };
     let commit_err = || "cannot write the import".to_owned();
 
     for input in &node_inputs {
@@ -683,18 +678,9 @@ fn write_rows(
             if rows % 4096 == 0 {
                 progress.update(rows, consumed + r.position());
             }
-            let (item, loc) = match next {
-                Err(e) if bad.rows.contains(&e.loc) => continue,
-                Err(e) if inline => {
-                    bad.bad(e)?;
-                    continue;
-                }
-                Err(e) => return Err(inconsistent(e)),
-                Ok(x) => x,
-            };
-            if bad.rows.contains(&loc) {
+            let Some((item, loc)) = good_row(next, bad, inline)? else {
                 continue;
-            }
+            };
             if let Item::Node {
                 space,
                 id,
@@ -736,18 +722,9 @@ fn write_rows(
             if rows % 4096 == 0 {
                 progress.update(rows, consumed + r.position());
             }
-            let (item, loc) = match next {
-                Err(e) if bad.rows.contains(&e.loc) => continue,
-                Err(e) if inline => {
-                    bad.bad(e)?;
-                    continue;
-                }
-                Err(e) => return Err(inconsistent(e)),
-                Ok(x) => x,
-            };
-            if bad.rows.contains(&loc) {
+            let Some((item, loc)) = good_row(next, bad, inline)? else {
                 continue;
-            }
+            };
             let Item::Edge {
                 start,
                 end,
@@ -796,6 +773,33 @@ fn write_rows(
     }
     progress.finish();
     Ok(())
+}
+
+/// A row read in the write pass, or `None` to go on to the next: a row
+/// already known bad, or (checking inline) one found bad now and skipped.
+///
+/// # Errors
+/// A bad row that stops the import; without `inline`, a row that was good
+/// in the check pass and is bad now.
+fn good_row(
+    next: Result<(Item, Loc), RowError>,
+    bad: &mut BadRows,
+    inline: bool,
+) -> CliResult<Option<(Item, Loc)>> {
+    match next {
+        Err(e) if bad.rows.contains(&e.loc) => Ok(None),
+        Err(e) if inline => bad.bad(e).map(|()| None),
+        Err(e) => Err(inconsistent(e)),
+        Ok((_, loc)) if bad.rows.contains(&loc) => Ok(None),
+        Ok(row) => Ok(Some(row)),
+    }
+}
+
+/// A row that changed between the check pass and the write pass.
+fn inconsistent(e: RowError) -> CliError {
+    CliError::new(format!(
+        "{e} (the row changed between the check and the write: is another process writing the file?)"
+    ))
 }
 
 /// The node an external id names: of this import, or of an earlier one.

@@ -702,25 +702,88 @@ pub enum JsonlPart {
 /// `{"type":"node","id":..,"labels":[..],"properties":{..}}` and
 /// `{"type":"relationship","label":..,"start":{"id":..},"end":{"id":..},"properties":{..}}`.
 pub struct JsonlReader {
-    files: Vec<PathBuf>,
-    next_file: usize,
-    lines: Option<Lines>,
-    consumed_before: u64,
+    lines: LineFiles,
     part: JsonlPart,
-    failed: bool,
 }
 
 impl JsonlReader {
     /// A reader of `files`, returning the items of `part`.
     pub fn new(files: Vec<PathBuf>, part: JsonlPart) -> Self {
         JsonlReader {
+            lines: LineFiles::new(files),
+            part,
+        }
+    }
+}
+
+/// The lines of a list of files, one file after the other, each line
+/// parsed by the caller into an item (or skipped: blank lines, comments).
+struct LineFiles {
+    files: Vec<PathBuf>,
+    next_file: usize,
+    lines: Option<Lines>,
+    consumed_before: u64,
+    failed: bool,
+}
+
+impl LineFiles {
+    fn new(files: Vec<PathBuf>) -> Self {
+        LineFiles {
             files,
             next_file: 0,
             lines: None,
             consumed_before: 0,
-            part,
             failed: false,
         }
+    }
+
+    /// The next line `parse` turns into an item (`Ok(None)`: skip the
+    /// line; `Err((column, reason))`: a bad row).
+    fn next_item(
+        &mut self,
+        mut parse: impl FnMut(&str) -> Result<Option<Item>, (usize, String)>,
+    ) -> Option<Result<(Item, Loc), RowError>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if self.lines.is_none() {
+                let path = self.files.get(self.next_file)?.clone();
+                self.next_file += 1;
+                match Lines::open(&path) {
+                    Ok(l) => self.lines = Some(l),
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let lines = self.lines.as_mut()?;
+            let (text, loc) = match lines.next_line() {
+                None => {
+                    self.consumed_before += lines.position();
+                    self.lines = None;
+                    continue;
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(x)) => x,
+            };
+            match parse(text) {
+                Ok(None) => continue,
+                Ok(Some(item)) => return Some(Ok((item, loc))),
+                Err((column, reason)) => {
+                    return Some(Err(RowError {
+                        loc,
+                        column,
+                        reason,
+                    }));
+                }
+            }
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.consumed_before + self.lines.as_ref().map_or(0, Lines::position)
     }
 }
 
@@ -830,58 +893,21 @@ fn jsonl_item(text: &str) -> Result<Option<Item>, (usize, String)> {
 
 impl ItemReader for JsonlReader {
     fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>> {
-        loop {
-            if self.failed {
-                return None;
-            }
-            if self.lines.is_none() {
-                let path = self.files.get(self.next_file)?.clone();
-                self.next_file += 1;
-                match Lines::open(&path) {
-                    Ok(l) => self.lines = Some(l),
-                    Err(e) => {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                }
-            }
-            let lines = self.lines.as_mut()?;
-            let next = lines.next_line();
-            let (text, loc) = match next {
-                None => {
-                    self.consumed_before += lines.position();
-                    self.lines = None;
-                    continue;
-                }
-                Some(Err(e)) => return Some(Err(e)),
-                Some(Ok(x)) => x,
-            };
-            match jsonl_item(text) {
-                Ok(None) => continue,
-                Ok(Some(item)) => {
-                    let wanted = matches!(
-                        (&item, self.part),
-                        (_, JsonlPart::All)
-                            | (Item::Node { .. }, JsonlPart::Nodes)
-                            | (Item::Edge { .. }, JsonlPart::Relationships)
-                    );
-                    if wanted {
-                        return Some(Ok((item, loc)));
-                    }
-                }
-                Err((column, reason)) => {
-                    return Some(Err(RowError {
-                        loc,
-                        column,
-                        reason,
-                    }));
-                }
-            }
-        }
+        let part = self.part;
+        self.lines.next_item(|text| {
+            Ok(jsonl_item(text)?.filter(|item| {
+                matches!(
+                    (item, part),
+                    (_, JsonlPart::All)
+                        | (Item::Node { .. }, JsonlPart::Nodes)
+                        | (Item::Edge { .. }, JsonlPart::Relationships)
+                )
+            }))
+        })
     }
 
     fn position(&self) -> u64 {
-        self.consumed_before + self.lines.as_ref().map_or(0, Lines::position)
+        self.lines.position()
     }
 }
 
@@ -903,30 +929,17 @@ pub struct EdgeListOptions {
 /// comment lines. Nodes are implicit: an id not seen before (in this
 /// import or a saved mapping) becomes a new node.
 pub struct EdgeListReader {
-    files: Vec<PathBuf>,
-    next_file: usize,
-    lines: Option<Lines>,
-    consumed_before: u64,
+    lines: LineFiles,
     opts: EdgeListOptions,
-    failed: bool,
 }
 
 impl EdgeListReader {
     /// A reader of `files`.
     pub fn new(files: Vec<PathBuf>, opts: EdgeListOptions) -> Self {
         EdgeListReader {
-            files,
-            next_file: 0,
-            lines: None,
-            consumed_before: 0,
+            lines: LineFiles::new(files),
             opts,
-            failed: false,
         }
-    }
-
-    /// The label and id space of implicit nodes.
-    pub fn options(&self) -> &EdgeListOptions {
-        &self.opts
     }
 }
 
@@ -975,46 +988,11 @@ fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Option<Item>, (u
 
 impl ItemReader for EdgeListReader {
     fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>> {
-        loop {
-            if self.failed {
-                return None;
-            }
-            if self.lines.is_none() {
-                let path = self.files.get(self.next_file)?.clone();
-                self.next_file += 1;
-                match Lines::open(&path) {
-                    Ok(l) => self.lines = Some(l),
-                    Err(e) => {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                }
-            }
-            let lines = self.lines.as_mut()?;
-            let (text, loc) = match lines.next_line() {
-                None => {
-                    self.consumed_before += lines.position();
-                    self.lines = None;
-                    continue;
-                }
-                Some(Err(e)) => return Some(Err(e)),
-                Some(Ok(x)) => x,
-            };
-            match edge_list_item(text, &self.opts) {
-                Ok(None) => continue,
-                Ok(Some(item)) => return Some(Ok((item, loc))),
-                Err((column, reason)) => {
-                    return Some(Err(RowError {
-                        loc,
-                        column,
-                        reason,
-                    }));
-                }
-            }
-        }
+        let opts = &self.opts;
+        self.lines.next_item(|text| edge_list_item(text, opts))
     }
 
     fn position(&self) -> u64 {
-        self.consumed_before + self.lines.as_ref().map_or(0, Lines::position)
+        self.lines.position()
     }
 }
