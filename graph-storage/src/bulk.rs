@@ -37,12 +37,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use graph_core::codec::{self, AdjacencyKey, EdgeParts, IndexDef, IndexId, SymbolId, meta};
+use graph_core::codec::{self, EdgeParts, IndexDef, IndexId, SymbolId, meta};
 use graph_core::{BulkSink, ColumnFamily, EdgeId, Error, NodeId, Properties, Result};
 
 use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
 use crate::ids::ID_BLOCK;
+use crate::prepare::{edge_entries, node_entries};
 use crate::sort::Sorter;
 use crate::store::LIBRARY_VERSION;
 use crate::txn::{normalize_labels, validate_name};
@@ -175,6 +176,41 @@ fn remove_stale_spills(dir: &Path) {
     }
 }
 
+/// The id of a label or edge type, numbered in order of first use as the
+/// normal path numbers new symbols.
+fn intern(
+    symbols: &mut HashMap<String, SymbolId>,
+    names: &mut Vec<String>,
+    name: &str,
+) -> SymbolId {
+    if let Some(id) = symbols.get(name) {
+        return *id;
+    }
+    let id = SymbolId(u32::try_from(names.len()).unwrap_or(u32::MAX));
+    symbols.insert(name.to_owned(), id);
+    names.push(name.to_owned());
+    id
+}
+
+/// Where an entry of a new record goes: records straight to the sink
+/// (their keys ascend with the ids), index and adjacency entries to the
+/// sort.
+fn route<S: BulkSink>(
+    cf: ColumnFamily,
+    key: &[u8],
+    value: &[u8],
+    sink: &mut S,
+    indices: &mut Sorter,
+    entries: &mut u64,
+) -> Result<()> {
+    if cf == ColumnFamily::Indices {
+        indices.push(key, value)
+    } else {
+        *entries += 1;
+        sink.put(cf, key, value)
+    }
+}
+
 /// Loads a new store in bulk (see the module docs).
 pub struct BulkLoader<S: BulkSink> {
     sink: S,
@@ -249,16 +285,6 @@ impl<S: BulkSink> BulkLoader<S> {
         })
     }
 
-    fn symbol(&mut self, name: &str) -> SymbolId {
-        if let Some(id) = self.symbols.get(name) {
-            return *id;
-        }
-        let id = SymbolId(u32::try_from(self.symbol_names.len()).unwrap_or(u32::MAX));
-        self.symbols.insert(name.to_owned(), id);
-        self.symbol_names.push(name.to_owned());
-        id
-    }
-
     /// Adds a node and returns its id (the next one: 0, 1, 2, ...).
     ///
     /// # Errors
@@ -272,22 +298,18 @@ impl<S: BulkSink> BulkLoader<S> {
         codec::value::validate_properties(properties)?;
         let id = NodeId(self.next_node);
         let now = self.clock.now();
-        self.scratch.clear();
-        codec::encode_node_parts(id, &labels, properties, now, now, &mut self.scratch)?;
-        self.sink
-            .put(ColumnFamily::Nodes, &codec::node_key(id), &self.scratch)?;
-        self.entries += 1;
-        for label in &labels {
-            let sym = self.symbol(label);
-            self.indices.push(&codec::label_key(sym, id), &[])?;
-            for (property, index) in self.catalog.on_label(label) {
-                if let Some(value) = properties.get(property) {
-                    self.scratch.clear();
-                    codec::property_index_key(*index, value, id, &mut self.scratch);
-                    self.indices.push(&self.scratch, &[])?;
-                }
-            }
-        }
+        let (sink, indices, entries) = (&mut self.sink, &mut self.indices, &mut self.entries);
+        let (symbols, names) = (&mut self.symbols, &mut self.symbol_names);
+        node_entries(
+            id,
+            &labels,
+            properties,
+            now,
+            |name| Ok(intern(symbols, names, name)),
+            &self.catalog,
+            &mut self.scratch,
+            |cf, k, v| route(cf, k, v, sink, indices, entries),
+        )?;
         self.labels = labels;
         self.next_node += 1;
         Ok(id)
@@ -312,29 +334,22 @@ impl<S: BulkSink> BulkLoader<S> {
                 return Err(Error::NodeNotFound(end));
             }
         }
-        let ty = self.symbol(edge_type);
+        let ty = intern(&mut self.symbols, &mut self.symbol_names, edge_type);
         let id = EdgeId(self.next_edge);
         let now = self.clock.now();
-        self.scratch.clear();
-        codec::encode_edge_parts(
-            EdgeParts {
-                id,
-                src,
-                dst,
-                edge_type,
-                properties,
-                created_at: now,
-                updated_at: now,
-            },
-            &mut self.scratch,
-        )?;
-        self.sink
-            .put(ColumnFamily::Edges, &codec::edge_key(id), &self.scratch)?;
-        self.entries += 1;
-        self.indices
-            .push(&AdjacencyKey::outgoing(src, ty, dst, id).encode(), &[])?;
-        self.indices
-            .push(&AdjacencyKey::incoming(dst, ty, src, id).encode(), &[])?;
+        let edge = EdgeParts {
+            id,
+            src,
+            dst,
+            edge_type,
+            properties,
+            created_at: now,
+            updated_at: now,
+        };
+        let (sink, indices, entries) = (&mut self.sink, &mut self.indices, &mut self.entries);
+        edge_entries(edge, ty, &mut self.scratch, |cf, k, v| {
+            route(cf, k, v, sink, indices, entries)
+        })?;
         self.next_edge += 1;
         Ok(id)
     }

@@ -191,24 +191,20 @@ fn encode_node(
         validate_name("labels", l)?;
     }
     codec::value::validate_properties(properties)?;
-    scratch.clear();
-    codec::encode_node_parts(id, labels, properties, now, now, scratch)?;
-    p.batch
-        .put(ColumnFamily::Nodes, &codec::node_key(id), scratch);
-    for label in labels {
-        p.batch.put(
-            ColumnFamily::Indices,
-            &codec::label_key(symbol(symbols, label)?, id),
-            &[],
-        );
-        for (property, index) in p.catalog.on_label(label) {
-            if let Some(value) = properties.get(property) {
-                scratch.clear();
-                codec::property_index_key(*index, value, id, scratch);
-                p.batch.put(ColumnFamily::Indices, scratch, &[]);
-            }
-        }
-    }
+    let batch = &mut p.batch;
+    node_entries(
+        id,
+        labels,
+        properties,
+        now,
+        |name| symbol(symbols, name),
+        &p.catalog,
+        scratch,
+        |cf, k, v| {
+            batch.put(cf, k, v);
+            Ok(())
+        },
+    )?;
     p.created.push(id);
     Ok(())
 }
@@ -226,14 +222,64 @@ fn encode_edge(
     validate_name("edge types", edge.edge_type)?;
     codec::value::validate_properties(edge.properties)?;
     let ty = symbol(symbols, edge.edge_type)?;
-    scratch.clear();
-    codec::encode_edge_parts(edge, scratch)?;
-    p.batch
-        .put(ColumnFamily::Edges, &codec::edge_key(edge.id), scratch);
-    let out = AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id);
-    let inc = AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id);
-    p.batch.put(ColumnFamily::Indices, &out.encode(), &[]);
-    p.batch.put(ColumnFamily::Indices, &inc.encode(), &[]);
+    edge_entries(edge, ty, scratch, |cf, k, v| {
+        p.batch.put(cf, k, v);
+        Ok(())
+    })?;
     p.edges += 1;
     Ok(())
+}
+
+/// Every entry a new node adds, handed to `emit` in this order: its record
+/// (`nodes`), then per label its label-index entry and its property-index
+/// entries (`indices`). The one encoding of a node's creation, shared by
+/// creation-only commits and bulk loads (`bulk.rs`), so both write the same
+/// bytes. `labels` must be normalized and every input validated.
+#[allow(clippy::too_many_arguments, reason = "the parts of one creation")]
+pub(crate) fn node_entries(
+    id: NodeId,
+    labels: &[String],
+    properties: &Properties,
+    now: Timestamp,
+    mut symbol: impl FnMut(&str) -> Result<SymbolId>,
+    catalog: &Catalog,
+    scratch: &mut Vec<u8>,
+    mut emit: impl FnMut(ColumnFamily, &[u8], &[u8]) -> Result<()>,
+) -> Result<()> {
+    scratch.clear();
+    codec::encode_node_parts(id, labels, properties, now, now, scratch)?;
+    emit(ColumnFamily::Nodes, &codec::node_key(id), scratch)?;
+    for label in labels {
+        emit(
+            ColumnFamily::Indices,
+            &codec::label_key(symbol(label)?, id),
+            &[],
+        )?;
+        for (property, index) in catalog.on_label(label) {
+            if let Some(value) = properties.get(property) {
+                scratch.clear();
+                codec::property_index_key(*index, value, id, scratch);
+                emit(ColumnFamily::Indices, scratch, &[])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every entry a new edge of type `ty` adds, handed to `emit`: its record
+/// (`edges`), then its outgoing and incoming adjacency entries
+/// (`indices`). Shared like [`node_entries`]; inputs must be validated.
+pub(crate) fn edge_entries(
+    edge: EdgeParts<'_>,
+    ty: SymbolId,
+    scratch: &mut Vec<u8>,
+    mut emit: impl FnMut(ColumnFamily, &[u8], &[u8]) -> Result<()>,
+) -> Result<()> {
+    scratch.clear();
+    codec::encode_edge_parts(edge, scratch)?;
+    emit(ColumnFamily::Edges, &codec::edge_key(edge.id), scratch)?;
+    let out = AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id);
+    let inc = AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id);
+    emit(ColumnFamily::Indices, &out.encode(), &[])?;
+    emit(ColumnFamily::Indices, &inc.encode(), &[])
 }
