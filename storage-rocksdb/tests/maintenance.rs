@@ -169,9 +169,13 @@ fn checkpoint_while_writing_opens_with_a_consistent_prefix() {
             per_cf.iter().all(|&c| c == n),
             "every batch whole in every family: {per_cf:?}"
         );
+        // The writer counts a batch only after `write` returns, so the
+        // batch in flight when `after` is read may already be in the
+        // checkpoint: at most one beyond the count.
         assert!(
-            before <= n && n <= after,
-            "the checkpoint holds {n} batches; {before} were acknowledged before it, {after} after"
+            before <= n && n <= after + 1,
+            "the checkpoint holds {n} batches; {before} were acknowledged before it, {after} \
+             after (and at most one more in flight)"
         );
         assert!(n < total, "the writer went on after the checkpoint");
         eprintln!(
