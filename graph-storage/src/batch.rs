@@ -15,6 +15,7 @@ use crate::store::GraphStore;
 /// dropped are never reused.
 ///
 /// ```
+/// # #[cfg(feature = "memory")] {
 /// use graph_storage::{GraphStore, MemoryBackend, Properties};
 ///
 /// let store = GraphStore::open(MemoryBackend::new())?;
@@ -24,6 +25,7 @@ use crate::store::GraphStore;
 /// batch.create_edge(a, b, "ROAD", Properties::new())?;
 /// batch.commit()?;
 /// assert_eq!(store.edge_count()?, 1);
+/// # }
 /// # Ok::<(), graph_storage::Error>(())
 /// ```
 #[must_use = "a batch does nothing until committed"]

@@ -16,6 +16,7 @@
 //! no store.
 //!
 //! ```
+//! # #[cfg(feature = "memory")] {
 //! use graph_storage::bulk::{BulkLoader, BulkOptions};
 //! use graph_storage::{GraphStore, MemoryBackend, Properties};
 //!
@@ -28,6 +29,7 @@
 //! assert_eq!((summary.nodes, summary.edges), (2, 1));
 //! let store = GraphStore::open(backend)?;
 //! assert!(store.verify()?.is_clean());
+//! # }
 //! # Ok::<(), graph_storage::Error>(())
 //! ```
 

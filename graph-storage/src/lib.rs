@@ -8,7 +8,13 @@
 //! | feature | backend | re-exported as |
 //! |---|---|---|
 //! | `memory` (default) | ordered maps in memory, the reference | [`MemoryBackend`] |
-//! | `rocksdb` | RocksDB: durable, larger than memory | `RocksDbBackend`, [`open`] |
+//! | `rocksdb` | RocksDB: durable, larger than memory | `RocksDbBackend`, `open` |
+//! | `fjall` | fjall: durable, larger than memory, pure Rust (no C++ build) | `FjallBackend`, `open_fjall` |
+//!
+//! [`DefaultBackend`] and [`open_default`] follow the features: RocksDB
+//! when `rocksdb` is enabled, otherwise fjall when `fjall` is, otherwise
+//! memory. So `--no-default-features --features fjall` gives a persistent
+//! store that builds in seconds.
 //!
 //! Every mutation is one atomic write batch; [`GraphBatch`] groups many.
 //! Each commit is durable according to [`Durability`] (default `Strict`:
@@ -62,6 +68,10 @@ pub use storage_memory::MemoryBackend;
 #[cfg(feature = "rocksdb")]
 pub use storage_rocksdb::{Compression, RocksDbBackend, RocksDbConfig};
 
+/// The fjall backend and its configuration (feature `fjall`).
+#[cfg(feature = "fjall")]
+pub use storage_fjall::{FjallBackend, FjallConfig};
+
 /// Opens (or creates) a RocksDB-backed graph store at `path` with default
 /// options: Strict durability, the default [`RocksDbConfig`].
 ///
@@ -75,36 +85,61 @@ pub fn open(path: impl AsRef<std::path::Path>) -> Result<GraphStore<RocksDbBacke
     GraphStore::open(RocksDbBackend::open(path)?)
 }
 
+/// Opens (or creates) a fjall-backed graph store at `path` with default
+/// options: Strict durability, the default [`FjallConfig`].
+///
+/// # Errors
+/// As [`open`]: [`Error::Locked`], [`Error::IncompatibleFormat`] (a
+/// foreign or newer store, a fjall database that is not a graph store, a
+/// RocksDB store), [`Error::InvalidArgument`] (a file, a non-empty foreign
+/// directory), I/O and corruption errors from recovery.
+#[cfg(feature = "fjall")]
+pub fn open_fjall(path: impl AsRef<std::path::Path>) -> Result<GraphStore<FjallBackend>> {
+    GraphStore::open(FjallBackend::open(path)?)
+}
+
 /// The backend chosen by the enabled features: RocksDB when the `rocksdb`
-/// feature is on, otherwise the memory backend. Code written against
-/// `GraphStore<DefaultBackend>` and [`open_default`] switches backends with
-/// the feature flag alone.
+/// feature is on, otherwise fjall when `fjall` is, otherwise the memory
+/// backend. Code written against `GraphStore<DefaultBackend>` and
+/// [`open_default`] switches backends with the feature flag alone.
 #[cfg(feature = "rocksdb")]
 pub type DefaultBackend = storage_rocksdb::RocksDbBackend;
 
-/// The backend chosen by the enabled features (here: memory, since the
-/// `rocksdb` feature is off).
-#[cfg(all(feature = "memory", not(feature = "rocksdb")))]
+/// The backend chosen by the enabled features (here: fjall, since
+/// `fjall` is on and `rocksdb` is off).
+#[cfg(all(feature = "fjall", not(feature = "rocksdb")))]
+pub type DefaultBackend = storage_fjall::FjallBackend;
+
+/// The backend chosen by the enabled features (here: memory, since
+/// neither `rocksdb` nor `fjall` is on).
+#[cfg(all(feature = "memory", not(feature = "rocksdb"), not(feature = "fjall")))]
 pub type DefaultBackend = storage_memory::MemoryBackend;
 
-/// Opens a store on [`DefaultBackend`]: with the `rocksdb` feature, the
-/// RocksDB store at `path` (as [`open`]); without it, a new in-memory store
-/// (`path` is not used, and nothing is persisted).
+/// Opens a store on [`DefaultBackend`] (here RocksDB, as [`open`]).
 ///
 /// # Errors
-/// As [`open`] with RocksDB; none in memory.
+/// As [`open`].
 #[cfg(feature = "rocksdb")]
 pub fn open_default(path: impl AsRef<std::path::Path>) -> Result<GraphStore<DefaultBackend>> {
     open(path)
 }
 
-/// Opens a store on [`DefaultBackend`]: with the `rocksdb` feature, the
-/// RocksDB store at `path`; without it (as here), a new in-memory store
-/// (`path` is not used, and nothing is persisted).
+/// Opens a store on [`DefaultBackend`] (here fjall, as [`open_fjall`]).
 ///
 /// # Errors
-/// None in memory; kept fallible so code compiles with either backend.
-#[cfg(all(feature = "memory", not(feature = "rocksdb")))]
+/// As [`open_fjall`].
+#[cfg(all(feature = "fjall", not(feature = "rocksdb")))]
+pub fn open_default(path: impl AsRef<std::path::Path>) -> Result<GraphStore<DefaultBackend>> {
+    open_fjall(path)
+}
+
+/// Opens a store on [`DefaultBackend`]: here a new in-memory store, since
+/// neither `rocksdb` nor `fjall` is on (`path` is not used, and nothing is
+/// persisted).
+///
+/// # Errors
+/// None in memory; kept fallible so code compiles with any backend.
+#[cfg(all(feature = "memory", not(feature = "rocksdb"), not(feature = "fjall")))]
 pub fn open_default(path: impl AsRef<std::path::Path>) -> Result<GraphStore<DefaultBackend>> {
     let _ = path.as_ref();
     GraphStore::open(storage_memory::MemoryBackend::new())
@@ -122,7 +157,9 @@ mod tests {
         assert_send_sync::<GraphStore<MemoryBackend>>();
         #[cfg(feature = "rocksdb")]
         assert_send_sync::<GraphStore<RocksDbBackend>>();
-        #[cfg(any(feature = "memory", feature = "rocksdb"))]
+        #[cfg(feature = "fjall")]
+        assert_send_sync::<GraphStore<FjallBackend>>();
+        #[cfg(any(feature = "memory", feature = "rocksdb", feature = "fjall"))]
         assert_send_sync::<GraphBatch<'static, DefaultBackend>>();
     }
 }

@@ -70,6 +70,7 @@ pub(crate) struct WriterState {
 /// take it. `GraphStore` is `Send + Sync`: share it with an `Arc`.
 ///
 /// ```
+/// # #[cfg(feature = "memory")] {
 /// use graph_storage::{Direction, GraphStore, MemoryBackend, Properties};
 ///
 /// let store = GraphStore::open(MemoryBackend::new())?;
@@ -79,6 +80,7 @@ pub(crate) struct WriterState {
 /// assert_eq!(store.neighbors(ann, Direction::Outgoing, Some("KNOWS"))?, vec![bob]);
 /// assert_eq!(store.get_edge(knows)?.map(|e| e.dst), Some(bob));
 /// assert!(store.verify()?.is_clean());
+/// # }
 /// # Ok::<(), graph_storage::Error>(())
 /// ```
 pub struct GraphStore<B: StorageBackend> {
