@@ -32,6 +32,7 @@ pub mod raw_model;
 pub mod raw_suite;
 pub mod workload;
 
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 use crash::OrFail;
 use graph_core::StorageBackend;
 use graph_storage::{GraphStore, ManualClock, StoreOptions};
+use storage_fjall::FjallBackend;
 use storage_memory::MemoryBackend;
 use storage_rocksdb::RocksDbBackend;
 
@@ -93,33 +95,83 @@ impl Harness for MemoryHarness {
     }
 }
 
-/// RocksDB in a temporary directory; each `create` uses a new subdirectory.
+/// A backend that lives in a directory: what the crash tests and the
+/// on-disk harnesses need to open one by path.
+pub trait DiskBackend: StorageBackend + Sized + 'static {
+    /// The backend's name on a `crash_child` command line (`--backend=`).
+    const NAME: &'static str;
+
+    /// Opens (or creates) the store at `path` with default options.
+    ///
+    /// # Errors
+    /// The backend's open errors.
+    fn open_dir(path: &Path) -> graph_core::Result<Self>;
+
+    /// The store's directory.
+    fn dir(&self) -> &Path;
+}
+
+impl DiskBackend for RocksDbBackend {
+    const NAME: &'static str = "rocksdb";
+
+    fn open_dir(path: &Path) -> graph_core::Result<Self> {
+        RocksDbBackend::open(path)
+    }
+
+    fn dir(&self) -> &Path {
+        self.path()
+    }
+}
+
+impl DiskBackend for FjallBackend {
+    const NAME: &'static str = "fjall";
+
+    fn open_dir(path: &Path) -> graph_core::Result<Self> {
+        FjallBackend::open(path)
+    }
+
+    fn dir(&self) -> &Path {
+        self.path()
+    }
+}
+
+/// An on-disk backend in a temporary directory; each `create` uses a new
+/// subdirectory.
 ///
 /// Every backend (and store) it created must be dropped before it is: its
 /// drop removes the directory, and fails the test if this process still
 /// has a file open under it (see [`files_open_under`]).
 #[derive(Debug)]
-pub struct RocksHarness {
+pub struct DiskHarness<B> {
     dir: TestDir,
     next: u32,
+    backend: PhantomData<fn() -> B>,
 }
 
-impl Default for RocksHarness {
+/// RocksDB in a temporary directory.
+pub type RocksHarness = DiskHarness<RocksDbBackend>;
+
+/// fjall in a temporary directory.
+pub type FjallHarness = DiskHarness<FjallBackend>;
+
+impl<B> Default for DiskHarness<B> {
     fn default() -> Self {
-        RocksHarness {
+        DiskHarness {
             dir: test_dir(),
             next: 0,
+            backend: PhantomData,
         }
     }
 }
 
-impl RocksHarness {
+impl<B: DiskBackend> DiskHarness<B> {
     /// A harness whose directory is a new one inside `parent` (rather
     /// than the system's temporary directory).
     pub fn new_in(parent: impl AsRef<Path>) -> Self {
-        RocksHarness {
+        DiskHarness {
             dir: InTempDir::new_in(parent, |_| ()),
             next: 0,
+            backend: PhantomData,
         }
     }
 
@@ -128,15 +180,15 @@ impl RocksHarness {
         self.dir.path()
     }
 
-    fn open(path: &PathBuf) -> RocksDbBackend {
-        match RocksDbBackend::open(path) {
+    fn open(path: &Path) -> B {
+        match B::open_dir(path) {
             Ok(b) => b,
-            Err(e) => panic!("opening RocksDB at {}: {e}", path.display()),
+            Err(e) => panic!("opening {} at {}: {e}", B::NAME, path.display()),
         }
     }
 }
 
-impl Drop for RocksHarness {
+impl<B> Drop for DiskHarness<B> {
     /// Fails the test if a store it created is still open: that store
     /// would write into the directory while and after it is removed (its
     /// background work, its close), leaving files behind.
@@ -144,7 +196,7 @@ impl Drop for RocksHarness {
         let open = files_open_under(self.dir.path());
         if !open.is_empty() {
             still_open(
-                "RocksHarness dropped while a store it created is still open \
+                "a harness dropped while a store it created is still open \
                  (drop stores and backends before their harness)",
                 self.dir.path(),
                 &open,
@@ -153,17 +205,17 @@ impl Drop for RocksHarness {
     }
 }
 
-impl Harness for RocksHarness {
-    type B = RocksDbBackend;
+impl<B: DiskBackend> Harness for DiskHarness<B> {
+    type B = B;
 
-    fn create(&mut self) -> RocksDbBackend {
+    fn create(&mut self) -> B {
         self.next += 1;
         let path = self.dir.path().join(format!("db{}", self.next));
         Self::open(&path)
     }
 
-    fn reopen(&mut self, backend: RocksDbBackend) -> RocksDbBackend {
-        let path = backend.path().to_path_buf();
+    fn reopen(&mut self, backend: B) -> B {
+        let path = backend.dir().to_path_buf();
         drop(backend);
         Self::open(&path)
     }

@@ -1,5 +1,6 @@
 //! Process crashes: a child process (`crash_child`) writes to a RocksDB
-//! store and prints each acknowledgement; the test SIGKILLs it at a random
+//! or a fjall store (each test runs for both) and prints each
+//! acknowledgement; the test SIGKILLs it at a random
 //! moment, reopens the store and checks what survived.
 //!
 //! * Strict and Background durability: the recovered store equals, byte
@@ -24,12 +25,14 @@ use std::time::{Duration, Instant};
 
 use graph_core::codec::meta;
 use graph_core::{Durability, NodeId};
-use graph_storage::{GraphStore, ManualClock, MemoryBackend, RocksDbBackend, StoreOptions};
+use graph_storage::{
+    FjallBackend, GraphStore, ManualClock, MemoryBackend, RocksDbBackend, StoreOptions,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tests::Must;
 use tests::crash::{ChildRun, Ended, OrFail};
 use tests::workload::{Dump, Workload, base_seed, env_u64, line_diff};
+use tests::{DiskBackend, Must};
 
 const EXE: &str = env!("CARGO_BIN_EXE_crash_child");
 const LINE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,8 +41,16 @@ fn cycles() -> u64 {
     env_u64("GRAPH_STORAGE_CRASH_CYCLES", 100)
 }
 
-fn open_rocks(dir: &Path) -> GraphStore<RocksDbBackend> {
-    let backend = RocksDbBackend::open(dir).must("reopening after the kill");
+/// Starts `crash_child` on backend `B` with `args`.
+fn spawn<B: DiskBackend>(args: &[&str]) -> ChildRun {
+    let flag = format!("--backend={}", B::NAME);
+    let mut all = vec![flag.as_str()];
+    all.extend_from_slice(args);
+    ChildRun::spawn(EXE, &all)
+}
+
+fn open_disk<B: DiskBackend>(dir: &Path) -> GraphStore<B> {
+    let backend = B::open_dir(dir).must("reopening after the kill");
     GraphStore::open_with(
         backend,
         StoreOptions::default().durability(Durability::Strict),
@@ -80,10 +91,16 @@ struct Tally {
 }
 
 /// One kill cycle of the stream test on a fresh directory.
-fn stream_cycle(dir: &Path, seed: u64, durability: &str, rng: &mut StdRng, tally: &mut Tally) {
+fn stream_cycle<B: DiskBackend>(
+    dir: &Path,
+    seed: u64,
+    durability: &str,
+    rng: &mut StdRng,
+    tally: &mut Tally,
+) {
     let dir_s = dir.to_string_lossy().into_owned();
     let seed_s = seed.to_string();
-    let mut child = ChildRun::spawn(EXE, &["stream", &dir_s, &seed_s, durability, "100000"]);
+    let mut child = spawn::<B>(&["stream", &dir_s, &seed_s, durability, "100000"]);
     if rng.gen_range(0..10) == 0 {
         // Kill early: while the process starts or the store is created.
         std::thread::sleep(Duration::from_micros(rng.gen_range(0..40_000)));
@@ -101,7 +118,7 @@ fn stream_cycle(dir: &Path, seed: u64, durability: &str, rng: &mut StdRng, tally
         tally.before_open += 1;
     }
 
-    let store = open_rocks(dir);
+    let store = open_disk::<B>(dir);
     let report = store.verify().must("verify");
     assert!(report.is_clean(), "seed {seed}, {acked} acked: {report}");
     let got = Dump::of(store.backend()).must("full scan of the recovered store");
@@ -129,15 +146,15 @@ fn stream_cycle(dir: &Path, seed: u64, durability: &str, rng: &mut StdRng, tally
     }
 }
 
-fn stream_test(durability: &str) {
-    let seed = base_seed(&format!("crash_kill {durability}"));
+fn stream_test<B: DiskBackend>(durability: &str) {
+    let seed = base_seed(&format!("crash_kill {} {durability}", B::NAME));
     let mut rng = StdRng::seed_from_u64(seed);
     let root = tests::test_dir();
     let started = Instant::now();
     let mut tally = Tally::default();
     for cycle in 0..cycles() {
         let dir = root.path().join(format!("db{cycle}"));
-        stream_cycle(
+        stream_cycle::<B>(
             &dir,
             seed.wrapping_add(cycle),
             durability,
@@ -147,7 +164,8 @@ fn stream_test(durability: &str) {
         std::fs::remove_dir_all(&dir).ok();
     }
     eprintln!(
-        "crash_kill {durability}: {tally:?} in {:.1?}",
+        "crash_kill {} {durability}: {tally:?} in {:.1?}",
+        B::NAME,
         started.elapsed()
     );
     assert!(
@@ -160,30 +178,50 @@ fn stream_test(durability: &str) {
 /// at most the in-flight one beyond it, no hole.
 #[test]
 fn strict_kill_recovers_exactly_the_acknowledged_prefix() {
-    stream_test("strict");
+    stream_test::<RocksDbBackend>("strict");
+}
+
+/// As above, on fjall (the journal fsynced with `SyncAll` per commit).
+#[test]
+fn fjall_strict_kill_recovers_exactly_the_acknowledged_prefix() {
+    stream_test::<FjallBackend>("strict");
 }
 
 /// Background: the WAL is in OS buffers, which a process crash does not
 /// lose: the same guarantee as Strict, batches all-or-nothing.
 #[test]
 fn background_kill_loses_nothing_acknowledged() {
-    stream_test("background");
+    stream_test::<RocksDbBackend>("background");
+}
+
+/// As above, on fjall: each Background commit hands its journal entry to
+/// the operating system before it is acknowledged.
+#[test]
+fn fjall_background_kill_loses_nothing_acknowledged() {
+    stream_test::<FjallBackend>("background");
 }
 
 /// Kills while the child creates a new store (before it prints `opened`)
 /// leave a directory that opens as a valid store.
 #[test]
 fn kills_while_creating_a_store_leave_it_openable() {
-    let seed = base_seed("crash_kill creation");
+    creation_kills::<RocksDbBackend>();
+}
+
+/// As above, on fjall (its creation and our marker, see storage-fjall).
+#[test]
+fn fjall_kills_while_creating_a_store_leave_it_openable() {
+    creation_kills::<FjallBackend>();
+}
+
+fn creation_kills<B: DiskBackend>() {
+    let seed = base_seed(&format!("crash_kill creation {}", B::NAME));
     let mut rng = StdRng::seed_from_u64(seed);
     let root = tests::test_dir();
     // How long the child takes to create and open a store.
     let t0 = Instant::now();
     let probe = root.path().join("probe");
-    let mut child = ChildRun::spawn(
-        EXE,
-        &["stream", &probe.to_string_lossy(), "1", "strict", "0"],
-    );
+    let mut child = spawn::<B>(&["stream", &probe.to_string_lossy(), "1", "strict", "0"]);
     assert!(child.wait_for(LINE_TIMEOUT, |l| l == "opened"));
     let open_us = t0.elapsed().as_micros() as u64;
     child.kill().assert_no_error("probe");
@@ -192,21 +230,23 @@ fn kills_while_creating_a_store_leave_it_openable() {
     for cycle in 0..n {
         let dir = root.path().join(format!("c{cycle}"));
         let dir_s = dir.to_string_lossy().into_owned();
-        let child = ChildRun::spawn(EXE, &["stream", &dir_s, "7", "strict", "3"]);
+        let child = spawn::<B>(&["stream", &dir_s, "7", "strict", "3"]);
         std::thread::sleep(Duration::from_micros(rng.gen_range(0..=open_us + 2_000)));
         let ended = child.kill();
         ended.assert_no_error("creation");
         if !ended.has("opened") {
             before_open += 1;
         }
-        let store = open_rocks(&dir);
+        let store = open_disk::<B>(&dir);
         assert!(store.verify().must("verify").is_clean());
         Dump::of(store.backend()).must("full scan");
         drop(store);
         std::fs::remove_dir_all(&dir).ok();
     }
     eprintln!(
-        "crash_kill creation: {n} kills within {open_us} us of start, {before_open} before the store was open"
+        "crash_kill creation {}: {n} kills within {open_us} us of start, {before_open} before the \
+         store was open",
+        B::NAME
     );
 }
 
@@ -288,7 +328,17 @@ impl NodeBook {
 /// clean, every key of every family readable (checksums verified).
 #[test]
 fn repeated_kills_on_one_directory_including_during_recovery() {
-    let seed = base_seed("crash_kill repeated");
+    repeated_kills::<RocksDbBackend>();
+}
+
+/// As above, on fjall.
+#[test]
+fn fjall_repeated_kills_on_one_directory_including_during_recovery() {
+    repeated_kills::<FjallBackend>();
+}
+
+fn repeated_kills<B: DiskBackend>() {
+    let seed = base_seed(&format!("crash_kill repeated {}", B::NAME));
     let mut rng = StdRng::seed_from_u64(seed);
     let root = tests::test_dir();
     let dir = root.path().join("db");
@@ -299,7 +349,7 @@ fn repeated_kills_on_one_directory_including_during_recovery() {
     let n = cycles();
     for cycle in 0..n {
         let child_seed = seed.wrapping_add(cycle).to_string();
-        let mut child = ChildRun::spawn(EXE, &["churn", &dir_s, &child_seed, "100000"]);
+        let mut child = spawn::<B>(&["churn", &dir_s, &child_seed, "100000"]);
         if rng.gen_bool(0.4) {
             // Very short: the child is starting, opening or recovering.
             std::thread::sleep(Duration::from_micros(rng.gen_range(0..30_000)));
@@ -317,7 +367,7 @@ fn repeated_kills_on_one_directory_including_during_recovery() {
         book.record(&ended);
         if cycle % 10 == 9 || cycle + 1 == n {
             checks += 1;
-            let store = open_rocks(&dir);
+            let store = open_disk::<B>(&dir);
             let report = store.verify().must("verify");
             assert!(report.is_clean(), "cycle {cycle}: {report}");
             Dump::of(store.backend()).must("checksum-verified full scan");
@@ -332,8 +382,9 @@ fn repeated_kills_on_one_directory_including_during_recovery() {
         }
     }
     eprintln!(
-        "crash_kill repeated: {n} kills ({before_open} before the store was open), {acks} acked \
+        "crash_kill repeated {}: {n} kills ({before_open} before the store was open), {acks} acked \
          batches, {checks} checks, {} live nodes, in {:.1?}",
+        B::NAME,
         book.live.len(),
         started.elapsed()
     );

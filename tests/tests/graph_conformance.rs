@@ -2,3 +2,4 @@
 
 tests::graph_conformance!(memory, tests::MemoryHarness);
 tests::graph_conformance!(rocksdb, tests::RocksHarness);
+tests::graph_conformance!(fjall, tests::FjallHarness);

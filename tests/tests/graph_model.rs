@@ -4,12 +4,12 @@
 //! stores; the memory and RocksDB stores run side by side and must agree
 //! exactly with each other.
 //!
-//! Cases: 256 on memory alone, 64 for the memory/RocksDB pair by default;
-//! `PROPTEST_CASES` raises both.
+//! Cases: 256 on memory alone, 64 each for the memory/RocksDB and
+//! memory/fjall pairs by default; `PROPTEST_CASES` raises all three.
 
 use proptest::prelude::*;
 use tests::graph_model::{check_graph, check_graph_pair, graph_op};
-use tests::{MemoryHarness, RocksHarness};
+use tests::{FjallHarness, MemoryHarness, RocksHarness};
 
 proptest! {
     #![proptest_config(tests::model_test_config(256, 1))]
@@ -24,5 +24,13 @@ proptest! {
     #[test]
     fn memory_and_rocksdb_match_model_and_each_other(ops in proptest::collection::vec(graph_op(), 1..80)) {
         check_graph_pair(MemoryHarness, RocksHarness::default(), &ops);
+    }
+}
+
+proptest! {
+    #![proptest_config(tests::model_test_config(64, 4))]
+    #[test]
+    fn memory_and_fjall_match_model_and_each_other(ops in proptest::collection::vec(graph_op(), 1..80)) {
+        check_graph_pair(MemoryHarness, FjallHarness::default(), &ops);
     }
 }

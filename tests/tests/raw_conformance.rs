@@ -2,3 +2,4 @@
 
 tests::raw_conformance!(memory, tests::MemoryHarness);
 tests::raw_conformance!(rocksdb, tests::RocksHarness);
+tests::raw_conformance!(fjall, tests::FjallHarness);

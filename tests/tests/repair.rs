@@ -12,7 +12,7 @@ use graph_storage::{
     PropertyValue as V, RepairReport,
 };
 use tests::graph_suite::MustSome;
-use tests::{Harness, MemoryHarness, Must, RocksHarness};
+use tests::{FjallHarness, Harness, MemoryHarness, Must, RocksHarness};
 
 const LABELS: [&str; 3] = ["Person", "City", "Tag"];
 
@@ -514,3 +514,4 @@ macro_rules! per_backend {
 
 per_backend!(memory, MemoryHarness);
 per_backend!(rocksdb, RocksHarness);
+per_backend!(fjall, FjallHarness);

@@ -1,6 +1,8 @@
 //! The process the crash tests kill.
 //!
-//! It works on a RocksDB store and prints one line per event to stdout,
+//! It works on a RocksDB store, or on a fjall store when its first
+//! argument is `--backend=fjall` (`--backend=rocksdb` is the default), and
+//! prints one line per event to stdout,
 //! flushed at once, so the parent knows exactly what was acknowledged when
 //! it sends SIGKILL:
 //!
@@ -27,9 +29,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use graph_core::{Durability, ErrorKind, NodeId, Properties, PropertyValue, Result};
-use graph_storage::{GraphStore, ManualClock, RocksDbBackend, StoreOptions};
+use graph_storage::{FjallBackend, GraphStore, ManualClock, RocksDbBackend, StoreOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tests::DiskBackend;
 use tests::workload::{Dump, Workload};
 
 fn say(line: &str) {
@@ -43,11 +46,11 @@ fn say(line: &str) {
     }
 }
 
-fn open(dir: &str, durability: Durability) -> Result<GraphStore<RocksDbBackend>> {
+fn open<B: DiskBackend>(dir: &str, durability: Durability) -> Result<GraphStore<B>> {
     let options = StoreOptions::default()
         .clock(Arc::new(ManualClock::new(1_000, 1)))
         .durability(durability);
-    GraphStore::open_with(RocksDbBackend::open(dir)?, options)
+    GraphStore::open_with(B::open_dir(std::path::Path::new(dir))?, options)
 }
 
 fn arg<T: std::str::FromStr>(
@@ -61,7 +64,7 @@ fn arg<T: std::str::FromStr>(
         .map_err(|_| format!("bad argument {what}: {:?}", args.get(i)))
 }
 
-fn stream(args: &[String]) -> std::result::Result<(), String> {
+fn stream<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
     let dir: String = arg(args, 2, "DIR")?;
     let seed: u64 = arg(args, 3, "SEED")?;
     let durability = match arg::<String>(args, 4, "DURABILITY")?.as_str() {
@@ -70,7 +73,7 @@ fn stream(args: &[String]) -> std::result::Result<(), String> {
         other => return Err(format!("unknown durability {other}")),
     };
     let steps: u64 = arg(args, 5, "STEPS")?;
-    let store = open(&dir, durability).map_err(|e| format!("open: {e}"))?;
+    let store = open::<B>(&dir, durability).map_err(|e| format!("open: {e}"))?;
     say("opened");
     let mut w = Workload::new(seed);
     for i in 0..steps {
@@ -88,11 +91,11 @@ fn join(ids: &[NodeId]) -> String {
         .join(",")
 }
 
-fn churn(args: &[String]) -> std::result::Result<(), String> {
+fn churn<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
     let dir: String = arg(args, 2, "DIR")?;
     let seed: u64 = arg(args, 3, "SEED")?;
     let steps: u64 = arg(args, 4, "STEPS")?;
-    let store = open(&dir, Durability::Strict).map_err(|e| format!("open: {e}"))?;
+    let store = open::<B>(&dir, Durability::Strict).map_err(|e| format!("open: {e}"))?;
     say("opened");
     if store.indexes().is_empty() {
         store
@@ -150,10 +153,10 @@ fn churn(args: &[String]) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn hold(args: &[String]) -> std::result::Result<(), String> {
+fn hold<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
     let dir: String = arg(args, 2, "DIR")?;
     let n: u64 = arg(args, 3, "NODES")?;
-    let store = open(&dir, Durability::Strict).map_err(|e| format!("open: {e}"))?;
+    let store = open::<B>(&dir, Durability::Strict).map_err(|e| format!("open: {e}"))?;
     for i in 0..n {
         let props = Properties::from([("i".to_owned(), PropertyValue::Int(i as i64))]);
         let id = store
@@ -180,9 +183,9 @@ fn kind_name(kind: ErrorKind) -> String {
     format!("{kind:?}")
 }
 
-fn inspect(args: &[String]) -> std::result::Result<(), String> {
+fn inspect<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
     let dir: String = arg(args, 2, "DIR")?;
-    let store = match open(&dir, Durability::Strict) {
+    let store = match open::<B>(&dir, Durability::Strict) {
         Ok(s) => s,
         Err(e) => {
             say(&format!(
@@ -231,14 +234,30 @@ fn inspect(args: &[String]) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let r = match args.get(1).map(String::as_str) {
-        Some("stream") => stream(&args),
-        Some("churn") => churn(&args),
-        Some("hold") => hold(&args),
-        Some("inspect") => inspect(&args),
+fn run<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
+    match args.get(1).map(String::as_str) {
+        Some("stream") => stream::<B>(args),
+        Some("churn") => churn::<B>(args),
+        Some("hold") => hold::<B>(args),
+        Some("inspect") => inspect::<B>(args),
         other => Err(format!("unknown mode {other:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().collect();
+    let backend = match args.get(1).and_then(|a| a.strip_prefix("--backend=")) {
+        Some(name) => {
+            let name = name.to_owned();
+            args.remove(1);
+            name
+        }
+        None => RocksDbBackend::NAME.to_owned(),
+    };
+    let r = match backend.as_str() {
+        RocksDbBackend::NAME => run::<RocksDbBackend>(&args),
+        FjallBackend::NAME => run::<FjallBackend>(&args),
+        other => Err(format!("unknown backend {other:?}")),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
