@@ -26,8 +26,13 @@ fn a_graph_survives_close_and_reopen() -> graph_storage::Result<()> {
     #[cfg(feature = "rocksdb")]
     let store = graph_storage::open_fjall(&path)?;
     let reader = store.reader();
-    let node = reader.get_node(a)?.ok_or(graph_storage::Error::NodeNotFound(a))?;
-    assert_eq!(node.properties.get("name"), Some(&PropertyValue::from("Ada")));
+    let node = reader
+        .get_node(a)?
+        .ok_or(graph_storage::Error::NodeNotFound(a))?;
+    assert_eq!(
+        node.properties.get("name"),
+        Some(&PropertyValue::from("Ada"))
+    );
     assert_eq!(reader.neighbors(a, Direction::Outgoing, None)?, vec![b]);
     assert!(reader.get_edge(e)?.is_some());
     assert!(store.verify()?.is_clean());

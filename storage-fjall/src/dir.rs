@@ -108,12 +108,16 @@ pub(crate) fn claim(path: &Path, create_if_missing: bool) -> Result<Claim> {
             Err(e) => return Err(e.into()),
         }
     }
-    let f = OpenOptions::new().read(true).write(true).open(&marker_path)?;
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&marker_path)?;
     let mut f = lock(f, path)?;
     let mut contents = String::new();
-    f.read_to_string(&mut contents).map_err(|e| Error::StorageCorruption {
-        message: format!("{}: {e}", marker_path.display()),
-    })?;
+    f.read_to_string(&mut contents)
+        .map_err(|e| Error::StorageCorruption {
+            message: format!("{}: {e}", marker_path.display()),
+        })?;
     if contents.is_empty() {
         if !create_if_missing {
             return Err(no_store());
@@ -144,7 +148,10 @@ fn foreign(path: &Path, entries: &[String]) -> Error {
     let has = |n: &str| entries.iter().any(|e| e == n);
     if has("version") && has("keyspaces") {
         Error::IncompatibleFormat {
-            found: format!("{}: a fjall database that is not a graph store", path.display()),
+            found: format!(
+                "{}: a fjall database that is not a graph store",
+                path.display()
+            ),
             supported: "a graph store made by storage-fjall (with a GRAPH_STORE marker)".to_owned(),
         }
     } else if has("CURRENT") {
@@ -172,10 +179,12 @@ fn check_marker(contents: &str, marker_path: &Path) -> Result<()> {
     let first = lines.next();
     let layout = lines.next().and_then(|l| l.strip_prefix("layout "));
     match (first, layout.map(str::parse::<u32>)) {
-        (Some("graph-storage fjall store"), Some(Ok(v))) if v > 1 => Err(Error::IncompatibleFormat {
-            found: format!("fjall store layout {v}"),
-            supported: "fjall store layout 1".to_owned(),
-        }),
+        (Some("graph-storage fjall store"), Some(Ok(v))) if v > 1 => {
+            Err(Error::IncompatibleFormat {
+                found: format!("fjall store layout {v}"),
+                supported: "fjall store layout 1".to_owned(),
+            })
+        }
         _ => Err(Error::StorageCorruption {
             message: format!(
                 "{} does not hold a graph-store marker: {contents:?}",

@@ -144,7 +144,8 @@ impl Syncer {
             .name("fjall-sync".to_owned())
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    if dirty.swap(false, Ordering::AcqRel) && db.persist(PersistMode::SyncAll).is_err()
+                    if dirty.swap(false, Ordering::AcqRel)
+                        && db.persist(PersistMode::SyncAll).is_err()
                     {
                         // fjall has poisoned the database: every later
                         // write and sync reports the failure.
@@ -216,7 +217,9 @@ impl FjallBackend {
     /// I/O errors from fjall's recovery.
     pub fn open_with(path: impl AsRef<Path>, config: &FjallConfig) -> Result<Self> {
         if config.worker_threads == 0 {
-            return Err(Error::invalid("FjallConfig::worker_threads must be at least 1"));
+            return Err(Error::invalid(
+                "FjallConfig::worker_threads must be at least 1",
+            ));
         }
         let path = path.as_ref().to_path_buf();
         let dir::Claim {
@@ -503,10 +506,7 @@ impl StorageBackend for FjallBackend {
         // Without a persist mode a committed batch may stay in fjall's
         // journal buffer inside this process: Buffer at least hands it to
         // the operating system, so a process crash cannot lose it.
-        let mut fb = self
-            .db
-            .batch()
-            .durability(Some(mode));
+        let mut fb = self.db.batch().durability(Some(mode));
         let has_range = batch
             .iter()
             .any(|op| matches!(op, BatchOp::DeleteRange { .. }));
