@@ -1,4 +1,4 @@
-//! A full disk: the store lives on an 8 MiB tmpfs that also holds a filler
+//! A full disk, for RocksDB and fjall: the store lives on an 8 MiB tmpfs that also holds a filler
 //! file; the test writes until writes fail. Every failure must be
 //! [`ErrorKind::Io`] (never a panic, never corruption); reads keep working;
 //! once the filler is deleted the store opens again with every
@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use graph_core::{Durability, ErrorKind, NodeId, Properties, PropertyValue};
-use graph_storage::{GraphStore, RocksDbBackend, RocksDbConfig, StoreOptions};
+use graph_core::{Durability, ErrorKind, NodeId, Properties, PropertyValue, StorageBackend};
+use graph_storage::{
+    FjallBackend, FjallConfig, GraphStore, RocksDbBackend, RocksDbConfig, StoreOptions,
+};
 use tests::Must;
 
 /// A mounted tmpfs, unmounted on drop (also when the test fails).
@@ -58,14 +60,28 @@ impl Drop for Tmpfs {
     }
 }
 
-fn open(dir: &Path, config: &RocksDbConfig) -> graph_core::Result<GraphStore<RocksDbBackend>> {
-    GraphStore::open_with(
-        RocksDbBackend::open_with(dir, config)?,
-        StoreOptions::default().durability(Durability::Strict),
-    )
+fn rocksdb(config: RocksDbConfig) -> impl Fn(&Path) -> graph_core::Result<GraphStore<RocksDbBackend>> {
+    move |dir| {
+        GraphStore::open_with(
+            RocksDbBackend::open_with(dir, &config)?,
+            StoreOptions::default().durability(Durability::Strict),
+        )
+    }
 }
 
-fn fill_until_full(config: &RocksDbConfig, label: &str) {
+fn fjall(config: FjallConfig) -> impl Fn(&Path) -> graph_core::Result<GraphStore<FjallBackend>> {
+    move |dir| {
+        GraphStore::open_with(
+            FjallBackend::open_with(dir, &config)?,
+            StoreOptions::default().durability(Durability::Strict),
+        )
+    }
+}
+
+fn fill_until_full<B: StorageBackend>(
+    open: impl Fn(&Path) -> graph_core::Result<GraphStore<B>>,
+    label: &str,
+) {
     let started = Instant::now();
     let root = tests::test_dir();
     let mnt = root.path().join("mnt");
@@ -79,7 +95,7 @@ fn fill_until_full(config: &RocksDbConfig, label: &str) {
     let mut acked: Vec<(NodeId, i64)> = Vec::new();
     let mut failures = 0u32;
     {
-        let store = open(&db, config).must("open on the tmpfs");
+        let store = open(&db).must("open on the tmpfs");
         let blob = "x".repeat(3000);
         for i in 0..100_000i64 {
             let mut batch = store.batch();
@@ -112,7 +128,7 @@ fn fill_until_full(config: &RocksDbConfig, label: &str) {
         }
     }
     std::fs::remove_file(&filler).must("freeing space");
-    let store = open(&db, config).must("reopening after space was freed");
+    let store = open(&db).must("reopening after space was freed");
     for (id, i) in &acked {
         let node = store.get_node(*id).must("read");
         let node = node.unwrap_or_else(|| panic!("{label}: acknowledged node {id} lost"));
@@ -133,10 +149,23 @@ fn fill_until_full(config: &RocksDbConfig, label: &str) {
 
 #[test]
 fn a_full_disk_fails_writes_with_io_and_loses_nothing() {
-    fill_until_full(&RocksDbConfig::default(), "WAL");
+    fill_until_full(rocksdb(RocksDbConfig::default()), "WAL");
     let small = RocksDbConfig {
         write_buffer_size: 256 << 10,
         ..RocksDbConfig::default()
     };
-    fill_until_full(&small, "flushes");
+    fill_until_full(rocksdb(small), "flushes");
+}
+
+/// The same on fjall: the journal fills the disk, then (small memtables)
+/// flushes and compactions do. fjall refuses every write after the first
+/// failed one ("poisoned") until the store is reopened: still an Io error.
+#[test]
+fn fjall_a_full_disk_fails_writes_with_io_and_loses_nothing() {
+    fill_until_full(fjall(FjallConfig::default()), "fjall journal");
+    let small = FjallConfig {
+        memtable_bytes: 256 << 10,
+        ..FjallConfig::default()
+    };
+    fill_until_full(fjall(small), "fjall flushes");
 }
