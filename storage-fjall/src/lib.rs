@@ -226,6 +226,7 @@ impl FjallBackend {
             mut marker,
             complete,
         } = dir::claim(&path, config.create_if_missing)?;
+        dir::check_versions(&path)?;
         let db = Database::builder(&path)
             .cache_size(config.cache_bytes)
             .worker_threads(config.worker_threads)

@@ -30,13 +30,15 @@ use std::time::Instant;
 
 use graph_core::codec::{self, meta};
 use graph_core::{ColumnFamily, Direction, Durability, ErrorKind, StorageBackend};
-use graph_storage::{GraphStore, ManualClock, MemoryBackend, RocksDbBackend, StoreOptions};
+use graph_storage::{
+    FjallBackend, GraphStore, ManualClock, MemoryBackend, RocksDbBackend, StoreOptions,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tests::crash::ChildRun;
 use tests::faults::Shared;
 use tests::workload::{Dump, Workload, base_seed, env_u64};
-use tests::{InTempDir, Must};
+use tests::{DiskBackend, InTempDir, Must};
 
 const EXE: &str = env!("CARGO_BIN_EXE_crash_child");
 
@@ -56,15 +58,13 @@ struct Fixture {
     since_flush: BTreeSet<u64>,
 }
 
-fn build_fixture(seed: u64) -> Fixture {
+fn build_fixture<B: DiskBackend>(seed: u64) -> Fixture {
     let root = tests::test_dir();
     let dir = root.path().join("pristine");
-    let store = GraphStore::open_with(RocksDbBackend::open(&dir).must("open"), options())
-        .must("open graph");
+    let store = GraphStore::open_with(B::open_dir(&dir).must("open"), options()).must("open graph");
     let mut w = Workload::new(seed);
     let mut since_flush = BTreeSet::new();
-    let fp =
-        |s: &GraphStore<RocksDbBackend>| Dump::of(s.backend()).must("dump").canonical_fingerprint();
+    let fp = |s: &GraphStore<B>| Dump::of(s.backend()).must("dump").canonical_fingerprint();
     for round in 0..3 {
         for i in 0..60 {
             w.step(&store).must(&format!("step {round}.{i}"));
@@ -94,50 +94,110 @@ fn build_fixture(seed: u64) -> Fixture {
     }
 }
 
+/// The files damaged, by engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum FileKind {
+    /// RocksDB: SST files.
     Sst,
+    /// RocksDB: the write-ahead log (`*.log`).
     Wal,
+    /// RocksDB: `MANIFEST-*`.
     Manifest,
+    /// fjall: table files (`keyspaces/<id>/tables/*`).
+    Table,
+    /// fjall: the journal (`*.jnl`).
+    Journal,
+    /// fjall: a keyspace's version files (`keyspaces/<id>/v*`) and
+    /// fjall's own `version` file.
+    Version,
+}
+
+impl FileKind {
+    /// Whether damage to this kind may roll the store back to an earlier
+    /// state of the log: a log or journal cut short.
+    fn is_log(self) -> bool {
+        matches!(self, FileKind::Wal | FileKind::Journal)
+    }
+
+    /// Whether damage may make the engine open an older list of tables.
+    fn is_manifest(self) -> bool {
+        matches!(self, FileKind::Manifest | FileKind::Version)
+    }
+}
+
+/// Every file under `dir`, as (path relative to `dir`, full path).
+fn all_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).must("read dir") {
+            let p = e.must("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .must("relative")
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, p));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn files_of(dir: &Path, kind: FileKind) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .must("read dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+    all_files(dir)
+        .into_iter()
+        .filter(|(rel, p)| {
+            let name = rel.rsplit('/').next().unwrap_or_default();
+            let parts: Vec<&str> = rel.split('/').collect();
             let size = std::fs::metadata(p).map_or(0, |m| m.len());
             size > 0
                 && match kind {
                     FileKind::Sst => name.ends_with(".sst"),
                     FileKind::Wal => name.ends_with(".log"),
                     FileKind::Manifest => name.starts_with("MANIFEST-"),
+                    FileKind::Table => {
+                        parts.len() == 4 && parts[0] == "keyspaces" && parts[2] == "tables"
+                    }
+                    FileKind::Journal => parts.len() == 1 && name.ends_with(".jnl"),
+                    FileKind::Version => {
+                        rel == "version"
+                            || (parts.len() == 3
+                                && parts[0] == "keyspaces"
+                                && name.starts_with('v'))
+                    }
                 }
         })
-        .collect();
-    out.sort();
-    out
+        .map(|(_, p)| p)
+        .collect()
 }
 
 fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).must("mkdir");
-    for e in std::fs::read_dir(from).must("read dir") {
-        let e = e.must("entry");
-        if e.file_name() != "LOCK" {
-            std::fs::copy(e.path(), to.join(e.file_name())).must("copy");
+    for (rel, p) in all_files(from) {
+        if rel == "LOCK" {
+            continue;
         }
+        let target = to.join(&rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).must("mkdir");
+        }
+        std::fs::copy(&p, &target).must("copy");
     }
 }
 
 /// Damages `file`: flips 1-4 random bytes, or truncates it. Returns a
-/// description.
-fn damage(file: &Path, rng: &mut StdRng) -> String {
+/// description. A fjall journal is preallocated (64 MiB of zeros after
+/// the last batch): its damage lands in the written part.
+fn damage(file: &Path, kind: FileKind, rng: &mut StdRng) -> String {
     let mut bytes = std::fs::read(file).must("read");
-    let len = bytes.len();
+    let len = match kind {
+        FileKind::Journal => bytes.iter().rposition(|&b| b != 0).map_or(1, |i| i + 1),
+        _ => bytes.len(),
+    };
     let what = if rng.gen_bool(0.65) {
         let mut at = Vec::new();
         for _ in 0..rng.gen_range(1..=4) {
@@ -166,7 +226,7 @@ impl FileTally {
     }
 }
 
-fn file_case(
+fn file_case<B: DiskBackend>(
     fx: &Fixture,
     case_dir: &Path,
     kind: FileKind,
@@ -182,11 +242,12 @@ fn file_case(
         file.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        damage(file, rng)
+        damage(file, kind, rng)
     );
     let dir_s = case_dir.to_string_lossy().into_owned();
+    let flag = format!("--backend={}", B::NAME);
     let ended =
-        ChildRun::spawn(EXE, &["inspect", &dir_s]).wait(std::time::Duration::from_secs(120));
+        ChildRun::spawn(EXE, &[&flag, "inspect", &dir_s]).wait(std::time::Duration::from_secs(120));
     let context = format!("{kind:?} damage ({what}); child said {:?}", ended.lines);
     if !ended.status.success() {
         assert_ne!(ended.status.code(), Some(101), "panic: {context}");
@@ -210,7 +271,7 @@ fn file_case(
         .collect();
     if let Some(e) = errors.first() {
         let kind_name = e.split(' ').next().unwrap_or("");
-        if kind_name == "IncompatibleFormat" && kind == FileKind::Manifest {
+        if kind_name == "IncompatibleFormat" && kind.is_manifest() {
             // A manifest cut at a record boundary (or whose damaged record
             // RocksDB takes for its end) is a valid, older manifest to
             // RocksDB: it opens a database without the later flushes, whose
@@ -238,7 +299,7 @@ fn file_case(
         .first()
         .and_then(|f| f.parse().ok())
         .unwrap_or_else(|| panic!("no result: {context}"));
-    if !ended.has("verify clean") && kind == FileKind::Manifest {
+    if !ended.has("verify clean") && kind.is_manifest() {
         // Known limit (RELIABILITY.md): a manifest cut exactly at a record
         // boundary reads as an older, valid manifest; RocksDB may open a
         // state missing some flushes. verify() must catch it.
@@ -260,7 +321,7 @@ fn file_case(
         tally.add(kind, "intact");
     } else {
         assert!(
-            kind == FileKind::Wal && fx.since_flush.contains(&fp),
+            kind.is_log() && fx.since_flush.contains(&fp),
             "wrong data: the store opened without error but holds neither the written graph \
              nor a prefix of the log: {context}"
         );
@@ -272,26 +333,37 @@ fn file_case(
 /// data.
 #[test]
 fn damaged_files_give_errors_or_valid_data() {
-    let seed = base_seed("corruption files");
+    damaged_files::<RocksDbBackend>(&[FileKind::Sst, FileKind::Wal, FileKind::Manifest]);
+}
+
+/// The same for fjall's tables, journal and version files.
+#[test]
+fn fjall_damaged_files_give_errors_or_valid_data() {
+    damaged_files::<FjallBackend>(&[FileKind::Table, FileKind::Journal, FileKind::Version]);
+}
+
+fn damaged_files<B: DiskBackend>(kinds: &[FileKind]) {
+    let seed = base_seed(&format!("corruption files {}", B::NAME));
     let mut rng = StdRng::seed_from_u64(seed);
     let started = Instant::now();
-    let fx = build_fixture(seed);
+    let fx = build_fixture::<B>(seed);
     let scratch = tests::test_dir();
     let per_kind = env_u64("GRAPH_STORAGE_CRASH_CYCLES", 100)
         .div_ceil(2)
         .max(10);
     let mut tally = FileTally::default();
     let mut n = 0;
-    for kind in [FileKind::Sst, FileKind::Wal, FileKind::Manifest] {
+    for &kind in kinds {
         for _ in 0..per_kind {
             n += 1;
             let case_dir = scratch.path().join(format!("case{n}"));
-            file_case(&fx, &case_dir, kind, &mut rng, &mut tally);
+            file_case::<B>(&fx, &case_dir, kind, &mut rng, &mut tally);
             std::fs::remove_dir_all(&case_dir).ok();
         }
     }
     eprintln!(
-        "corruption files: {n} cases in {:.1?}: {:#?}",
+        "corruption files {}: {n} cases in {:.1?}: {:#?}",
+        B::NAME,
         started.elapsed(),
         tally.cases
     );
