@@ -60,7 +60,9 @@ impl Drop for Tmpfs {
     }
 }
 
-fn rocksdb(config: RocksDbConfig) -> impl Fn(&Path) -> graph_core::Result<GraphStore<RocksDbBackend>> {
+fn rocksdb(
+    config: RocksDbConfig,
+) -> impl Fn(&Path) -> graph_core::Result<GraphStore<RocksDbBackend>> {
     move |dir| {
         GraphStore::open_with(
             RocksDbBackend::open_with(dir, &config)?,
