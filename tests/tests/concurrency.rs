@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use graph_core::{Direction, Durability, EdgeId, ErrorKind, NodeId, Properties, PropertyValue};
-use graph_storage::{GraphStore, MemoryBackend, RocksDbBackend, StorageBackend, StoreOptions};
+use graph_storage::{
+    FjallBackend, GraphStore, MemoryBackend, RocksDbBackend, StorageBackend, StoreOptions,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tests::workload::{base_seed, env_u64};
@@ -266,4 +268,16 @@ fn concurrent_writers_and_snapshot_readers_on_rocksdb() {
         .must("open")
     });
     stress(&store, "rocksdb");
+}
+
+#[test]
+fn concurrent_writers_and_snapshot_readers_on_fjall() {
+    let store = InTempDir::new(|dir| {
+        GraphStore::open_with(
+            FjallBackend::open(dir).must("open"),
+            StoreOptions::default().durability(Durability::Strict),
+        )
+        .must("open")
+    });
+    stress(&store, "fjall");
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use graph_core::{Durability, Error, ErrorKind, NodeId, ReadView, StorageBackend};
-use graph_storage::{GraphStore, MemoryBackend, RocksDbBackend, StoreOptions};
+use graph_storage::{FjallBackend, GraphStore, MemoryBackend, RocksDbBackend, StoreOptions};
 use tests::Must;
 use tests::faults::{FailingBackend, FaultMode, Shared};
 use tests::workload::{
@@ -187,7 +187,8 @@ fn sweep_one<B: StorageBackend>(
 }
 
 /// Sweeps several workloads (`GRAPH_STORAGE_FAULT_SEEDS`, default 4) on
-/// the memory backend, and one on RocksDB with every 5th fault position.
+/// the memory backend, and one each on RocksDB and fjall with every 5th
+/// fault position.
 fn sweep(mode: FaultMode) {
     let seed = base_seed(&format!("fault_injection {mode:?}"));
     let started = Instant::now();
@@ -216,6 +217,17 @@ fn sweep(mode: FaultMode) {
     let (r, calls, f) = sweep_one(mode, seed, 5, &mut rocks);
     eprintln!(
         "fault_injection {mode:?}: RocksDB: {calls} calls, {r} runs (every 5th position), {f} \
+         failed steps, in {:.1?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
+    let mut fjall = || {
+        n += 1;
+        FjallBackend::open(root.path().join(format!("db{n}"))).must("open")
+    };
+    let (r, calls, f) = sweep_one(mode, seed, 5, &mut fjall);
+    eprintln!(
+        "fault_injection {mode:?}: fjall: {calls} calls, {r} runs (every 5th position), {f} \
          failed steps, in {:.1?}",
         started.elapsed()
     );
