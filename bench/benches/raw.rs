@@ -17,7 +17,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use bench::BoxResult;
-use bench::fixture::{ReadFixture, memory_store, populate, rocksdb_store};
+use bench::fixture::{ReadFixture, fjall_store, memory_store, populate, rocksdb_store};
 use bench::raw::RawEncoder;
 use bench::workload::{DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT, ItemRng, Workload};
 use criterion::measurement::WallTime;
@@ -121,9 +121,12 @@ fn run(c: &mut Criterion) -> BoxResult<()> {
     let dir = tempfile::tempdir()?;
     let memory: GraphStore<_> = memory_store()?;
     let mf = populate(&memory)?;
-    let rocksdb = rocksdb_store(dir.path(), Durability::Background)?;
+    let rocksdb = rocksdb_store(&dir.path().join("rocksdb"), Durability::Background)?;
     let rf = populate(&rocksdb)?;
     rocksdb.flush()?;
+    let fjall = fjall_store(&dir.path().join("fjall"), Durability::Background)?;
+    let ff = populate(&fjall)?;
+    fjall.flush()?;
     let w = Workload::new(1, 0, DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT)?;
     let value = memory
         .backend()
@@ -133,27 +136,31 @@ fn run(c: &mut Criterion) -> BoxResult<()> {
     let mut g = group(c, "raw_put", 1);
     put(&mut g, "memory", memory.backend(), &value);
     put(&mut g, "rocksdb", rocksdb.backend(), &value);
+    put(&mut g, "fjall", fjall.backend(), &value);
     g.finish();
 
     let mut g = group(c, "raw_write_node", 1);
     write_node(&mut g, "memory", memory.backend(), &w)?;
     write_node(&mut g, "rocksdb", rocksdb.backend(), &w)?;
+    write_node(&mut g, "fjall", fjall.backend(), &w)?;
     g.finish();
 
     let mut g = group(c, "raw_get", 1);
     get(&mut g, "memory", memory.backend(), &mf);
     get(&mut g, "rocksdb", rocksdb.backend(), &rf);
+    get(&mut g, "fjall", fjall.backend(), &ff);
     g.finish();
 
     for (name, degree) in [("raw_prefix_scan_10", 10), ("raw_prefix_scan_1000", 1000)] {
         let mut g = group(c, name, degree);
-        let (mn, rn) = if degree == 10 {
-            (mf.hub_out_10, rf.hub_out_10)
+        let (mn, rn, fnode) = if degree == 10 {
+            (mf.hub_out_10, rf.hub_out_10, ff.hub_out_10)
         } else {
-            (mf.hub_out_1000, rf.hub_out_1000)
+            (mf.hub_out_1000, rf.hub_out_1000, ff.hub_out_1000)
         };
         prefix_scan(&mut g, "memory", memory.backend(), mn);
         prefix_scan(&mut g, "rocksdb", rocksdb.backend(), rn);
+        prefix_scan(&mut g, "fjall", fjall.backend(), fnode);
         g.finish();
     }
     Ok(())

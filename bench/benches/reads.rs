@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bench::BoxResult;
 use bench::fixture::{
-    INDEXED_PROPERTY, ReadFixture, SCAN_LABEL, memory_store, populate, rocksdb_store,
+    INDEXED_PROPERTY, ReadFixture, SCAN_LABEL, fjall_store, memory_store, populate, rocksdb_store,
 };
 use bench::workload::ItemRng;
 use criterion::measurement::WallTime;
@@ -104,9 +104,12 @@ fn run(c: &mut Criterion) -> BoxResult<()> {
     let dir = tempfile::tempdir()?;
     let memory = memory_store()?;
     let mf = populate(&memory)?;
-    let rocksdb = rocksdb_store(dir.path(), Durability::Background)?;
+    let rocksdb = rocksdb_store(&dir.path().join("rocksdb"), Durability::Background)?;
     let rf = populate(&rocksdb)?;
     rocksdb.flush()?;
+    let fjall = fjall_store(&dir.path().join("fjall"), Durability::Background)?;
+    let ff = populate(&fjall)?;
+    fjall.flush()?;
     // Results sizes, for the throughput of the scans (same on both stores).
     let persons = memory.nodes_with_label(SCAN_LABEL)?.len() as u64;
     let in_range = memory
@@ -152,6 +155,7 @@ fn run(c: &mut Criterion) -> BoxResult<()> {
             .throughput(Throughput::Elements(elements));
         bench_op(&mut g, "memory", &memory, &mf, op);
         bench_op(&mut g, "rocksdb", &rocksdb, &rf, op);
+        bench_op(&mut g, "fjall", &fjall, &ff, op);
         g.finish();
     }
     Ok(())

@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use bench::BoxResult;
-use bench::fixture::{memory_store, rocksdb_store};
+use bench::fixture::{fjall_store, memory_store, rocksdb_store};
 use bench::workload::{DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT, EdgeSpec, Workload};
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
@@ -197,34 +197,49 @@ fn run(c: &mut Criterion) -> BoxResult<()> {
         "rocksdb-strict",
         rocksdb_store(&dir.path().join("strict"), Durability::Strict)?,
     )?;
+    let mut fjall = Subject::new(
+        "fjall",
+        fjall_store(&dir.path().join("fjall"), Durability::Background)?,
+    )?;
+    let mut fjall_strict = Subject::new(
+        "fjall-strict",
+        fjall_store(&dir.path().join("fjall-strict"), Durability::Strict)?,
+    )?;
 
     let mut g = group(c, "create_node");
     memory.create_node(&mut g);
     rocksdb.create_node(&mut g);
     strict.create_node(&mut g);
+    fjall.create_node(&mut g);
+    fjall_strict.create_node(&mut g);
     g.finish();
 
     let mut g = group(c, "create_nodes_batch_1000");
     g.throughput(Throughput::Elements(BATCH));
     memory.create_nodes_batch(&mut g);
     rocksdb.create_nodes_batch(&mut g);
+    fjall.create_nodes_batch(&mut g);
     g.finish();
 
     memory.create_endpoints()?;
     rocksdb.create_endpoints()?;
+    fjall.create_endpoints()?;
     let mut g = group(c, "create_edge");
     memory.create_edge(&mut g);
     rocksdb.create_edge(&mut g);
+    fjall.create_edge(&mut g);
     g.finish();
 
     let mut g = group(c, "delete_node");
     memory.delete_node(&mut g);
     rocksdb.delete_node(&mut g);
+    fjall.delete_node(&mut g);
     g.finish();
 
     let mut g = group(c, "delete_edge");
     memory.delete_edge(&mut g);
     rocksdb.delete_edge(&mut g);
+    fjall.delete_edge(&mut g);
     g.finish();
     Ok(())
 }

@@ -4,7 +4,10 @@
 use std::path::Path;
 
 use graph_core::{Durability, EdgeId, NodeId, Properties, PropertyValue, StorageBackend};
-use graph_storage::{GraphStore, MemoryBackend, RocksDbBackend, RocksDbConfig, StoreOptions};
+use graph_storage::{
+    FjallBackend, FjallConfig, GraphStore, MemoryBackend, RocksDbBackend, RocksDbConfig,
+    StoreOptions,
+};
 
 use crate::BoxResult;
 use crate::workload::{DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT, Workload};
@@ -51,7 +54,29 @@ pub fn memory_store() -> BoxResult<GraphStore<MemoryBackend>> {
 /// # Errors
 /// Open errors.
 pub fn rocksdb_store(dir: &Path, durability: Durability) -> BoxResult<GraphStore<RocksDbBackend>> {
-    let backend = RocksDbBackend::open_with(dir, &RocksDbConfig::default())?;
+    durable_store(
+        RocksDbBackend::open_with(dir, &RocksDbConfig::default())?,
+        durability,
+    )
+}
+
+/// A fjall store at `dir` with the default configuration (so a background
+/// fsync of the journal every 100 ms after `Background` writes) and the
+/// given durability.
+///
+/// # Errors
+/// Open errors.
+pub fn fjall_store(dir: &Path, durability: Durability) -> BoxResult<GraphStore<FjallBackend>> {
+    durable_store(
+        FjallBackend::open_with(dir, &FjallConfig::default())?,
+        durability,
+    )
+}
+
+fn durable_store<B: StorageBackend>(
+    backend: B,
+    durability: Durability,
+) -> BoxResult<GraphStore<B>> {
     Ok(GraphStore::open_with(
         backend,
         StoreOptions::default().durability(durability),

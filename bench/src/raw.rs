@@ -12,16 +12,23 @@
 //! [`RawRocksDb`] opens RocksDB with exactly the options of the backend
 //! ([`storage_rocksdb::rocksdb_options`]) and writes such batches with the
 //! `rocksdb` crate, bypassing the graph layer and the backend trait.
+//! [`RawFjall`] does the same with fjall: the backend's keyspaces and
+//! options, and the bytes the backend stores (every key behind
+//! [`storage_fjall::KEY_PREFIX`]), written with fjall's own write batches.
+//! Both implement [`RawEngine`], which the harness drives.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Slice};
 use graph_core::codec::{self, AdjacencyKey, SymbolId, meta};
 use graph_core::{
     BatchOp, ColumnFamily, Edge, EdgeId, Node, NodeId, Result, Timestamp, WriteBatch,
 };
-use rocksdb::{DB, WriteOptions};
+use rocksdb::{DB, ReadOptions, WriteOptions};
+use storage_fjall::{FjallConfig, KEY_PREFIX};
 use storage_rocksdb::RocksDbConfig;
 
 use crate::BoxResult;
@@ -168,6 +175,39 @@ impl RawEncoder {
     }
 }
 
+/// A storage engine driven directly by a raw baseline, beneath the
+/// backend trait: writes of encoded batches, and the reads the harness
+/// holds the backends' reads against.
+pub trait RawEngine {
+    /// Writes `batch` as one engine write batch; `sync` fsyncs the log
+    /// before returning (what `Durability::Strict` does).
+    ///
+    /// # Errors
+    /// The engine's write errors, or an operation the baseline does not
+    /// write (fjall: a delete-range).
+    fn write(&self, batch: &WriteBatch, sync: bool) -> BoxResult<()>;
+
+    /// The length of the value at `key` in `cf`, read without copying it
+    /// out of the engine; `None` if absent.
+    ///
+    /// # Errors
+    /// The engine's read errors.
+    fn value_len(&self, cf: ColumnFamily, key: &[u8]) -> BoxResult<Option<usize>>;
+
+    /// Visits every pair of `cf` whose key starts with `prefix` and returns
+    /// how many there were (keys and values are read, not copied).
+    ///
+    /// # Errors
+    /// The engine's read errors.
+    fn count_prefix(&self, cf: ColumnFamily, prefix: &[u8]) -> BoxResult<u64>;
+
+    /// Writes every memtable to table files and waits for it.
+    ///
+    /// # Errors
+    /// The engine's flush errors.
+    fn flush(&self) -> BoxResult<()>;
+}
+
 /// A RocksDB database opened with the `rocksdb` crate directly, with the
 /// backend's exact database and column-family options.
 pub struct RawRocksDb {
@@ -200,12 +240,20 @@ impl RawRocksDb {
             .ok_or_else(|| format!("column family {cf} is not open").into())
     }
 
-    /// Writes `batch` as one RocksDB write batch; `sync` fsyncs the WAL
-    /// before returning (what `Durability::Strict` does).
+    /// The value at `key` in `cf`, or `None`.
     ///
     /// # Errors
-    /// RocksDB's write errors.
-    pub fn write(&self, batch: &WriteBatch, sync: bool) -> BoxResult<()> {
+    /// RocksDB's read errors.
+    pub fn get(&self, cf: ColumnFamily, key: &[u8]) -> BoxResult<Option<Vec<u8>>> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.handle(cf)?, key)?
+            .map(|v| v.to_vec()))
+    }
+}
+
+impl RawEngine for RawRocksDb {
+    fn write(&self, batch: &WriteBatch, sync: bool) -> BoxResult<()> {
         let handles = [
             self.handle(ColumnFamily::Default)?,
             self.handle(ColumnFamily::Nodes)?,
@@ -228,28 +276,156 @@ impl RawRocksDb {
         Ok(())
     }
 
-    /// The value at `key` in `cf`, or `None`.
-    ///
-    /// # Errors
-    /// RocksDB's read errors.
-    pub fn get(&self, cf: ColumnFamily, key: &[u8]) -> BoxResult<Option<Vec<u8>>> {
+    fn value_len(&self, cf: ColumnFamily, key: &[u8]) -> BoxResult<Option<usize>> {
         Ok(self
             .db
             .get_pinned_cf(self.handle(cf)?, key)?
-            .map(|v| v.to_vec()))
+            .map(|v| v.len()))
     }
 
-    /// Flushes every memtable to SST files.
-    ///
-    /// # Errors
-    /// RocksDB's flush errors.
-    pub fn flush(&self) -> BoxResult<()> {
+    /// Bounded to the prefix, with a prefix seek in `indices` (whose
+    /// extractor covers an adjacency prefix), as the backend scans it.
+    fn count_prefix(&self, cf: ColumnFamily, prefix: &[u8]) -> BoxResult<u64> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(prefix.to_vec());
+        if let Some(end) = graph_core::prefix_end(prefix) {
+            ro.set_iterate_upper_bound(end);
+        }
+        ro.set_total_order_seek(cf != ColumnFamily::Indices);
+        let mut it = self.db.raw_iterator_cf_opt(self.handle(cf)?, ro);
+        it.seek_to_first();
+        let mut n = 0u64;
+        while let (Some(_), Some(_)) = (it.key(), it.value()) {
+            n += 1;
+            it.next();
+        }
+        it.status()?;
+        Ok(n)
+    }
+
+    fn flush(&self) -> BoxResult<()> {
         let handles: Vec<_> = ColumnFamily::ALL
             .iter()
             .map(|cf| self.handle(*cf))
             .collect::<BoxResult<_>>()?;
         self.db
             .flush_cfs_opt(&handles, &rocksdb::FlushOptions::default())?;
+        Ok(())
+    }
+}
+
+/// A fjall database opened with `fjall` directly, with the backend's
+/// keyspaces and options ([`FjallConfig`]: cache size, worker threads,
+/// memtable size), storing what the backend stores: each key behind
+/// [`KEY_PREFIX`]. There is no background fsync thread: unsynced writes
+/// are handed to the operating system ([`PersistMode::Buffer`]) and left
+/// there, as RocksDB's unsynced WAL writes are.
+pub struct RawFjall {
+    db: Database,
+    keyspaces: [Keyspace; 4],
+    /// The stored form of the key being written or read.
+    scratch: RefCell<Vec<u8>>,
+}
+
+impl std::fmt::Debug for RawFjall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawFjall").finish_non_exhaustive()
+    }
+}
+
+impl RawFjall {
+    /// Creates (or opens) the database at `path` with the keyspaces and
+    /// options `storage-fjall` uses for `config`.
+    ///
+    /// # Errors
+    /// fjall's open errors.
+    pub fn open(path: &Path, config: &FjallConfig) -> BoxResult<Self> {
+        let db = Database::builder(path)
+            .cache_size(config.cache_bytes)
+            .worker_threads(config.worker_threads)
+            .open()?;
+        let memtable = config.memtable_bytes;
+        let open = |cf: ColumnFamily| {
+            db.keyspace(cf.name(), || {
+                KeyspaceCreateOptions::default().max_memtable_size(memtable)
+            })
+        };
+        let keyspaces = [
+            open(ColumnFamily::Default)?,
+            open(ColumnFamily::Nodes)?,
+            open(ColumnFamily::Edges)?,
+            open(ColumnFamily::Indices)?,
+        ];
+        Ok(RawFjall {
+            db,
+            keyspaces,
+            scratch: RefCell::new(Vec::with_capacity(64)),
+        })
+    }
+
+    /// [`KEY_PREFIX`] then `key`, as the backend stores it.
+    fn stored(&self, key: &[u8]) -> Slice {
+        let mut s = self.scratch.borrow_mut();
+        s.clear();
+        s.push(KEY_PREFIX);
+        s.extend_from_slice(key);
+        Slice::from(s.as_slice())
+    }
+
+    /// The bytes the database occupies on disk (tables and journals), as
+    /// fjall counts them.
+    ///
+    /// # Errors
+    /// I/O errors while sizing the journals.
+    pub fn disk_space(&self) -> BoxResult<u64> {
+        Ok(self.db.disk_space()?)
+    }
+}
+
+impl RawEngine for RawFjall {
+    fn write(&self, batch: &WriteBatch, sync: bool) -> BoxResult<()> {
+        let mode = if sync {
+            PersistMode::SyncAll
+        } else {
+            PersistMode::Buffer
+        };
+        let mut fb = self.db.batch().durability(Some(mode));
+        for op in batch.iter() {
+            match op {
+                BatchOp::Put { cf, key, value } => {
+                    fb.insert(&self.keyspaces[cf.index()], self.stored(key), value);
+                }
+                BatchOp::Delete { cf, key } => {
+                    fb.remove(&self.keyspaces[cf.index()], self.stored(key));
+                }
+                BatchOp::DeleteRange { .. } => {
+                    return Err("the raw fjall baseline writes no delete-range".into());
+                }
+            }
+        }
+        fb.commit()?;
+        Ok(())
+    }
+
+    fn value_len(&self, cf: ColumnFamily, key: &[u8]) -> BoxResult<Option<usize>> {
+        Ok(self.keyspaces[cf.index()]
+            .get(self.stored(key))?
+            .map(|v| v.len()))
+    }
+
+    fn count_prefix(&self, cf: ColumnFamily, prefix: &[u8]) -> BoxResult<u64> {
+        let mut n = 0u64;
+        for guard in self.keyspaces[cf.index()].prefix(self.stored(prefix)) {
+            guard.into_inner()?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn flush(&self) -> BoxResult<()> {
+        for ks in &self.keyspaces {
+            ks.rotate_memtable_and_wait()?;
+        }
         Ok(())
     }
 }

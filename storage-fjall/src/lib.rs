@@ -72,6 +72,13 @@ pub use config::FjallConfig;
 pub use dir::{MARKER, MARKER_CONTENTS};
 pub use error::map_error;
 
+/// One write of a batch: the family's index, the key, and the value (`None`
+/// for a delete).
+type Write<'a> = (usize, &'a [u8], Option<&'a [u8]>);
+
+/// The final effect of a batch on each (family index, key) it touches.
+type Effects = BTreeMap<(usize, Vec<u8>), Option<Vec<u8>>>;
+
 /// The byte in front of every key this backend stores.
 pub const KEY_PREFIX: u8 = 0x00;
 
@@ -347,8 +354,8 @@ impl FjallBackend {
 
     /// The last operation on each (family, key) of a batch without
     /// delete-ranges, sorted by family and key.
-    fn last_writes(batch: &WriteBatch) -> Vec<(usize, &[u8], Option<&[u8]>)> {
-        let mut ops: Vec<(usize, &[u8], Option<&[u8]>)> = batch
+    fn last_writes(batch: &WriteBatch) -> Vec<Write<'_>> {
+        let mut ops: Vec<Write<'_>> = batch
             .iter()
             .filter_map(|op| match op {
                 BatchOp::Put { cf, key, value } => Some((cf.index(), key, Some(value))),
@@ -358,7 +365,7 @@ impl FjallBackend {
             .collect();
         // Stable: equal keys keep batch order, and the last one wins.
         ops.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        let mut out: Vec<(usize, &[u8], Option<&[u8]>)> = Vec::with_capacity(ops.len());
+        let mut out: Vec<Write<'_>> = Vec::with_capacity(ops.len());
         for op in ops {
             match out.last_mut() {
                 Some(last) if (last.0, last.1) == (op.0, op.1) => *last = op,
@@ -371,8 +378,8 @@ impl FjallBackend {
     /// The final effect of a batch with delete-ranges on each key it
     /// touches, reading the keys a range removes from the live store.
     /// Called with the writers' lock held exclusively.
-    fn effects(&self, batch: &WriteBatch) -> Result<BTreeMap<(usize, Vec<u8>), Option<Vec<u8>>>> {
-        let mut effects: BTreeMap<(usize, Vec<u8>), Option<Vec<u8>>> = BTreeMap::new();
+    fn effects(&self, batch: &WriteBatch) -> Result<Effects> {
+        let mut effects = Effects::new();
         for op in batch.iter() {
             match op {
                 BatchOp::Put { cf, key, value } => {

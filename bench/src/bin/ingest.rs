@@ -16,13 +16,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Barrier, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use bench::raw::{RawEncoder, RawRocksDb};
+use bench::raw::{RawEncoder, RawEngine, RawFjall, RawRocksDb};
 use bench::workload::{DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT, ItemRng, Workload};
 use bench::{BoxResult, fixture, sys};
 use clap::{Parser, ValueEnum};
 use graph_core::codec;
 use graph_core::{BatchOp, ColumnFamily, Durability, NodeId, StorageBackend, WriteBatch};
-use graph_storage::{Clock, GraphStore, MemoryBackend, RocksDbConfig, SystemClock};
+use graph_storage::{Clock, FjallConfig, GraphStore, MemoryBackend, RocksDbConfig, SystemClock};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -49,6 +49,18 @@ enum Config {
     /// Single `create_node` calls under Strict: one writer, then several
     /// concurrent writers; and the same with raw synced RocksDB writes.
     SingleStrict,
+    /// The workload's bytes in plain fjall write batches (the backend's
+    /// stored keys: prefix byte and key), `PersistMode::Buffer`.
+    RawFjallBackground,
+    /// Like `raw-fjall-background`, each batch sorted by column family and
+    /// key first (what the fjall backend does with every batch).
+    RawFjallSorted,
+    /// The graph API on fjall, `Durability::Background`.
+    FjallBackground,
+    /// The workload's bytes in plain fjall write batches, `SyncAll`.
+    RawFjallStrict,
+    /// The graph API on fjall, `Durability::Strict`.
+    FjallStrict,
     /// The bulk loader into a new RocksDB store: records straight to SST
     /// writers, index and adjacency entries through the external sort,
     /// SST files ingested at once; then the store is reopened and read
@@ -64,7 +76,8 @@ impl Config {
 }
 
 const ALL_CONFIGS: &str = "raw-memory,memory,raw-rocksdb-background,rocksdb-background,\
-raw-rocksdb-strict,rocksdb-strict,raw-rocksdb-sorted,single-strict";
+raw-rocksdb-strict,rocksdb-strict,raw-rocksdb-sorted,raw-fjall-background,raw-fjall-sorted,\
+fjall-background,raw-fjall-strict,fjall-strict,single-strict";
 
 /// Ingests a synthetic property graph through the public graph API on each
 /// backend and durability mode, with raw baselines measured in the same
@@ -181,6 +194,10 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
                 "disk_bytes_flushed".into(),
                 sys::dir_size(dir.path())? as f64,
             );
+            m.insert(
+                "disk_bytes_allocated".into(),
+                sys::dir_allocated(dir.path())? as f64,
+            );
         }
         Config::RawMemory => {
             let backend = MemoryBackend::new();
@@ -198,6 +215,50 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
             m.insert(
                 "disk_bytes_flushed".into(),
                 sys::dir_size(dir.path())? as f64,
+            );
+            m.insert(
+                "disk_bytes_allocated".into(),
+                sys::dir_allocated(dir.path())? as f64,
+            );
+        }
+        Config::FjallBackground | Config::FjallStrict => {
+            let durability = if config == Config::FjallStrict {
+                Durability::Strict
+            } else {
+                Durability::Background
+            };
+            let store = fixture::fjall_store(dir.path(), durability)?;
+            graph_run(&store, &w, args, &mut m)?;
+            disk_sizes(dir.path(), &mut m, || Ok(store.flush()?))?;
+            m.insert(
+                "engine_disk_bytes".into(),
+                store.backend().disk_space()? as f64,
+            );
+            drop(store);
+            m.insert(
+                "disk_bytes_flushed".into(),
+                sys::dir_size(dir.path())? as f64,
+            );
+            m.insert(
+                "disk_bytes_allocated".into(),
+                sys::dir_allocated(dir.path())? as f64,
+            );
+        }
+        Config::RawFjallBackground | Config::RawFjallStrict | Config::RawFjallSorted => {
+            let sync = config == Config::RawFjallStrict;
+            let sorted = config == Config::RawFjallSorted;
+            let db = RawFjall::open(dir.path(), &FjallConfig::default())?;
+            raw_run(&w, args, &mut m, sorted, |b| db.write(b, sync))?;
+            disk_sizes(dir.path(), &mut m, || db.flush())?;
+            m.insert("engine_disk_bytes".into(), db.disk_space()? as f64);
+            drop(db);
+            m.insert(
+                "disk_bytes_flushed".into(),
+                sys::dir_size(dir.path())? as f64,
+            );
+            m.insert(
+                "disk_bytes_allocated".into(),
+                sys::dir_allocated(dir.path())? as f64,
             );
         }
         Config::SingleStrict => single_run(&w, args, dir.path(), &mut m)?,
@@ -1012,7 +1073,7 @@ fn print_table(
         "e vs raw",
         "get_node/s",
         "disk MiB",
-        "flushed",
+        "du MiB",
         "RSS MiB"
     );
     println!(
@@ -1023,6 +1084,8 @@ fn print_table(
         Config::Memory => Some(Config::RawMemory),
         Config::RocksdbBackground => Some(Config::RawRocksdbBackground),
         Config::RocksdbStrict => Some(Config::RawRocksdbStrict),
+        Config::FjallBackground => Some(Config::RawFjallBackground),
+        Config::FjallStrict => Some(Config::RawFjallStrict),
         _ => None,
     };
     for (&config, m) in medians {
@@ -1036,6 +1099,9 @@ fn print_table(
                 | Config::RawRocksdbBackground
                 | Config::RawRocksdbStrict
                 | Config::RawRocksdbSorted
+                | Config::RawFjallBackground
+                | Config::RawFjallStrict
+                | Config::RawFjallSorted
         );
         let rows: Vec<(String, &str, &str)> = if is_raw {
             vec![
@@ -1071,15 +1137,23 @@ fn print_table(
                 ratio(ek, "edges_per_s_write_only"),
                 opt(f("get_node_per_s").filter(|_| first), thousands),
                 opt(f("disk_bytes").filter(|_| first), mib),
-                opt(f("disk_bytes_flushed").filter(|_| first), mib),
+                opt(
+                    f("disk_bytes_allocated")
+                        .or_else(|| f("disk_bytes_flushed"))
+                        .filter(|_| first),
+                    mib
+                ),
                 opt(f("peak_rss_bytes").filter(|_| first), mib),
             );
         }
     }
     println!();
     println!(
-        "n/e vs raw: graph-layer throughput / raw write-only throughput of the same bytes and options."
+        "n/e vs raw: graph-layer throughput / raw write-only throughput of the same bytes and options. \
+         disk MiB: file sizes right after ingestion; du MiB: blocks allocated after a flush and close \
+         (fjall preallocates its journal files)."
     );
+    print_reads(medians);
     if medians.contains_key(&Config::SingleStrict) {
         let s = |k: &str| get(Config::SingleStrict, k);
         println!(
@@ -1116,6 +1190,68 @@ fn print_table(
             );
             break;
         }
+    }
+    println!();
+}
+
+/// Reads after ingestion, each beside the backend's own read of the same
+/// keys in the same run: `get_node` against `get`, batched `get_nodes`
+/// against `multi_get`, `neighbors` against a prefix scan of the same
+/// adjacency keys.
+fn print_reads(medians: &BTreeMap<Config, Metrics>) {
+    let pairs = [
+        ("get_node_per_s", "backend_get_per_s"),
+        ("get_nodes_batched_per_s", "backend_multi_get_per_s"),
+        ("neighbors_edges_per_s", "raw_adjacency_scan_edges_per_s"),
+    ];
+    let rows: Vec<_> = medians
+        .iter()
+        .filter(|(_, m)| m.contains_key("get_node_per_s"))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "| {:<20} | {:>11} | {:>11} | {:>5} | {:>11} | {:>11} | {:>5} | {:>12} | {:>12} | {:>5} |",
+        "reads (cached)",
+        "get_node/s",
+        "get/s",
+        "ratio",
+        "batched/s",
+        "multi_get/s",
+        "ratio",
+        "nbr edges/s",
+        "scan edges/s",
+        "ratio"
+    );
+    println!(
+        "|{:-<22}|{:->13}|{:->13}|{:->7}|{:->13}|{:->13}|{:->7}|{:->14}|{:->14}|{:->7}|",
+        "", "", "", "", "", "", "", "", "", ""
+    );
+    for (config, m) in rows {
+        let mut cells = Vec::new();
+        for (graph, raw) in pairs {
+            let (g, r) = (m.get(graph).copied(), m.get(raw).copied());
+            cells.push(opt(g, thousands));
+            cells.push(opt(r, thousands));
+            cells.push(match (g, r) {
+                (Some(g), Some(r)) if r > 0.0 => format!("{:.2}", g / r),
+                _ => "-".into(),
+            });
+        }
+        println!(
+            "| {:<20} | {:>11} | {:>11} | {:>5} | {:>11} | {:>11} | {:>5} | {:>12} | {:>12} | {:>5} |",
+            config.name(),
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7],
+            cells[8]
+        );
     }
     println!();
 }
