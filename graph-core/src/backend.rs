@@ -223,6 +223,26 @@ impl<T: ReadView + ?Sized> ReadView for &T {
     }
 }
 
+impl<T: ReadView + ?Sized> ReadView for std::sync::Arc<T> {
+    fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        (**self).get(cf, key)
+    }
+
+    fn scan(
+        &self,
+        cf: ColumnFamily,
+        range: KeyRange<'_>,
+        direction: ScanDirection,
+        visit: &mut Visitor<'_>,
+    ) -> Result<()> {
+        (**self).scan(cf, range, direction, visit)
+    }
+
+    fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
+        (**self).multi_get(cf, keys)
+    }
+}
+
 /// A byte-level, ordered key-value store with four column families.
 ///
 /// # Why byte-level
@@ -318,6 +338,32 @@ pub trait StorageBackend: ReadView + Send + Sync {
         let mut b = WriteBatch::new();
         b.delete_range(cf, start, end);
         self.write(&b, durability)
+    }
+}
+
+/// A shared backend is a backend: several owners (for example a replicated
+/// state machine that reopens its `GraphStore` after installing a snapshot,
+/// and the readers of the store it replaced) can use one engine instance.
+impl<T: StorageBackend + ?Sized> StorageBackend for std::sync::Arc<T> {
+    type Snapshot<'a>
+        = T::Snapshot<'a>
+    where
+        Self: 'a;
+
+    fn snapshot(&self) -> Self::Snapshot<'_> {
+        (**self).snapshot()
+    }
+
+    fn write(&self, batch: &WriteBatch, durability: Durability) -> Result<()> {
+        (**self).write(batch, durability)
+    }
+
+    fn flush(&self) -> Result<()> {
+        (**self).flush()
+    }
+
+    fn sync(&self) -> Result<()> {
+        (**self).sync()
     }
 }
 

@@ -76,6 +76,32 @@ pub enum Error {
     /// Any other backend failure (busy, aborted, not supported).
     #[error("backend error: {0}")]
     Backend(String),
+    /// A replicated write reached a member that is not the leader.
+    #[error("not the leader{}", match (leader, address) {
+        (Some(id), Some(addr)) => format!("; the leader is member {id} at {addr}"),
+        (Some(id), None) => format!("; the leader is member {id}"),
+        _ => "; no leader is known yet, retry shortly".to_string(),
+    })]
+    NotLeader {
+        /// The leader this member knows of.
+        leader: Option<u64>,
+        /// The leader's address, when known.
+        address: Option<String>,
+    },
+    /// Replication cannot make progress now (no quorum, a timeout, the
+    /// member is shutting down): the operation may succeed later.
+    #[error("replication unavailable: {0}")]
+    Unavailable(String),
+    /// A replicated command was committed but failed to apply: it failed
+    /// the same way on every replica, and changed nothing on any of them.
+    /// [`Error::kind`] is the kind of the failure.
+    #[error("rejected by every replica: {message}")]
+    Rejected {
+        /// The kind of the failure.
+        kind: ErrorKind,
+        /// The failure, as the state machine reported it.
+        message: String,
+    },
 }
 
 /// A rule of the graph model that a mutation would have broken.
@@ -125,6 +151,51 @@ pub enum ErrorKind {
     IncompatibleFormat,
     /// [`Error::Backend`].
     Backend,
+    /// [`Error::NotLeader`].
+    NotLeader,
+    /// [`Error::Unavailable`].
+    Unavailable,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Io,
+        ErrorKind::Corruption,
+        ErrorKind::InvalidArgument,
+        ErrorKind::NodeNotFound,
+        ErrorKind::EdgeNotFound,
+        ErrorKind::IndexNotFound,
+        ErrorKind::Constraint,
+        ErrorKind::Locked,
+        ErrorKind::IncompatibleFormat,
+        ErrorKind::Backend,
+        ErrorKind::NotLeader,
+        ErrorKind::Unavailable,
+    ];
+
+    /// A stable name (`snake_case`), for messages and wire formats.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Io => "io",
+            ErrorKind::Corruption => "corruption",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::NodeNotFound => "node_not_found",
+            ErrorKind::EdgeNotFound => "edge_not_found",
+            ErrorKind::IndexNotFound => "index_not_found",
+            ErrorKind::Constraint => "constraint",
+            ErrorKind::Locked => "locked",
+            ErrorKind::IncompatibleFormat => "incompatible_format",
+            ErrorKind::Backend => "backend",
+            ErrorKind::NotLeader => "not_leader",
+            ErrorKind::Unavailable => "unavailable",
+        }
+    }
+
+    /// The kind named `name` by [`ErrorKind::name`].
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
 }
 
 impl Error {
@@ -141,6 +212,9 @@ impl Error {
             Error::Locked { .. } => ErrorKind::Locked,
             Error::IncompatibleFormat { .. } => ErrorKind::IncompatibleFormat,
             Error::Backend(_) => ErrorKind::Backend,
+            Error::NotLeader { .. } => ErrorKind::NotLeader,
+            Error::Unavailable(_) => ErrorKind::Unavailable,
+            Error::Rejected { kind, .. } => *kind,
         }
     }
 

@@ -38,6 +38,7 @@ mod cf;
 pub mod codec;
 mod error;
 mod model;
+mod mutation;
 
 pub use backend::{
     BatchOp, Durability, KeyRange, ReadView, ScanDirection, StorageBackend, Visitor, WriteBatch,
@@ -47,3 +48,4 @@ pub use bulk::BulkSink;
 pub use cf::ColumnFamily;
 pub use error::{Constraint, Error, ErrorKind, Result};
 pub use model::{Direction, Edge, EdgeId, Node, NodeId, Properties, PropertyValue, Timestamp};
+pub use mutation::Mutation;

@@ -32,10 +32,20 @@ enum Work {
     /// Any mutations, applied through a transaction under the lock.
     General(Vec<Mutation>),
     /// Mutations whose creations carry caller-chosen ids, which must be
-    /// checked against the store.
-    Explicit(Vec<Mutation>),
+    /// checked against the store, and entries written with them in the
+    /// same batch if they all apply (replication state; may be empty).
+    Explicit(Vec<Mutation>, WriteBatch),
     /// Creations encoded before the lock.
     Prepared(Prepared),
+}
+
+/// A request on the general path.
+struct GeneralRequest {
+    mutations: Vec<Mutation>,
+    explicit: bool,
+    /// Entries written with the mutations if they all apply.
+    with: Option<WriteBatch>,
+    slot: Arc<Slot>,
 }
 
 /// Where a committer leaves a queued request's outcome.
@@ -68,11 +78,11 @@ impl<B: StorageBackend> GraphStore<B> {
     }
 
     /// Commits mutations whose creation ids were chosen by the caller.
-    pub(crate) fn commit_explicit(&self, mutations: Vec<Mutation>) -> Result<()> {
-        if mutations.is_empty() {
+    pub(crate) fn commit_explicit(&self, mutations: Vec<Mutation>, with: WriteBatch) -> Result<()> {
+        if mutations.is_empty() && with.is_empty() {
             return Ok(());
         }
-        self.enqueue(Work::Explicit(mutations))
+        self.enqueue(Work::Explicit(mutations, with))
     }
 
     fn enqueue(&self, work: Work) -> Result<()> {
@@ -195,7 +205,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// kind.
     fn commit_group(&self, writer: &mut WriterState, group: Vec<Request>) {
         let catalog = self.current_catalog();
-        let mut general: Vec<(Vec<Mutation>, bool, Arc<Slot>)> = Vec::new();
+        let mut general: Vec<GeneralRequest> = Vec::new();
         let mut prepared = Vec::new();
         for request in group {
             let work = match request.work {
@@ -205,9 +215,9 @@ impl<B: StorageBackend> GraphStore<B> {
                 }
                 other => other,
             };
-            let (mutations, explicit) = match work {
-                Work::General(m) => (m, false),
-                Work::Explicit(m) => (m, true),
+            let (mutations, explicit, with) = match work {
+                Work::General(m) => (m, false, None),
+                Work::Explicit(m, with) => (m, true, Some(with)),
                 Work::Prepared(p) => {
                     if !general.is_empty() {
                         self.commit_general(writer, std::mem::take(&mut general));
@@ -219,7 +229,12 @@ impl<B: StorageBackend> GraphStore<B> {
             if !prepared.is_empty() {
                 self.commit_prepared(writer, std::mem::take(&mut prepared));
             }
-            general.push((mutations, explicit, request.slot));
+            general.push(GeneralRequest {
+                mutations,
+                explicit,
+                with,
+                slot: request.slot,
+            });
         }
         if !prepared.is_empty() {
             self.commit_prepared(writer, prepared);
@@ -231,17 +246,20 @@ impl<B: StorageBackend> GraphStore<B> {
 
     /// The general path: each request applied to one transaction, rolled
     /// back alone if it fails; the survivors written together.
-    fn commit_general(
-        &self,
-        writer: &mut WriterState,
-        requests: Vec<(Vec<Mutation>, bool, Arc<Slot>)>,
-    ) {
+    fn commit_general(&self, writer: &mut WriterState, requests: Vec<GeneralRequest>) {
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
             let single = requests.len() == 1;
             let mut txn = Txn::new(&self.backend, &writer.known);
             let mut accepted: Vec<Arc<Slot>> = Vec::new();
-            for (mutations, explicit, slot) in requests.by_ref() {
+            let mut with_accepted = WriteBatch::new();
+            for request in requests.by_ref() {
+                let GeneralRequest {
+                    mutations,
+                    explicit,
+                    with,
+                    slot,
+                } = request;
                 let save = (!single).then(|| txn.savepoint());
                 txn.set_explicit_ids(explicit);
                 let mut outcome = Ok(());
@@ -252,7 +270,12 @@ impl<B: StorageBackend> GraphStore<B> {
                     }
                 }
                 match outcome {
-                    Ok(()) => accepted.push(slot),
+                    Ok(()) => {
+                        if let Some(with) = with {
+                            with_accepted.extend_from(&with);
+                        }
+                        accepted.push(slot);
+                    }
                     Err(e) => {
                         if let Some(save) = save {
                             txn.rollback(save);
@@ -270,7 +293,10 @@ impl<B: StorageBackend> GraphStore<B> {
                 continue;
             }
             let built = self.build_txn(writer.counters, txn);
-            let result = built.and_then(|(batch, fx)| self.write_effects(writer, &batch, fx));
+            let result = built.and_then(|(mut batch, fx)| {
+                batch.extend_from(&with_accepted);
+                self.write_effects(writer, &batch, fx)
+            });
             for slot in accepted {
                 slot.set(result.clone());
             }

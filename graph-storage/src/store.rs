@@ -121,6 +121,16 @@ fn is_empty(view: &impl ReadView) -> Result<bool> {
     Ok(true)
 }
 
+/// Refuses a replication state key without its tag.
+fn check_state_key(key: &[u8]) -> Result<()> {
+    match key.first() {
+        Some(&codec::replication::state_key::TAG_REPLICATION) => Ok(()),
+        _ => Err(Error::invalid(format!(
+            "replication state key {key:?} must start with the replication tag 0x06"
+        ))),
+    }
+}
+
 /// The library and version that writes new stores, recorded under
 /// [`meta::CREATED_BY`] when a store is created.
 pub const LIBRARY_VERSION: &str = concat!("graph-storage ", env!("CARGO_PKG_VERSION"));
@@ -277,7 +287,34 @@ impl<B: StorageBackend> GraphStore<B> {
     /// The earliest failing mutation's error, or the backend's; nothing is
     /// written then.
     pub fn apply(&self, mutations: impl IntoIterator<Item = Mutation>) -> Result<()> {
+        self.apply_with_state(mutations, &[])
+    }
+
+    /// [`apply`](Self::apply), writing `state` entries to the `default`
+    /// family in the same atomic batch when every mutation applies
+    /// (nothing is written otherwise). This is how a replicated state
+    /// machine records the log position of an entry together with its
+    /// effects. With no mutations, only `state` is written.
+    ///
+    /// State keys must carry the replication tag
+    /// ([`codec::replication::state_key::TAG_REPLICATION`]): the graph
+    /// layer never reads them, and they cannot touch the graph's own
+    /// metadata. Read them back with [`GraphStore::state`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a state key without the replication
+    /// tag; otherwise as [`apply`](Self::apply).
+    pub fn apply_with_state(
+        &self,
+        mutations: impl IntoIterator<Item = Mutation>,
+        state: &[(&[u8], &[u8])],
+    ) -> Result<()> {
         let mutations: Vec<Mutation> = mutations.into_iter().collect();
+        let mut with = WriteBatch::new();
+        for (key, value) in state {
+            check_state_key(key)?;
+            with.put(ColumnFamily::Default, key, value);
+        }
         for m in &mutations {
             match m {
                 Mutation::CreateNode { id, .. } => self.node_ids.claim(id.0, &self.backend)?,
@@ -285,7 +322,18 @@ impl<B: StorageBackend> GraphStore<B> {
                 _ => {}
             }
         }
-        self.commit_explicit(mutations)
+        self.commit_explicit(mutations, with)
+    }
+
+    /// The value of a replication state key written by
+    /// [`apply_with_state`](Self::apply_with_state), as committed.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a key without the replication tag;
+    /// engine errors.
+    pub fn state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        check_state_key(key)?;
+        self.backend.get(ColumnFamily::Default, key)
     }
 
     /// Starts a batch of mutations committed atomically by

@@ -359,6 +359,13 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                 }
                 self.external_ids.insert(key, node);
             }
+            // `Mutation` is non-exhaustive across crates: a variant added
+            // to graph-core without an arm here is refused, not ignored.
+            other => {
+                return Err(Error::invalid(format!(
+                    "this build of graph-storage cannot apply {other:?}"
+                )));
+            }
         }
         Ok(())
     }

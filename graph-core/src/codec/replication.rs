@@ -1,0 +1,760 @@
+//! Bytes of replication (the `graph-raft` crate): the commands a Raft log
+//! carries, the keys of the log store, the replication state kept in a
+//! graph store's `default` family, snapshot files and the envelope of
+//! every other value (Raft's own structures, wire messages).
+//!
+//! Layouts (docs/FORMAT.md, "Replication"):
+//! * A command is `COMMAND_VERSION | bincode(Command)`; a [`Mutation`] in a
+//!   command is encoded by a private mirror enum whose variant indices are
+//!   the tags below (pinned by golden tests: append variants, never
+//!   reorder).
+//! * Any other replicated value (log entries, votes, log ids, membership,
+//!   wire messages) is `ENVELOPE_VERSION | bincode(value)`, bounded by
+//!   [`MAX_ENVELOPE_BYTES`].
+//! * Log store keys: [`log_key`]. Replication state in the graph store:
+//!   [`state_key`]. Snapshot files: [`snapshot`].
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{ColumnFamily, EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result};
+
+/// The first byte of an encoded [`Command`].
+pub const COMMAND_VERSION: u8 = 1;
+/// The first byte of every other replicated value (see [`encode_envelope`]).
+pub const ENVELOPE_VERSION: u8 = 1;
+/// The largest envelope or command accepted on write and on read.
+pub const MAX_ENVELOPE_BYTES: usize = 256 << 20;
+
+type Config = bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<MAX_ENVELOPE_BYTES>,
+>;
+
+const CONFIG: Config = bincode::config::standard().with_limit::<MAX_ENVELOPE_BYTES>();
+
+/// One replicated command: what a Raft log entry asks every replica to do.
+///
+/// Time stamps and ids are part of the command, so every replica writes
+/// byte-identical records: `at` is the time the leader stamped the
+/// command with (`created_at`/`updated_at` of everything it touches), and
+/// created nodes and edges carry ids (see `graph-raft` for how placeholder
+/// ids are resolved at apply time).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Apply mutations atomically (all or none).
+    Apply {
+        /// The leader's time stamp, microseconds since the Unix epoch.
+        at: i64,
+        /// The mutations, in order.
+        mutations: Vec<Mutation>,
+    },
+    /// Declare a property index (and build it).
+    CreateIndex {
+        /// The label.
+        label: String,
+        /// The property key.
+        property: String,
+    },
+    /// Drop a property index.
+    DropIndex {
+        /// The label.
+        label: String,
+        /// The property key.
+        property: String,
+    },
+}
+
+/// The stable tags of [`Mutation`] variants in a command (their bincode
+/// variant index).
+pub mod mutation_tag {
+    /// `CreateNode`.
+    pub const CREATE_NODE: u8 = 0;
+    /// `SetNodeProperty`.
+    pub const SET_NODE_PROPERTY: u8 = 1;
+    /// `RemoveNodeProperty`.
+    pub const REMOVE_NODE_PROPERTY: u8 = 2;
+    /// `AddLabel`.
+    pub const ADD_LABEL: u8 = 3;
+    /// `RemoveLabel`.
+    pub const REMOVE_LABEL: u8 = 4;
+    /// `DeleteNode`.
+    pub const DELETE_NODE: u8 = 5;
+    /// `CreateEdge`.
+    pub const CREATE_EDGE: u8 = 6;
+    /// `SetEdgeProperty`.
+    pub const SET_EDGE_PROPERTY: u8 = 7;
+    /// `RemoveEdgeProperty`.
+    pub const REMOVE_EDGE_PROPERTY: u8 = 8;
+    /// `DeleteEdge`.
+    pub const DELETE_EDGE: u8 = 9;
+    /// `MapExternalId`.
+    pub const MAP_EXTERNAL_ID: u8 = 10;
+}
+
+/// The stable tags of [`Command`] variants (their bincode variant index).
+pub mod command_tag {
+    /// `Apply`.
+    pub const APPLY: u8 = 0;
+    /// `CreateIndex`.
+    pub const CREATE_INDEX: u8 = 1;
+    /// `DropIndex`.
+    pub const DROP_INDEX: u8 = 2;
+}
+
+// The mirrors below define the layout: the variant order IS the tag order
+// of `mutation_tag` and `command_tag`. Append only.
+
+#[derive(Serialize)]
+enum MutationRef<'a> {
+    CreateNode(u64, &'a [String], &'a Properties),
+    SetNodeProperty(u64, &'a str, &'a PropertyValue),
+    RemoveNodeProperty(u64, &'a str),
+    AddLabel(u64, &'a str),
+    RemoveLabel(u64, &'a str),
+    DeleteNode(u64, bool),
+    CreateEdge(u64, u64, u64, &'a str, &'a Properties),
+    SetEdgeProperty(u64, &'a str, &'a PropertyValue),
+    RemoveEdgeProperty(u64, &'a str),
+    DeleteEdge(u64),
+    MapExternalId(&'a str, &'a str, u64),
+}
+
+#[derive(Deserialize)]
+enum MutationOwned {
+    CreateNode(u64, Vec<String>, Properties),
+    SetNodeProperty(u64, String, PropertyValue),
+    RemoveNodeProperty(u64, String),
+    AddLabel(u64, String),
+    RemoveLabel(u64, String),
+    DeleteNode(u64, bool),
+    CreateEdge(u64, u64, u64, String, Properties),
+    SetEdgeProperty(u64, String, PropertyValue),
+    RemoveEdgeProperty(u64, String),
+    DeleteEdge(u64),
+    MapExternalId(String, String, u64),
+}
+
+#[derive(Serialize)]
+enum CommandRef<'a> {
+    Apply(i64, Vec<MutationRef<'a>>),
+    CreateIndex(&'a str, &'a str),
+    DropIndex(&'a str, &'a str),
+}
+
+#[derive(Deserialize)]
+enum CommandOwned {
+    Apply(i64, Vec<MutationOwned>),
+    CreateIndex(String, String),
+    DropIndex(String, String),
+}
+
+fn mutation_ref(m: &Mutation) -> MutationRef<'_> {
+    use MutationRef as R;
+    match m {
+        Mutation::CreateNode {
+            id,
+            labels,
+            properties,
+        } => R::CreateNode(id.0, labels, properties),
+        Mutation::SetNodeProperty { id, key, value } => R::SetNodeProperty(id.0, key, value),
+        Mutation::RemoveNodeProperty { id, key } => R::RemoveNodeProperty(id.0, key),
+        Mutation::AddLabel { id, label } => R::AddLabel(id.0, label),
+        Mutation::RemoveLabel { id, label } => R::RemoveLabel(id.0, label),
+        Mutation::DeleteNode { id, detach } => R::DeleteNode(id.0, *detach),
+        Mutation::CreateEdge {
+            id,
+            src,
+            dst,
+            edge_type,
+            properties,
+        } => R::CreateEdge(id.0, src.0, dst.0, edge_type, properties),
+        Mutation::SetEdgeProperty { id, key, value } => R::SetEdgeProperty(id.0, key, value),
+        Mutation::RemoveEdgeProperty { id, key } => R::RemoveEdgeProperty(id.0, key),
+        Mutation::DeleteEdge { id } => R::DeleteEdge(id.0),
+        Mutation::MapExternalId {
+            space,
+            external,
+            node,
+        } => R::MapExternalId(space, external, node.0),
+    }
+}
+
+fn mutation_owned(m: MutationOwned) -> Mutation {
+    use MutationOwned as O;
+    match m {
+        O::CreateNode(id, labels, properties) => Mutation::CreateNode {
+            id: NodeId(id),
+            labels,
+            properties,
+        },
+        O::SetNodeProperty(id, key, value) => Mutation::SetNodeProperty {
+            id: NodeId(id),
+            key,
+            value,
+        },
+        O::RemoveNodeProperty(id, key) => Mutation::RemoveNodeProperty {
+            id: NodeId(id),
+            key,
+        },
+        O::AddLabel(id, label) => Mutation::AddLabel {
+            id: NodeId(id),
+            label,
+        },
+        O::RemoveLabel(id, label) => Mutation::RemoveLabel {
+            id: NodeId(id),
+            label,
+        },
+        O::DeleteNode(id, detach) => Mutation::DeleteNode {
+            id: NodeId(id),
+            detach,
+        },
+        O::CreateEdge(id, src, dst, edge_type, properties) => Mutation::CreateEdge {
+            id: EdgeId(id),
+            src: NodeId(src),
+            dst: NodeId(dst),
+            edge_type,
+            properties,
+        },
+        O::SetEdgeProperty(id, key, value) => Mutation::SetEdgeProperty {
+            id: EdgeId(id),
+            key,
+            value,
+        },
+        O::RemoveEdgeProperty(id, key) => Mutation::RemoveEdgeProperty {
+            id: EdgeId(id),
+            key,
+        },
+        O::DeleteEdge(id) => Mutation::DeleteEdge { id: EdgeId(id) },
+        O::MapExternalId(space, external, node) => Mutation::MapExternalId {
+            space,
+            external,
+            node: NodeId(node),
+        },
+    }
+}
+
+/// Encodes a command: [`COMMAND_VERSION`], then bincode of the command.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if the command is larger than
+/// [`MAX_ENVELOPE_BYTES`].
+pub fn encode_command(command: &Command) -> Result<Vec<u8>> {
+    let mirror = match command {
+        Command::Apply { at, mutations } => {
+            CommandRef::Apply(*at, mutations.iter().map(mutation_ref).collect())
+        }
+        Command::CreateIndex { label, property } => CommandRef::CreateIndex(label, property),
+        Command::DropIndex { label, property } => CommandRef::DropIndex(label, property),
+    };
+    let mut out = vec![COMMAND_VERSION];
+    bincode::serde::encode_into_std_write(&mirror, &mut out, CONFIG)
+        .map_err(|e| Error::invalid(format!("cannot encode command: {e}")))?;
+    Ok(out)
+}
+
+/// Decodes a command written by [`encode_command`].
+///
+/// # Errors
+/// A corruption error (reported against the `default` family and `what`)
+/// for an unknown version, undecodable or trailing bytes.
+pub fn decode_command(what: &[u8], bytes: &[u8]) -> Result<Command> {
+    let command: CommandOwned = decode_versioned(COMMAND_VERSION, "command", what, bytes)?;
+    Ok(match command {
+        CommandOwned::Apply(at, mutations) => Command::Apply {
+            at,
+            mutations: mutations.into_iter().map(mutation_owned).collect(),
+        },
+        CommandOwned::CreateIndex(label, property) => Command::CreateIndex { label, property },
+        CommandOwned::DropIndex(label, property) => Command::DropIndex { label, property },
+    })
+}
+
+impl Serialize for Command {
+    /// A command inside another serde value (a Raft log entry, a wire
+    /// message) is the byte string of [`encode_command`].
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let bytes = encode_command(self).map_err(serde::ser::Error::custom)?;
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for Command {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let bytes = serde_bytes_owned(d)?;
+        decode_command(b"command", &bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Reads a byte string (or a sequence of bytes, for self-describing
+/// formats) as a vector.
+fn serde_bytes_owned<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<u8>, D::Error> {
+    struct BytesVisitor;
+    impl<'de> serde::de::Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a byte string")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> std::result::Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: serde::de::Error>(
+            self,
+            v: Vec<u8>,
+        ) -> std::result::Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Vec<u8>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(b) = seq.next_element::<u8>()? {
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_byte_buf(BytesVisitor)
+}
+
+/// Encodes any replicated value: [`ENVELOPE_VERSION`], then bincode
+/// (standard configuration) of its serde form.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if it cannot be encoded or is larger than
+/// [`MAX_ENVELOPE_BYTES`].
+pub fn encode_envelope<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    let mut out = vec![ENVELOPE_VERSION];
+    bincode::serde::encode_into_std_write(value, &mut out, CONFIG)
+        .map_err(|e| Error::invalid(format!("cannot encode replicated value: {e}")))?;
+    Ok(out)
+}
+
+/// Decodes a value written by [`encode_envelope`]; `key` names where the
+/// bytes came from in the error.
+///
+/// # Errors
+/// A corruption error (against the `default` family and `key`) for an
+/// unknown version, undecodable or trailing bytes.
+pub fn decode_envelope<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    decode_versioned(ENVELOPE_VERSION, "replicated value", key, bytes)
+}
+
+fn decode_versioned<T: DeserializeOwned>(
+    expected: u8,
+    what: &str,
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T> {
+    let bad = |why: String| Error::corruption(ColumnFamily::Default, key, why);
+    let (&version, body) = bytes
+        .split_first()
+        .ok_or_else(|| bad(format!("empty {what}")))?;
+    if version != expected {
+        return Err(bad(format!(
+            "unknown {what} version {version} (this build reads {expected})"
+        )));
+    }
+    let (value, read) = bincode::serde::decode_from_slice::<T, _>(body, CONFIG)
+        .map_err(|e| bad(format!("undecodable {what}: {e}")))?;
+    if read != body.len() {
+        return Err(bad(format!(
+            "{} trailing bytes after {what}",
+            body.len() - read
+        )));
+    }
+    Ok(value)
+}
+
+/// Keys of a Raft log store: a backend of its own (its own directory),
+/// using only the `default` family.
+pub mod log_key {
+    use crate::{ColumnFamily, Error, Result};
+
+    /// Tag of scalar keys (`01 | ascii name`).
+    pub const TAG_SCALAR: u8 = 0x01;
+    /// Tag of log entries (`02 | index as u64 big-endian`).
+    pub const TAG_ENTRY: u8 = 0x02;
+
+    /// The format of the log store (value: `u32` big-endian); this build
+    /// writes [`LOG_FORMAT`].
+    pub const FORMAT: &[u8] = b"\x01log_format";
+    /// The current vote (value: envelope of openraft's `Vote`).
+    pub const VOTE: &[u8] = b"\x01vote";
+    /// The last committed log id (value: envelope of `Option<LogId>`).
+    pub const COMMITTED: &[u8] = b"\x01committed";
+    /// The last purged log id (value: envelope of `Option<LogId>`).
+    pub const PURGED: &[u8] = b"\x01purged";
+
+    /// The log store format this build writes and reads.
+    pub const LOG_FORMAT: u32 = 1;
+
+    /// The key of the entry at `index`.
+    pub fn entry(index: u64) -> [u8; 9] {
+        let mut k = [0u8; 9];
+        k[0] = TAG_ENTRY;
+        k[1..].copy_from_slice(&index.to_be_bytes());
+        k
+    }
+
+    /// The log index of an entry key.
+    ///
+    /// # Errors
+    /// A corruption error unless `key` is an entry key.
+    pub fn decode_entry(key: &[u8]) -> Result<u64> {
+        match key {
+            [TAG_ENTRY, rest @ ..] if rest.len() == 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(rest);
+                Ok(u64::from_be_bytes(b))
+            }
+            _ => Err(Error::corruption(
+                ColumnFamily::Default,
+                key,
+                "not a log entry key",
+            )),
+        }
+    }
+}
+
+/// Keys of the replication state a replica keeps in its graph store's
+/// `default` family, written in the same batch as the effects of the
+/// entry they describe. Tag `06` is reserved for them; the graph layer
+/// never reads it.
+pub mod state_key {
+    /// Tag of replication state keys (`06 | ascii name`).
+    pub const TAG_REPLICATION: u8 = 0x06;
+    /// The last applied log id (value: envelope of `Option<LogId>`).
+    pub const LAST_APPLIED: &[u8] = b"\x06last_applied";
+    /// The last applied membership (value: envelope of openraft's
+    /// `StoredMembership`).
+    pub const MEMBERSHIP: &[u8] = b"\x06membership";
+    /// The next node id the state machine hands out (value: `u64`
+    /// big-endian, as [`crate::codec::encode_u64_value`]).
+    pub const NEXT_NODE_ID: &[u8] = b"\x06next_node_id";
+    /// The next edge id the state machine hands out.
+    pub const NEXT_EDGE_ID: &[u8] = b"\x06next_edge_id";
+    /// Present while a snapshot is being installed (value: the snapshot
+    /// id, UTF-8): a replica that finds it on start installs its current
+    /// snapshot file again before serving.
+    pub const INSTALLING: &[u8] = b"\x06installing";
+}
+
+/// Snapshot files: [`MAGIC`](snapshot::MAGIC), the snapshot's metadata
+/// as a `u32` LE length and an envelope, then one entry per stored pair,
+/// `family byte | key length u32 LE | value length u32 LE | key | value`
+/// (family bytes are the positions in [`ColumnFamily::ALL`]), then a
+/// trailer: [`END`](snapshot::END), the entry count (`u64` LE) and the
+/// xxh3-64 of every byte before it (`u64` LE).
+pub mod snapshot {
+    use std::io::{self, Read, Write};
+
+    use crate::ColumnFamily;
+
+    /// The first eight bytes of a snapshot file.
+    pub const MAGIC: &[u8; 8] = b"GSSNAP01";
+    /// The family byte that starts the trailer.
+    pub const END: u8 = 0xFF;
+    /// The largest metadata envelope accepted.
+    pub const MAX_META_BYTES: u32 = 64 << 20;
+
+    /// Writes the header: magic and the metadata envelope.
+    ///
+    /// # Errors
+    /// I/O errors; metadata larger than [`MAX_META_BYTES`].
+    pub fn write_header(out: &mut impl Write, meta: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(meta.len())
+            .ok()
+            .filter(|&l| l <= MAX_META_BYTES)
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "snapshot metadata too large")
+            })?;
+        out.write_all(MAGIC)?;
+        out.write_all(&len.to_le_bytes())?;
+        out.write_all(meta)
+    }
+
+    /// Reads the header and returns the metadata envelope.
+    ///
+    /// # Errors
+    /// `InvalidData` for a wrong magic or an oversized length; I/O errors.
+    pub fn read_header(input: &mut impl Read) -> io::Result<Vec<u8>> {
+        let mut magic = [0u8; 8];
+        input.read_exact(&mut magic)?;
+        if &magic != MAGIC {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not a graph-raft snapshot file",
+            ));
+        }
+        let mut len = [0u8; 4];
+        input.read_exact(&mut len)?;
+        let len = u32::from_le_bytes(len);
+        if len > MAX_META_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "snapshot metadata too large",
+            ));
+        }
+        let mut meta = vec![0u8; len as usize];
+        input.read_exact(&mut meta)?;
+        Ok(meta)
+    }
+
+    /// Writes one stored pair.
+    ///
+    /// # Errors
+    /// I/O errors; a key or value longer than `u32::MAX` bytes.
+    pub fn write_entry(
+        out: &mut impl Write,
+        cf: ColumnFamily,
+        key: &[u8],
+        value: &[u8],
+    ) -> io::Result<()> {
+        out.write_all(&[cf_byte(cf)])?;
+        super::super::spill::write_entry(out, key, value)
+    }
+
+    /// What [`read_item`] found next.
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Item {
+        /// A pair of this family (key and value are in the buffers).
+        Entry(ColumnFamily),
+        /// The trailer: the entry count and the checksum it records.
+        End {
+            /// The number of entries written.
+            count: u64,
+            /// The xxh3-64 of every byte before the checksum.
+            checksum: u64,
+        },
+    }
+
+    /// Reads the next entry (into `key` and `value`) or the trailer.
+    /// `hashed` receives every byte read that the checksum covers.
+    ///
+    /// # Errors
+    /// `InvalidData` for an unknown family byte, `UnexpectedEof` for a
+    /// truncated file; I/O errors.
+    pub fn read_item(
+        input: &mut impl Read,
+        key: &mut Vec<u8>,
+        value: &mut Vec<u8>,
+        hashed: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<Item> {
+        let mut tag = [0u8; 1];
+        input.read_exact(&mut tag)?;
+        hashed(&tag);
+        if tag[0] == END {
+            let mut count = [0u8; 8];
+            input.read_exact(&mut count)?;
+            hashed(&count);
+            let mut checksum = [0u8; 8];
+            input.read_exact(&mut checksum)?;
+            return Ok(Item::End {
+                count: u64::from_le_bytes(count),
+                checksum: u64::from_le_bytes(checksum),
+            });
+        }
+        let cf = ColumnFamily::ALL
+            .get(usize::from(tag[0]))
+            .copied()
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "unknown column family in snapshot",
+                )
+            })?;
+        if !super::super::spill::read_entry(input, key, value)? {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let klen = u32::try_from(key.len()).unwrap_or(u32::MAX).to_le_bytes();
+        let vlen = u32::try_from(value.len()).unwrap_or(u32::MAX).to_le_bytes();
+        hashed(&klen);
+        hashed(&vlen);
+        hashed(key);
+        hashed(value);
+        Ok(Item::Entry(cf))
+    }
+
+    /// Writes the trailer: [`END`], `count`, then `checksum(bytes so far
+    /// including END and count)` as computed by the caller's `finish`.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn write_trailer(
+        out: &mut impl Write,
+        count: u64,
+        finish: impl FnOnce(&[u8]) -> u64,
+    ) -> io::Result<()> {
+        let mut head = [0u8; 9];
+        head[0] = END;
+        head[1..].copy_from_slice(&count.to_le_bytes());
+        out.write_all(&head)?;
+        let checksum = finish(&head);
+        out.write_all(&checksum.to_le_bytes())
+    }
+
+    /// The family byte of `cf`: its position in [`ColumnFamily::ALL`].
+    pub fn cf_byte(cf: ColumnFamily) -> u8 {
+        match cf {
+            ColumnFamily::Default => 0,
+            ColumnFamily::Nodes => 1,
+            ColumnFamily::Edges => 2,
+            ColumnFamily::Indices => 3,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_mutations() -> Vec<Mutation> {
+        let props = Properties::from([("k".to_string(), PropertyValue::Int(-1))]);
+        vec![
+            Mutation::CreateNode {
+                id: NodeId(1),
+                labels: vec!["L".into()],
+                properties: props.clone(),
+            },
+            Mutation::SetNodeProperty {
+                id: NodeId(1),
+                key: "k".into(),
+                value: PropertyValue::Bool(true),
+            },
+            Mutation::RemoveNodeProperty {
+                id: NodeId(1),
+                key: "k".into(),
+            },
+            Mutation::AddLabel {
+                id: NodeId(1),
+                label: "M".into(),
+            },
+            Mutation::RemoveLabel {
+                id: NodeId(1),
+                label: "M".into(),
+            },
+            Mutation::DeleteNode {
+                id: NodeId(1),
+                detach: true,
+            },
+            Mutation::CreateEdge {
+                id: EdgeId(2),
+                src: NodeId(1),
+                dst: NodeId(1),
+                edge_type: "T".into(),
+                properties: props,
+            },
+            Mutation::SetEdgeProperty {
+                id: EdgeId(2),
+                key: "w".into(),
+                value: PropertyValue::Float(0.5),
+            },
+            Mutation::RemoveEdgeProperty {
+                id: EdgeId(2),
+                key: "w".into(),
+            },
+            Mutation::DeleteEdge { id: EdgeId(2) },
+            Mutation::MapExternalId {
+                space: "s".into(),
+                external: "x".into(),
+                node: NodeId(1),
+            },
+        ]
+    }
+
+    /// Every mutation's tag is its position in `mutation_tag`, and every
+    /// command round-trips.
+    #[test]
+    fn mutation_tags_are_stable() -> Result<()> {
+        let tags = [
+            mutation_tag::CREATE_NODE,
+            mutation_tag::SET_NODE_PROPERTY,
+            mutation_tag::REMOVE_NODE_PROPERTY,
+            mutation_tag::ADD_LABEL,
+            mutation_tag::REMOVE_LABEL,
+            mutation_tag::DELETE_NODE,
+            mutation_tag::CREATE_EDGE,
+            mutation_tag::SET_EDGE_PROPERTY,
+            mutation_tag::REMOVE_EDGE_PROPERTY,
+            mutation_tag::DELETE_EDGE,
+            mutation_tag::MAP_EXTERNAL_ID,
+        ];
+        for (m, tag) in all_mutations().into_iter().zip(tags) {
+            let command = Command::Apply {
+                at: 5,
+                mutations: vec![m],
+            };
+            let bytes = encode_command(&command)?;
+            // version, command tag, timestamp (zigzag 5 = 10), count 1,
+            // then the mutation's tag.
+            assert_eq!(
+                &bytes[..5],
+                &[COMMAND_VERSION, command_tag::APPLY, 10, 1, tag]
+            );
+            assert_eq!(decode_command(b"t", &bytes)?, command);
+        }
+        Ok(())
+    }
+
+    /// The exact bytes of a small command.
+    #[test]
+    fn golden_command_bytes() -> Result<()> {
+        let command = Command::Apply {
+            at: 1,
+            mutations: vec![Mutation::CreateEdge {
+                id: EdgeId(7),
+                src: NodeId(1),
+                dst: NodeId(2),
+                edge_type: "T".into(),
+                properties: Properties::new(),
+            }],
+        };
+        assert_eq!(
+            encode_command(&command)?,
+            [1, 0, 2, 1, 6, 7, 1, 2, 1, b'T', 0]
+        );
+        let index = Command::CreateIndex {
+            label: "P".into(),
+            property: "a".into(),
+        };
+        assert_eq!(encode_command(&index)?, [1, 1, 1, b'P', 1, b'a']);
+        let drop = Command::DropIndex {
+            label: "P".into(),
+            property: "a".into(),
+        };
+        assert_eq!(encode_command(&drop)?, [1, 2, 1, b'P', 1, b'a']);
+        Ok(())
+    }
+
+    #[test]
+    fn hostile_bytes_are_corruption_not_panics() {
+        let good = encode_command(&Command::Apply {
+            at: 3,
+            mutations: all_mutations(),
+        })
+        .unwrap_or_default();
+        for cut in 0..good.len() {
+            assert!(decode_command(b"t", &good[..cut]).is_err());
+        }
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0xA5;
+            // Either a clean error or some command: never a panic.
+            let _ = decode_command(b"t", &bad);
+        }
+        assert!(decode_command(b"t", &[9, 0]).is_err());
+        assert!(decode_envelope::<u64>(b"t", &[ENVELOPE_VERSION, 1, 2]).is_err());
+    }
+
+    #[test]
+    fn log_keys_order_by_index() -> Result<()> {
+        assert_eq!(log_key::entry(258), [2, 0, 0, 0, 0, 0, 0, 1, 2]);
+        assert!(log_key::entry(255) < log_key::entry(256));
+        assert_eq!(log_key::decode_entry(&log_key::entry(u64::MAX))?, u64::MAX);
+        assert!(log_key::decode_entry(b"\x02short").is_err());
+        Ok(())
+    }
+}
