@@ -371,15 +371,6 @@ impl RawFjall {
         s.extend_from_slice(key);
         Slice::from(s.as_slice())
     }
-
-    /// The bytes the database occupies on disk (tables and journals), as
-    /// fjall counts them.
-    ///
-    /// # Errors
-    /// I/O errors while sizing the journals.
-    pub fn disk_space(&self) -> BoxResult<u64> {
-        Ok(self.db.disk_space()?)
-    }
 }
 
 impl RawEngine for RawFjall {

@@ -13,17 +13,7 @@ use std::path::Path;
 /// I/O errors while walking the directory.
 pub fn dir_allocated(path: &Path) -> io::Result<u64> {
     use std::os::unix::fs::MetadataExt;
-    let mut total = 0;
-    for entry in std::fs::read_dir(path)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        if meta.is_dir() {
-            total += dir_allocated(&entry.path())?;
-        } else if meta.is_file() {
-            total += meta.blocks() * 512;
-        }
-    }
-    Ok(total)
+    sum_files(path, &|meta| meta.blocks() * 512)
 }
 
 /// The total size in bytes of the regular files under `path`, recursively
@@ -32,14 +22,19 @@ pub fn dir_allocated(path: &Path) -> io::Result<u64> {
 /// # Errors
 /// I/O errors while walking the directory.
 pub fn dir_size(path: &Path) -> io::Result<u64> {
+    sum_files(path, &std::fs::Metadata::len)
+}
+
+/// The sum of `size` over the regular files under `path`, recursively.
+fn sum_files(path: &Path, size: &dyn Fn(&std::fs::Metadata) -> u64) -> io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(path)? {
         let entry = entry?;
         let meta = entry.metadata()?;
         if meta.is_dir() {
-            total += dir_size(&entry.path())?;
+            total += sum_files(&entry.path(), size)?;
         } else if meta.is_file() {
-            total += meta.len();
+            total += size(&meta);
         }
     }
     Ok(total)

@@ -181,23 +181,12 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
             graph_run(&store, &w, args, &mut m)?;
         }
         Config::RocksdbBackground | Config::RocksdbStrict => {
-            let durability = if config == Config::RocksdbStrict {
-                Durability::Strict
-            } else {
-                Durability::Background
-            };
-            let store = fixture::rocksdb_store(dir.path(), durability)?;
-            graph_run(&store, &w, args, &mut m)?;
-            disk_sizes(dir.path(), &mut m, || Ok(store.flush()?))?;
-            drop(store);
-            m.insert(
-                "disk_bytes_flushed".into(),
-                sys::dir_size(dir.path())? as f64,
-            );
-            m.insert(
-                "disk_bytes_allocated".into(),
-                sys::dir_allocated(dir.path())? as f64,
-            );
+            let store = fixture::rocksdb_store(dir.path(), durability_of(config))?;
+            durable_graph_run(store, dir.path(), &w, args, &mut m)?;
+        }
+        Config::FjallBackground | Config::FjallStrict => {
+            let store = fixture::fjall_store(dir.path(), durability_of(config))?;
+            durable_graph_run(store, dir.path(), &w, args, &mut m)?;
         }
         Config::RawMemory => {
             let backend = MemoryBackend::new();
@@ -206,60 +195,12 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
             })?;
         }
         Config::RawRocksdbBackground | Config::RawRocksdbStrict | Config::RawRocksdbSorted => {
-            let sync = config == Config::RawRocksdbStrict;
-            let sorted = config == Config::RawRocksdbSorted;
             let db = RawRocksDb::open(dir.path(), &RocksDbConfig::default())?;
-            raw_run(&w, args, &mut m, sorted, |b| db.write(b, sync))?;
-            disk_sizes(dir.path(), &mut m, || db.flush())?;
-            drop(db);
-            m.insert(
-                "disk_bytes_flushed".into(),
-                sys::dir_size(dir.path())? as f64,
-            );
-            m.insert(
-                "disk_bytes_allocated".into(),
-                sys::dir_allocated(dir.path())? as f64,
-            );
-        }
-        Config::FjallBackground | Config::FjallStrict => {
-            let durability = if config == Config::FjallStrict {
-                Durability::Strict
-            } else {
-                Durability::Background
-            };
-            let store = fixture::fjall_store(dir.path(), durability)?;
-            graph_run(&store, &w, args, &mut m)?;
-            disk_sizes(dir.path(), &mut m, || Ok(store.flush()?))?;
-            m.insert(
-                "engine_disk_bytes".into(),
-                store.backend().disk_space()? as f64,
-            );
-            drop(store);
-            m.insert(
-                "disk_bytes_flushed".into(),
-                sys::dir_size(dir.path())? as f64,
-            );
-            m.insert(
-                "disk_bytes_allocated".into(),
-                sys::dir_allocated(dir.path())? as f64,
-            );
+            durable_raw_run(&db, config, dir.path(), &w, args, &mut m)?;
         }
         Config::RawFjallBackground | Config::RawFjallStrict | Config::RawFjallSorted => {
-            let sync = config == Config::RawFjallStrict;
-            let sorted = config == Config::RawFjallSorted;
             let db = RawFjall::open(dir.path(), &FjallConfig::default())?;
-            raw_run(&w, args, &mut m, sorted, |b| db.write(b, sync))?;
-            disk_sizes(dir.path(), &mut m, || db.flush())?;
-            m.insert("engine_disk_bytes".into(), db.disk_space()? as f64);
-            drop(db);
-            m.insert(
-                "disk_bytes_flushed".into(),
-                sys::dir_size(dir.path())? as f64,
-            );
-            m.insert(
-                "disk_bytes_allocated".into(),
-                sys::dir_allocated(dir.path())? as f64,
-            );
+            durable_raw_run(&db, config, dir.path(), &w, args, &mut m)?;
         }
         Config::SingleStrict => single_run(&w, args, dir.path(), &mut m)?,
         Config::BulkRocksdb => bulk_run(&w, args, dir.path(), &mut m)?,
@@ -274,6 +215,57 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
         m.insert("load_end".into(), load);
     }
     Ok(m)
+}
+
+/// The durability a graph configuration runs with.
+fn durability_of(config: Config) -> Durability {
+    match config {
+        Config::RocksdbStrict | Config::FjallStrict => Durability::Strict,
+        _ => Durability::Background,
+    }
+}
+
+/// [`graph_run`] on an on-disk store, then its sizes: as ingested, and
+/// after a flush and close.
+fn durable_graph_run<B: StorageBackend>(
+    store: GraphStore<B>,
+    dir: &Path,
+    w: &Workload,
+    args: &Args,
+    m: &mut Metrics,
+) -> BoxResult<()> {
+    graph_run(&store, w, args, m)?;
+    disk_sizes(dir, m, || Ok(store.flush()?))?;
+    drop(store);
+    closed_sizes(dir, m)
+}
+
+/// [`raw_run`] on a raw engine (synced for the `-strict` configurations,
+/// sorted batches for `-sorted`), then its sizes as [`durable_graph_run`].
+fn durable_raw_run<E: RawEngine>(
+    db: &E,
+    config: Config,
+    dir: &Path,
+    w: &Workload,
+    args: &Args,
+    m: &mut Metrics,
+) -> BoxResult<()> {
+    let sync = matches!(config, Config::RawRocksdbStrict | Config::RawFjallStrict);
+    let sorted = matches!(config, Config::RawRocksdbSorted | Config::RawFjallSorted);
+    raw_run(w, args, m, sorted, |b| db.write(b, sync))?;
+    disk_sizes(dir, m, || db.flush())?;
+    closed_sizes(dir, m)
+}
+
+/// The directory's file sizes and allocated bytes once the store is
+/// flushed (and, for graph stores, closed).
+fn closed_sizes(dir: &Path, m: &mut Metrics) -> BoxResult<()> {
+    m.insert("disk_bytes_flushed".into(), sys::dir_size(dir)? as f64);
+    m.insert(
+        "disk_bytes_allocated".into(),
+        sys::dir_allocated(dir)? as f64,
+    );
+    Ok(())
 }
 
 /// Records the directory size as ingested (WAL plus SST files), then runs
