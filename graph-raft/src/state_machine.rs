@@ -38,6 +38,9 @@ impl Clock for EntryClock {
 const CURRENT: &str = "current.snap";
 /// The file name a snapshot is received into.
 const RECEIVING: &str = "receiving.snap";
+/// The file name a received snapshot is copied to and checked in before
+/// it becomes the current one.
+const STAGED: &str = "staged.snap";
 
 /// What the state machine, its snapshot builders and the
 /// [`ReplicatedStore`](crate::ReplicatedStore) handle share.
@@ -490,19 +493,28 @@ impl<B: StorageBackend + 'static> RaftStateMachine<TypeConfig> for StateMachine<
         meta: &SnapshotMeta<u64, openraft::BasicNode>,
         mut snapshot: Box<tokio::fs::File>,
     ) -> std::result::Result<(), StorageError> {
-        use tokio::io::AsyncWriteExt;
-        let flushed = async {
+        use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+        // The handle may be the file `begin_receiving_snapshot` made (the
+        // network path) or any other snapshot file: copy it from its start
+        // into a file of ours, fsynced, before anything is replaced.
+        let dir = self.shared.snapshot_dir.clone();
+        let staged = dir.join(STAGED);
+        let copied = async {
             snapshot.flush().await?;
-            snapshot.sync_all().await
+            snapshot.seek(std::io::SeekFrom::Start(0)).await?;
+            let mut out = tokio::fs::File::create(&staged).await?;
+            tokio::io::copy(&mut *snapshot, &mut out).await?;
+            out.flush().await?;
+            out.sync_all().await
         };
-        flushed
+        copied
             .await
             .map_err(|e| snapshot_err(ErrorVerb::Write)(Error::from(e)))?;
         drop(snapshot);
         let shared = Arc::clone(&self.shared);
         let expected = meta.clone();
         blocking(move || {
-            let received = shared.snapshot_dir.join(RECEIVING);
+            let received = shared.snapshot_dir.join(STAGED);
             let found = snapshot::check(&received)?;
             if found.snapshot_id != expected.snapshot_id
                 || found.last_log_id != expected.last_log_id
@@ -513,6 +525,10 @@ impl<B: StorageBackend + 'static> RaftStateMachine<TypeConfig> for StateMachine<
                         found.snapshot_id, expected.snapshot_id
                     ),
                 });
+            }
+            match std::fs::remove_file(shared.snapshot_dir.join(RECEIVING)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
             }
             install_file(&received, &shared.snapshot_dir)?;
             snapshot::restore(&shared.snapshot_dir.join(CURRENT), &*shared.backend)?;

@@ -1,0 +1,333 @@
+//! Tests of the HTTP network that need no state machine: the server is
+//! given a stub member ([`Stub`]) in place of a [`Raft`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use graph_core::{Mutation, NodeId, Properties, PropertyValue};
+use openraft::error::{Fatal, Infallible};
+use openraft::{CommittedLeaderId, EntryPayload, Membership, SnapshotMeta, StoredMembership};
+use tokio::sync::oneshot;
+
+use super::*;
+use crate::{Command, Entry, LogId, Vote};
+
+type TestResult = Result<(), Box<dyn StdError>>;
+
+/// A member that answers every RPC at once (or after `delay`): appends
+/// succeed up to their last entry, votes fail with `Fatal::Stopped`,
+/// snapshot chunks are answered with the request's vote.
+#[derive(Clone, Default)]
+struct Stub {
+    delay: Duration,
+}
+
+impl RaftRpc for Stub {
+    async fn serve_append(
+        &self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+    ) -> Result<AppendEntriesResponse<MemberId>, RaftError<MemberId>> {
+        tokio::time::sleep(self.delay).await;
+        Ok(match rpc.entries.last() {
+            Some(last) => AppendEntriesResponse::PartialSuccess(Some(last.log_id)),
+            None => AppendEntriesResponse::Success,
+        })
+    }
+
+    async fn serve_vote(
+        &self,
+        _rpc: VoteRequest<MemberId>,
+    ) -> Result<VoteResponse<MemberId>, RaftError<MemberId>> {
+        Err(RaftError::Fatal(Fatal::Stopped))
+    }
+
+    async fn serve_snapshot(
+        &self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+    ) -> Result<InstallSnapshotResponse<MemberId>, RaftError<MemberId, InstallSnapshotError>> {
+        Ok(InstallSnapshotResponse { vote: rpc.vote })
+    }
+}
+
+/// A running server on a free loopback port; it stops when dropped.
+struct Server {
+    addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn start(app: axum::Router) -> Result<Server, Box<dyn StdError>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(serve(listener, app, async move {
+        let _ = stopped.await;
+    }));
+    Ok(Server { addr, _stop: stop })
+}
+
+async fn client_of(addr: SocketAddr) -> Result<HttpClient, Box<dyn StdError>> {
+    let mut network = HttpNetwork::new()?;
+    Ok(network.new_client(7, &BasicNode::new(addr)).await)
+}
+
+fn log_id(term: u64, index: u64) -> LogId {
+    LogId::new(CommittedLeaderId::new(term, 1), index)
+}
+
+fn option() -> RPCOption {
+    RPCOption::new(Duration::from_secs(5))
+}
+
+/// An append request with one entry of each payload.
+fn append_request() -> AppendEntriesRequest<TypeConfig> {
+    let command = Command::Apply {
+        at: 1_700_000_000_000_000,
+        mutations: vec![Mutation::CreateNode {
+            id: NodeId(crate::PLACEHOLDER),
+            labels: vec!["Person".into()],
+            properties: Properties::from([("name".to_string(), PropertyValue::Int(-3))]),
+        }],
+    };
+    let nodes = BTreeMap::from([
+        (1, BasicNode::new("127.0.0.1:1")),
+        (2, BasicNode::new("127.0.0.1:2")),
+    ]);
+    let membership = Membership::new(vec![BTreeSet::from([1, 2])], nodes);
+    AppendEntriesRequest {
+        vote: Vote::new_committed(2, 1),
+        prev_log_id: Some(log_id(1, 4)),
+        entries: vec![
+            Entry {
+                log_id: log_id(2, 5),
+                payload: EntryPayload::Blank,
+            },
+            Entry {
+                log_id: log_id(2, 6),
+                payload: EntryPayload::Normal(command),
+            },
+            Entry {
+                log_id: log_id(2, 7),
+                payload: EntryPayload::Membership(membership),
+            },
+        ],
+        leader_commit: Some(log_id(2, 5)),
+    }
+}
+
+fn snapshot_request() -> InstallSnapshotRequest<TypeConfig> {
+    InstallSnapshotRequest {
+        vote: Vote::new_committed(2, 1),
+        meta: SnapshotMeta {
+            last_log_id: Some(log_id(2, 7)),
+            last_membership: StoredMembership::new(
+                Some(log_id(1, 1)),
+                Membership::new(vec![BTreeSet::from([1])], ()),
+            ),
+            snapshot_id: "2-7-1".into(),
+        },
+        offset: 3,
+        data: vec![0, 1, 2, 0xFF],
+        done: false,
+    }
+}
+
+#[test]
+fn envelopes_of_requests_and_answers_round_trip() -> TestResult {
+    let request = append_request();
+    let bytes = encode_envelope(&request)?;
+    let back: AppendEntriesRequest<TypeConfig> = decode_envelope(b"t", &bytes)?;
+    assert_eq!(format!("{back:?}"), format!("{request:?}"));
+    assert_eq!(encode_envelope(&back)?, bytes);
+
+    let snapshot = snapshot_request();
+    let back: InstallSnapshotRequest<TypeConfig> =
+        decode_envelope(b"t", &encode_envelope(&snapshot)?)?;
+    assert_eq!(back, snapshot);
+
+    let vote = VoteRequest::new(Vote::new(3, 2), Some(log_id(2, 7)));
+    let back: VoteRequest<MemberId> = decode_envelope(b"t", &encode_envelope(&vote)?)?;
+    assert_eq!(back, vote);
+
+    // A remote error, with openraft's storage error inside (an AnyError
+    // with a source chain), crosses the wire as a value.
+    let storage = crate::storage_io(
+        openraft::ErrorSubject::Logs,
+        openraft::ErrorVerb::Write,
+        &graph_core::Error::Io {
+            message: "disk full".into(),
+        },
+    );
+    let answer: Result<AppendEntriesResponse<MemberId>, RaftError<MemberId>> =
+        Err(RaftError::Fatal(Fatal::StorageError(storage)));
+    let back: Result<AppendEntriesResponse<MemberId>, RaftError<MemberId>> =
+        decode_envelope(b"t", &encode_envelope(&answer)?)?;
+    assert_eq!(back, answer);
+    let answer: Result<AppendEntriesResponse<MemberId>, RaftError<MemberId>> =
+        Ok(AppendEntriesResponse::HigherVote(Vote::new(9, 3)));
+    let back: Result<AppendEntriesResponse<MemberId>, RaftError<MemberId>> =
+        decode_envelope(b"t", &encode_envelope(&answer)?)?;
+    assert_eq!(back, answer);
+    Ok(())
+}
+
+#[tokio::test]
+async fn rpcs_round_trip_over_http() -> TestResult {
+    let server = start(routes(Stub::default())).await?;
+    let mut client = client_of(server.addr).await?;
+
+    let answer = client.append_entries(append_request(), option()).await?;
+    assert_eq!(
+        answer,
+        AppendEntriesResponse::PartialSuccess(Some(log_id(2, 7)))
+    );
+    let mut heartbeat = append_request();
+    heartbeat.entries.clear();
+    let answer = client.append_entries(heartbeat, option()).await?;
+    assert_eq!(answer, AppendEntriesResponse::Success);
+
+    let answer = client
+        .install_snapshot(snapshot_request(), option())
+        .await?;
+    assert_eq!(answer.vote, Vote::new_committed(2, 1));
+
+    let vote = VoteRequest::new(Vote::new(3, 2), None);
+    match client.vote(vote, option()).await {
+        Err(RPCError::RemoteError(remote)) => {
+            assert_eq!(remote.target, 7);
+            assert_eq!(remote.source, RaftError::Fatal(Fatal::Stopped));
+        }
+        other => return Err(format!("expected a remote error, got {other:?}").into()),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn undecodable_request_is_400_with_one_line() -> TestResult {
+    let server = start(routes(Stub::default())).await?;
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let valid_vote = encode_envelope(&VoteRequest::new(Vote::new(3, 2), None))?;
+    let bodies: [(&str, Vec<u8>); 4] = [
+        (APPEND_PATH, b"garbage".to_vec()),
+        (VOTE_PATH, Vec::new()),
+        // A valid envelope of the wrong request.
+        (SNAPSHOT_PATH, valid_vote.clone()),
+        // Trailing bytes after a valid request.
+        (VOTE_PATH, [valid_vote.as_slice(), &[0u8][..]].concat()),
+    ];
+    for (path, body) in bodies {
+        let response = http
+            .post(format!("http://{}{path}", server.addr))
+            .body(body)
+            .send()
+            .await?;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+        let message = response.text().await?;
+        assert!(
+            !message.is_empty() && !message.contains('\n'),
+            "{message:?}"
+        );
+        assert!(
+            message.starts_with(&format!("undecodable request to {path}: ")),
+            "{message}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn closed_port_is_unreachable_quickly() -> TestResult {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    drop(listener);
+    let mut client = client_of(addr).await?;
+    let started = Instant::now();
+    let result = client
+        .vote(VoteRequest::new(Vote::new(1, 1), None), option())
+        .await;
+    assert!(
+        matches!(result, Err(RPCError::Unreachable(_))),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn slow_member_is_unreachable_after_hard_ttl() -> TestResult {
+    let server = start(routes(Stub {
+        delay: Duration::from_secs(30),
+    }))
+    .await?;
+    let mut client = client_of(server.addr).await?;
+    let started = Instant::now();
+    let option = RPCOption::new(Duration::from_millis(200));
+    let result = client.append_entries(append_request(), option).await;
+    assert!(
+        matches!(result, Err(RPCError::Unreachable(_))),
+        "{result:?}"
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(200) && elapsed < Duration::from_secs(2),
+        "{elapsed:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn error_status_and_undecodable_answer_are_network_errors() -> TestResult {
+    let app = axum::Router::new()
+        .route(
+            APPEND_PATH,
+            post(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom\nagain") }),
+        )
+        .route(VOTE_PATH, post(|| async { "not an envelope" }));
+    let server = start(app).await?;
+    let mut client = client_of(server.addr).await?;
+
+    match client.append_entries(append_request(), option()).await {
+        Err(RPCError::Network(e)) => assert!(e.to_string().contains("HTTP 500: boom again"), "{e}"),
+        other => return Err(format!("expected a network error, got {other:?}").into()),
+    }
+    match client
+        .vote(VoteRequest::new(Vote::new(1, 1), None), option())
+        .await
+    {
+        Err(RPCError::Network(e)) => assert!(e.to_string().contains("undecodable answer"), "{e}"),
+        other => return Err(format!("expected a network error, got {other:?}").into()),
+    }
+    // Nothing listens on the snapshot route: 404.
+    match client.install_snapshot(snapshot_request(), option()).await {
+        Err(RPCError::Network(e)) => assert!(e.to_string().contains("HTTP 404"), "{e}"),
+        other => return Err(format!("expected a network error, got {other:?}").into()),
+    }
+    Ok(())
+}
+
+#[test]
+fn too_large_asks_for_half_the_entries() {
+    let why = BadAnswer("too large".into());
+    let several = too_large::<Infallible, _>(5, &why);
+    assert!(
+        matches!(&several, RPCError::PayloadTooLarge(p) if p.entries_hint() == 2),
+        "{several:?}"
+    );
+    let one = too_large::<Infallible, _>(1, &why);
+    assert!(matches!(one, RPCError::Network(_)), "{one:?}");
+}
+
+#[test]
+fn messages_are_one_line() {
+    assert_eq!(one_line("a\nb\r\n"), "a b");
+    assert_eq!(one_line(&"x".repeat(600)).len(), 500);
+}
