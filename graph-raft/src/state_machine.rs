@@ -482,7 +482,13 @@ impl<B: StorageBackend + 'static> RaftStateMachine<TypeConfig> for StateMachine<
         &mut self,
     ) -> std::result::Result<Box<tokio::fs::File>, StorageError> {
         let path = self.shared.snapshot_dir.join(RECEIVING);
-        let file = tokio::fs::File::create(&path)
+        // Readable too: `install_snapshot` reads it back.
+        let file = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
             .await
             .map_err(|e| snapshot_err(ErrorVerb::Write)(Error::from(e)))?;
         Ok(Box::new(file))

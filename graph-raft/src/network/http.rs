@@ -93,7 +93,7 @@ pub fn raft_routes(raft: Raft) -> axum::Router {
 ///
 /// # Errors
 /// None in practice: errors accepting a connection are retried by the
-/// server, as [`axum::serve`] documents; the `Result` is axum's.
+/// server, as [`axum::serve()`] documents; the `Result` is axum's.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
