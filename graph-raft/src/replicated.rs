@@ -262,7 +262,10 @@ impl<B: StorageBackend + 'static> ReplicatedStore<B> {
             .map_err(|e| Error::Unavailable(e.to_string()))
     }
 
-    /// The last log index this member applied.
+    /// The last log index this member applied, as openraft's metrics last
+    /// published it: they are updated asynchronously, so right after a
+    /// write returns they may still show an earlier index (use
+    /// [`wait_applied`](Self::wait_applied) or a linearizable read to wait).
     pub fn applied_index(&self) -> Option<u64> {
         self.raft.metrics().borrow().last_applied.map(|l| l.index)
     }

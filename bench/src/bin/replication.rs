@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bench::sys;
@@ -42,6 +43,11 @@ struct Args {
     /// Mutations per commit.
     #[arg(long, default_value_t = 1_000)]
     batch_size: u64,
+    /// Writers committing batches concurrently (threads for the single
+    /// store, whose group commit merges them; tasks for the replicated one,
+    /// whose leader appends them to the log together).
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
     /// One-node commits timed for the latency figures.
     #[arg(long, default_value_t = 300)]
     latency_commits: usize,
@@ -80,26 +86,127 @@ fn percentiles(mut us: Vec<f64>) -> (f64, f64, f64) {
     (at(0.5), at(0.99), us.last().copied().unwrap_or(0.0))
 }
 
+/// The batches of `0..n`, in order.
+fn batches(n: u64, size: u64) -> Vec<std::ops::Range<u64>> {
+    let size = size.max(1);
+    (0..n.div_ceil(size))
+        .map(|b| b * size..((b + 1) * size).min(n))
+        .collect()
+}
+
+/// Runs `commit` on every batch of `0..n` from `args.clients` threads;
+/// returns the results in batch order.
+fn threaded<T: Send>(
+    n: u64,
+    args: &Args,
+    commit: impl Fn(std::ops::Range<u64>) -> BoxResult<Vec<T>> + Sync,
+) -> BoxResult<Vec<Vec<T>>> {
+    let all = batches(n, args.batch_size);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<Vec<T>>>> = Mutex::new((0..all.len()).map(|_| None).collect());
+    std::thread::scope(|scope| -> BoxResult {
+        let workers: Vec<_> = (0..args.clients.max(1))
+            .map(|_| {
+                scope.spawn(|| -> BoxResult {
+                    loop {
+                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(range) = all.get(b) else {
+                            return Ok(());
+                        };
+                        let result = commit(range.clone())?;
+                        out.lock().map_err(|_| "poisoned")?[b] = Some(result);
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().map_err(|_| "a writer thread panicked")??;
+        }
+        Ok(())
+    })?;
+    out.into_inner()
+        .map_err(|_| "poisoned")?
+        .into_iter()
+        .map(|r| r.ok_or_else(|| "a batch was not committed".into()))
+        .collect()
+}
+
+/// Runs `commit` on every batch of `0..n` from `args.clients` tasks;
+/// returns the results in batch order.
+async fn tasks<T, F, Fut>(
+    n: u64,
+    args: &Args,
+    store: &ReplicatedStore<RocksDbBackend>,
+    w: Arc<Workload>,
+    commit: F,
+) -> BoxResult<Vec<Vec<T>>>
+where
+    T: Send + 'static,
+    F: Fn(ReplicatedStore<RocksDbBackend>, Arc<Workload>, std::ops::Range<u64>) -> Fut
+        + Send
+        + Sync
+        + 'static,
+    Fut: std::future::Future<Output = BoxResult<Vec<T>>> + Send,
+{
+    let all = Arc::new(batches(n, args.batch_size));
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let out: Arc<Mutex<Vec<Option<Vec<T>>>>> =
+        Arc::new(Mutex::new((0..all.len()).map(|_| None).collect()));
+    let commit = Arc::new(commit);
+    let mut handles = Vec::new();
+    for _ in 0..args.clients.max(1) {
+        let (all, next, out, commit, store, w) = (
+            Arc::clone(&all),
+            Arc::clone(&next),
+            Arc::clone(&out),
+            Arc::clone(&commit),
+            store.clone(),
+            Arc::clone(&w),
+        );
+        handles.push(tokio::spawn(async move {
+            loop {
+                let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(range) = all.get(b).cloned() else {
+                    return Ok::<(), Box<dyn std::error::Error + Send + Sync>>(());
+                };
+                let result = commit(store.clone(), Arc::clone(&w), range).await?;
+                out.lock().map_err(|_| "poisoned")?[b] = Some(result);
+            }
+        }));
+    }
+    for h in handles {
+        h.await??;
+    }
+    let out = std::mem::take(&mut *out.lock().map_err(|_| "poisoned")?);
+    out.into_iter()
+        .map(|r| r.ok_or_else(|| "a batch was not committed".into()))
+        .collect()
+}
+
 fn single(w: &Workload, args: &Args, dir: &Path) -> BoxResult<Figures> {
     let store = GraphStore::open_with(
         RocksDbBackend::open(dir)?,
         StoreOptions::default().durability(Durability::Strict),
     )?;
     let t = Instant::now();
-    let mut ids: Vec<NodeId> = Vec::with_capacity(w.nodes as usize);
-    for start in (0..w.nodes).step_by(args.batch_size.max(1) as usize) {
+    let ids: Vec<NodeId> = threaded(w.nodes, args, |range| {
         let mut batch = store.batch();
-        for i in start..(start + args.batch_size).min(w.nodes) {
+        let mut ids = Vec::new();
+        for i in range {
             let s = w.node(i);
             ids.push(batch.create_node(&[s.label()], s.properties())?);
         }
         batch.commit()?;
-    }
+        Ok(ids)
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
     let node_time = t.elapsed();
     let t = Instant::now();
-    for start in (0..w.edges).step_by(args.batch_size.max(1) as usize) {
+    threaded(w.edges, args, |range| {
         let mut batch = store.batch();
-        for i in start..(start + args.batch_size).min(w.edges) {
+        for i in range {
             let s = w.edge(i);
             batch.create_edge(
                 ids[s.src as usize],
@@ -109,7 +216,8 @@ fn single(w: &Workload, args: &Args, dir: &Path) -> BoxResult<Figures> {
             )?;
         }
         batch.commit()?;
-    }
+        Ok(Vec::<()>::new())
+    })?;
     let edge_time = t.elapsed();
     let mut lat = Vec::with_capacity(args.latency_commits);
     for i in 0..args.latency_commits {
@@ -198,31 +306,52 @@ async fn replicated(w: &Workload, args: &Args, dir: &Path) -> BoxResult<Figures>
     let leader = members[&1].store.leader().ok_or("no leader")?;
     let store = members[&leader].store.clone();
     let t = Instant::now();
-    let mut ids: Vec<NodeId> = Vec::with_capacity(w.nodes as usize);
-    for start in (0..w.nodes).step_by(args.batch_size.max(1) as usize) {
-        let mut batch = store.batch();
-        for i in start..(start + args.batch_size).min(w.nodes) {
-            let s = w.node(i);
-            batch.create_node(&[s.label()], s.properties());
-        }
-        let (nodes, _) = batch.commit().await?;
-        ids.extend(nodes);
-    }
+    let w1 = Arc::new(w.clone());
+    let ids: Vec<NodeId> = tasks(
+        w.nodes,
+        args,
+        &store,
+        Arc::clone(&w1),
+        |store, w, range| async move {
+            let mut batch = store.batch();
+            for i in range {
+                let s = w.node(i);
+                batch.create_node(&[s.label()], s.properties());
+            }
+            Ok(batch.commit().await?.0)
+        },
+    )
+    .await?
+    .into_iter()
+    .flatten()
+    .collect();
     let node_time = t.elapsed();
     let t = Instant::now();
-    for start in (0..w.edges).step_by(args.batch_size.max(1) as usize) {
-        let mut batch = store.batch();
-        for i in start..(start + args.batch_size).min(w.edges) {
-            let s = w.edge(i);
-            batch.create_edge(
-                ids[s.src as usize],
-                ids[s.dst as usize],
-                s.edge_type(),
-                s.properties(),
-            );
-        }
-        batch.commit().await?;
-    }
+    let ids = Arc::new(ids);
+    tasks(
+        w.edges,
+        args,
+        &store,
+        Arc::clone(&w1),
+        move |store, w, range| {
+            let ids = Arc::clone(&ids);
+            async move {
+                let mut batch = store.batch();
+                for i in range {
+                    let s = w.edge(i);
+                    batch.create_edge(
+                        ids[s.src as usize],
+                        ids[s.dst as usize],
+                        s.edge_type(),
+                        s.properties(),
+                    );
+                }
+                batch.commit().await?;
+                Ok(Vec::<()>::new())
+            }
+        },
+    )
+    .await?;
     let edge_time = t.elapsed();
     let mut lat = Vec::with_capacity(args.latency_commits);
     for i in 0..args.latency_commits {
@@ -234,18 +363,24 @@ async fn replicated(w: &Workload, args: &Args, dir: &Path) -> BoxResult<Figures>
         lat.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let (p50_us, p99_us, max_us) = percentiles(lat);
-    // Every member holds the graph before the figures count.
-    let last = store.applied_index().unwrap_or(0);
+    // Every member holds the graph before the figures count (openraft's
+    // metrics are published asynchronously: poll the stores).
+    let expected = w.nodes + args.latency_commits as u64;
     for m in members.values() {
-        m.store.wait_applied(last, Duration::from_secs(60)).await?;
-        let count = m.store.read(ReadMode::Local).await?.node_count()?;
-        let expected = w.nodes + args.latency_commits as u64;
-        if count != expected {
-            return Err(format!(
-                "member {} holds {count} nodes, expected {expected}",
-                m.store.id()
-            )
-            .into());
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let count = m.store.read(ReadMode::Local).await?.node_count()?;
+            if count == expected {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "member {} holds {count} nodes, expected {expected}",
+                    m.store.id()
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     for (_, m) in members {
@@ -300,10 +435,11 @@ fn main() -> BoxResult {
     }
     let (s, r) = (medians(&singles), medians(&replicas));
     println!(
-        "{} nodes, {} edges, batches of {}, RocksDB Strict, medians of {} run(s), load {:.2}",
+        "{} nodes, {} edges, batches of {}, {} writer(s), RocksDB Strict, medians of {} run(s), load {:.2}",
         args.nodes,
         args.edges,
         args.batch_size,
+        args.clients.max(1),
         args.repeat.max(1),
         load_before.unwrap_or(0.0)
     );
@@ -328,7 +464,7 @@ fn main() -> BoxResult {
                    "commit_p50_us": f.p50_us, "commit_p99_us": f.p99_us, "commit_max_us": f.max_us})
         };
         let value = json!({
-            "nodes": args.nodes, "edges": args.edges, "batch_size": args.batch_size,
+            "nodes": args.nodes, "edges": args.edges, "batch_size": args.batch_size, "clients": args.clients,
             "repeat": args.repeat, "load_average": load_before,
             "machine": format!("{:?}", sys::machine()),
             "single": fig(&s), "replicated": fig(&r),

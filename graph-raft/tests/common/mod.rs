@@ -145,13 +145,29 @@ impl<B: StorageBackend + 'static> Cluster<B> {
         }
     }
 
-    /// Waits until every live member has applied as far as `id` has.
+    /// Waits until every live member has applied the whole log of `id`
+    /// (the leader, with no write in flight). openraft's metrics are
+    /// published asynchronously, so this polls until they agree.
     pub(crate) async fn settle(&self, id: MemberId) -> BoxResult<u64> {
-        let index = self.members[&id].applied_index().unwrap_or(0);
-        for member in self.members.values() {
-            member.wait_applied(index, Duration::from_secs(20)).await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let last = self.members[&id].raft().metrics().borrow().last_log_index;
+            let applied: BTreeSet<Option<u64>> =
+                self.members.values().map(|m| m.applied_index()).collect();
+            if let (Some(last), [Some(a)]) = (last, applied.iter().copied().collect::<Vec<_>>()[..])
+            {
+                if a == last {
+                    return Ok(last);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "members did not settle: log at {last:?}, applied {applied:?}"
+                )
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Ok(index)
     }
 
     /// Every pair of member `id`'s graph store.
