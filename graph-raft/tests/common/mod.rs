@@ -154,9 +154,9 @@ impl<B: StorageBackend + 'static> Cluster<B> {
             let last = self.members[&id].raft().metrics().borrow().last_log_index;
             let applied: BTreeSet<Option<u64>> =
                 self.members.values().map(|m| m.applied_index()).collect();
-            if let (Some(last), [Some(a)]) = (last, applied.iter().copied().collect::<Vec<_>>()[..])
-            {
-                if a == last {
+            let applied_all: Vec<Option<u64>> = applied.iter().copied().collect();
+            if let (Some(last), [Some(a)]) = (last, applied_all.as_slice()) {
+                if *a == last {
                     return Ok(last);
                 }
             }
