@@ -33,8 +33,8 @@ mod snapshot;
 mod state_machine;
 mod types;
 
-pub use log_store::LogStore;
-pub use replicated::{ReadMode, ReplicatedStore, WriteBatch, default_config};
+pub use log_store::{LogStore, REPLICATION_BATCH_BYTES};
+pub use replicated::{MAX_COMMAND_BYTES, ReadMode, ReplicatedStore, WriteBatch, default_config};
 pub use state_machine::StateMachine;
 pub use types::{
     Command, Entry, LogId, MemberId, PLACEHOLDER, Raft, Response, StorageError, StoredMembership,

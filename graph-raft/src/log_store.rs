@@ -127,8 +127,9 @@ impl<B: StorageBackend + 'static> LogStore<B> {
         }
     }
 
-    /// The entries whose index lies in `range`, in order.
-    fn entries(&self, range: impl RangeBounds<u64>) -> Result<Vec<Entry>> {
+    /// The entries whose index lies in `range`, in order, stopping after
+    /// the first entry that brings the encoded bytes read to `budget`.
+    fn entries(&self, range: impl RangeBounds<u64>, budget: usize) -> Result<Vec<Entry>> {
         let start = match range.start_bound() {
             Bound::Included(&i) => i,
             Bound::Excluded(&i) => match i.checked_add(1) {
@@ -148,6 +149,7 @@ impl<B: StorageBackend + 'static> LogStore<B> {
             None => vec![log_key::TAG_ENTRY + 1],
         };
         let mut out = Vec::new();
+        let mut bytes = 0usize;
         self.backend.scan(
             ColumnFamily::Default,
             KeyRange {
@@ -157,7 +159,12 @@ impl<B: StorageBackend + 'static> LogStore<B> {
             ScanDirection::Forward,
             &mut |k, v| {
                 out.push(decode_envelope::<Entry>(k, v)?);
-                Ok(ControlFlow::Continue(()))
+                bytes = bytes.saturating_add(v.len());
+                Ok(if bytes >= budget {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                })
             },
         )?;
         Ok(out)
@@ -173,9 +180,29 @@ impl<B: StorageBackend + 'static> RaftLogReader<TypeConfig> for LogStore<B> {
         &mut self,
         range: RB,
     ) -> std::result::Result<Vec<Entry>, StorageError> {
-        self.entries(range).map_err(log_err(ErrorVerb::Read))
+        self.entries(range, usize::MAX)
+            .map_err(log_err(ErrorVerb::Read))
+    }
+
+    /// What the leader sends a follower in one `append_entries`: at most
+    /// [`REPLICATION_BATCH_BYTES`] of entries (at least one). openraft
+    /// 0.9 gives each `append_entries` the heartbeat interval as its
+    /// timeout, so a request of hundreds of large entries (a catching-up
+    /// follower after an import) would time out again and again and the
+    /// cluster would elect leaders forever instead of committing.
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> std::result::Result<Vec<Entry>, StorageError> {
+        self.entries(start..end, REPLICATION_BATCH_BYTES)
+            .map_err(log_err(ErrorVerb::Read))
     }
 }
+
+/// The most encoded log bytes one `append_entries` carries (a larger
+/// single entry goes alone).
+pub const REPLICATION_BATCH_BYTES: usize = 1 << 20;
 
 impl<B: StorageBackend + 'static> RaftLogStorage<TypeConfig> for LogStore<B> {
     type LogReader = LogStore<B>;

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use graph_core::codec::replication::encode_command;
 use graph_core::{
     EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result, StorageBackend,
 };
@@ -16,6 +17,12 @@ use crate::state_machine::{Shared, StateMachine};
 use crate::types::{
     Command, MemberId, PLACEHOLDER, Raft, Response, TypeConfig, placeholder_edge, placeholder_node,
 };
+
+/// The largest encoded command a member proposes. One log entry is sent
+/// to a follower in one request whose timeout is the heartbeat interval
+/// (openraft 0.9), so an entry must be small enough to travel and be
+/// fsynced well within it.
+pub const MAX_COMMAND_BYTES: usize = 8 << 20;
 
 /// How a read reaches the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,18 +39,19 @@ pub enum ReadMode {
 }
 
 /// The openraft configuration graph-raft uses unless told otherwise:
-/// heartbeats every 100 ms, elections after 300-600 ms without one, a
-/// snapshot every 5,000 applied entries, 1,000 log entries kept behind a
-/// snapshot, snapshot chunks of 1 MiB.
+/// heartbeats every 250 ms (openraft 0.9 also uses it as the timeout of
+/// each `append_entries`, which carries up to 1 MiB of entries), elections
+/// after 1-2 s without one, a snapshot every 5,000 applied entries, 1,000
+/// log entries kept behind a snapshot, snapshot chunks of 1 MiB.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if openraft refuses the values.
 pub fn default_config() -> Result<Arc<openraft::Config>> {
     let config = openraft::Config {
         cluster_name: "graph-raft".into(),
-        heartbeat_interval: 100,
-        election_timeout_min: 300,
-        election_timeout_max: 600,
+        heartbeat_interval: 250,
+        election_timeout_min: 1_000,
+        election_timeout_max: 2_000,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(5_000),
         max_in_snapshot_log_to_keep: 1_000,
         snapshot_max_chunk_size: 1 << 20,
@@ -130,6 +138,12 @@ impl<B: StorageBackend + 'static> ReplicatedStore<B> {
 
     /// Proposes `command` and waits until it is committed and applied.
     async fn propose(&self, command: Command) -> Result<Response> {
+        let size = encode_command(&command)?.len();
+        if size > MAX_COMMAND_BYTES {
+            return Err(Error::invalid(format!(
+                "a replicated command of {size} bytes is larger than {MAX_COMMAND_BYTES}: split the batch"
+            )));
+        }
         let written = self.raft.client_write(command).await.map_err(write_error)?;
         written.data.into_result()
     }

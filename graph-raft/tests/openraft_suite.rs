@@ -42,16 +42,22 @@ where
 }
 
 #[test]
-fn suite_on_memory() -> Result<(), StorageError> {
-    Suite::test_all(Builder(|_: &std::path::Path| Ok(MemoryBackend::new())))
+fn suite_on_memory() -> Result<(), Box<StorageError>> {
+    Ok(Suite::test_all(Builder(|_: &std::path::Path| {
+        Ok(MemoryBackend::new())
+    }))?)
 }
 
 #[test]
-fn suite_on_rocksdb() -> Result<(), StorageError> {
-    Suite::test_all(Builder(|p: &std::path::Path| RocksDbBackend::open(p)))
+fn suite_on_rocksdb() -> Result<(), Box<StorageError>> {
+    Ok(Suite::test_all(Builder(|p: &std::path::Path| {
+        RocksDbBackend::open(p)
+    }))?)
 }
 
 #[test]
-fn suite_on_fjall() -> Result<(), StorageError> {
-    Suite::test_all(Builder(|p: &std::path::Path| FjallBackend::open(p)))
+fn suite_on_fjall() -> Result<(), Box<StorageError>> {
+    Ok(Suite::test_all(Builder(|p: &std::path::Path| {
+        FjallBackend::open(p)
+    }))?)
 }

@@ -288,10 +288,10 @@ async fn start_members(dir: &Path) -> BoxResult<BTreeMap<MemberId, Member>> {
     // Wait for a leader that can serve a linearizable read.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(l) = members[&1].store.leader() {
-            if members[&l].store.read(ReadMode::Linearizable).await.is_ok() {
-                break;
-            }
+        if let Some(l) = members[&1].store.leader()
+            && members[&l].store.read(ReadMode::Linearizable).await.is_ok()
+        {
+            break;
         }
         if Instant::now() > deadline {
             return Err("no leader after 20 s".into());

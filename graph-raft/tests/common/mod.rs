@@ -125,15 +125,14 @@ impl<B: StorageBackend + 'static> Cluster<B> {
         loop {
             let seen: BTreeSet<Option<MemberId>> =
                 among.iter().map(|id| self.members[id].leader()).collect();
-            if let [Some(leader)] = seen.iter().copied().collect::<Vec<_>>()[..] {
-                if among.contains(&leader)
-                    && self.members[&leader]
-                        .read(ReadMode::Linearizable)
-                        .await
-                        .is_ok()
-                {
-                    return Ok(leader);
-                }
+            if let [Some(leader)] = seen.iter().copied().collect::<Vec<_>>()[..]
+                && among.contains(&leader)
+                && self.members[&leader]
+                    .read(ReadMode::Linearizable)
+                    .await
+                    .is_ok()
+            {
+                return Ok(leader);
             }
             if Instant::now() > deadline {
                 return Err(format!(
@@ -155,10 +154,10 @@ impl<B: StorageBackend + 'static> Cluster<B> {
             let applied: BTreeSet<Option<u64>> =
                 self.members.values().map(|m| m.applied_index()).collect();
             let applied_all: Vec<Option<u64>> = applied.iter().copied().collect();
-            if let (Some(last), [Some(a)]) = (last, applied_all.as_slice()) {
-                if *a == last {
-                    return Ok(last);
-                }
+            if let (Some(last), [Some(a)]) = (last, applied_all.as_slice())
+                && *a == last
+            {
+                return Ok(last);
             }
             if Instant::now() > deadline {
                 return Err(format!(
@@ -246,5 +245,8 @@ pub(crate) fn config(snapshot_every: u64, keep: u64) -> Arc<openraft::Config> {
         snapshot_max_chunk_size: 4096,
         ..Default::default()
     };
-    Arc::new(config.validate().expect("a valid test configuration"))
+    match config.validate() {
+        Ok(config) => Arc::new(config),
+        Err(e) => panic!("an invalid test configuration: {e}"),
+    }
 }
