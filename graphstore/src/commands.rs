@@ -1,24 +1,27 @@
-//! The subcommands over a RocksDB store.
+//! The subcommands over a RocksDB store. A command whose STORE is a
+//! member's URL runs over the network instead (remote.rs); the read
+//! commands compute and print through reads.rs either way.
 
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use graph_storage::{
-    Direction, Durability, Edge, EdgeRef, GraphStore, Node, NodeId, PropertyValue, RocksDbBackend,
-    RocksDbConfig, StoreOptions,
+    Durability, EdgeId, GraphStore, NodeId, RocksDbBackend, RocksDbConfig, StoreOptions,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::error::{CliError, CliResult, Context, EXIT_INCONSISTENT, shown};
 use crate::import::source::{CsvOptions, EdgeListOptions};
 use crate::import::{self, ImportOptions, Input};
 use crate::progress;
-use crate::value;
+use crate::reads::{self, FindQuery, NeighborsQuery, Way, print_json};
+use crate::remote;
 use crate::{
     CopyArgs, ExportArgs, FindArgs, GetArgs, ImportArgs, ImportMode, IndexCommand, NeighborsArgs,
-    RestoreArgs, StatsArgs, StoreArg, StoreJson,
+    ReadJson, RestoreArgs, StatsArgs, StoreArg, StoreJson,
 };
+
+pub use crate::reads::{node_json, node_text};
 
 /// A RocksDB graph store.
 pub type Store = GraphStore<RocksDbBackend>;
@@ -29,7 +32,8 @@ pub type Store = GraphStore<RocksDbBackend>;
 /// (an export of a million-node graph stays well under 300 MiB) at no cost.
 pub const CLI_BLOCK_CACHE_BYTES: usize = 32 << 20;
 
-fn cli_config() -> RocksDbConfig {
+/// The RocksDB configuration of stores the tool opens.
+pub(crate) fn cli_config() -> RocksDbConfig {
     RocksDbConfig {
         block_cache_bytes: CLI_BLOCK_CACHE_BYTES,
         ..RocksDbConfig::default()
@@ -42,6 +46,7 @@ fn cli_config() -> RocksDbConfig {
 /// A missing path, a file, a directory that is not a store, a locked or
 /// damaged store, each as one line.
 pub fn open_existing(path: &Path, durability: Durability) -> CliResult<Store> {
+    local_only(path)?;
     if !path.exists() {
         return Err(CliError::new(format!(
             "no store at {}: the directory does not exist (create one with `graphstore import {} ...`)",
@@ -77,7 +82,18 @@ pub fn open_existing(path: &Path, durability: Durability) -> CliResult<Store> {
 /// # Errors
 /// As [`open_existing`], but a missing or empty directory is created.
 pub fn open_or_create(path: &Path, durability: Durability) -> CliResult<Store> {
+    local_only(path)?;
     open_with(path, &cli_config(), durability)
+}
+
+/// Refuses a member's URL where only a store directory will do.
+fn local_only(path: &Path) -> CliResult<()> {
+    match remote::url_of(path) {
+        Some(url) => Err(CliError::new(format!(
+            "{url} is a member's URL, and this command works on a store directory only (over the network: stats, get, neighbors, find, index, verify, import)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn open_with(path: &Path, config: &RocksDbConfig, durability: Durability) -> CliResult<Store> {
@@ -95,58 +111,6 @@ pub(crate) fn close(store: Store) -> CliResult<()> {
         .ctx(|| format!("cannot close the store at {}", shown(&path)))
 }
 
-fn print_json(v: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
-    );
-}
-
-fn properties_json(p: &graph_storage::Properties) -> Value {
-    Value::Object(
-        p.iter()
-            .map(|(k, v)| (k.clone(), value::to_json(v)))
-            .collect(),
-    )
-}
-
-/// A node as JSON (the export's shape plus time stamps).
-pub fn node_json(n: &Node) -> Value {
-    json!({
-        "id": n.id.0,
-        "labels": n.labels,
-        "properties": properties_json(&n.properties),
-        "created_at": value::format_datetime(n.created_at),
-        "updated_at": value::format_datetime(n.updated_at),
-    })
-}
-
-fn edge_json(e: &Edge) -> Value {
-    json!({
-        "id": e.id.0,
-        "type": e.edge_type,
-        "src": e.src.0,
-        "dst": e.dst.0,
-        "properties": properties_json(&e.properties),
-        "created_at": value::format_datetime(e.created_at),
-        "updated_at": value::format_datetime(e.updated_at),
-    })
-}
-
-fn properties_text(p: &graph_storage::Properties) -> String {
-    let inner: Vec<String> = p
-        .iter()
-        .map(|(k, v)| format!("{k}: {}", value::display(v)))
-        .collect();
-    format!("{{{}}}", inner.join(", "))
-}
-
-/// A node for people: `n5 :Person:Employee {age: 34, name: "Ann"}`.
-pub fn node_text(n: &Node) -> String {
-    let labels: String = n.labels.iter().map(|l| format!(":{l}")).collect();
-    format!("n{} {labels} {}", n.id.0, properties_text(&n.properties))
-}
-
 pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
     let mut inputs: Vec<Input> = Vec::new();
     inputs.extend(a.nodes.iter().map(|s| Input::nodes(s)));
@@ -162,7 +126,11 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
             )));
         }
     };
+    let url = remote::url_of(&a.store);
     let report = a.bad_rows_report.clone().unwrap_or_else(|| {
+        if url.is_some() {
+            return PathBuf::from("bad-rows.txt");
+        }
         let mut name = a.store.clone().into_os_string();
         name.push(".bad-rows.txt");
         PathBuf::from(name)
@@ -196,6 +164,21 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
         memory_budget: a.memory_budget.max(1) << 20,
         spill_dir: a.spill_dir.clone(),
     };
+    if let Some(url) = url {
+        if a.mode == ImportMode::Bulk {
+            return Err(CliError::new(format!(
+                "--mode bulk needs a new local store; an import into the cluster at {url} goes in batches (leave --mode out, or give --mode batched)"
+            )));
+        }
+        if a.spill_dir.is_some() {
+            return Err(CliError::new(
+                "--spill-dir is for bulk loads into a new local store, not for an import into a cluster",
+            ));
+        }
+        let member = remote::Member::connect(url)?;
+        let summary = import::remote::run(&member, &opts)?;
+        return print_import(&summary, a.json);
+    }
     let is_new = !a.store.exists()
         || (a.store.is_dir()
             && std::fs::read_dir(&a.store)
@@ -225,10 +208,14 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
         close(store)?;
         summary
     };
-    if a.json {
-        print_json(&serde_json::to_value(&summary).ctx(|| "cannot print the summary".to_owned())?);
+    print_import(&summary, a.json)
+}
+
+fn print_import(summary: &import::ImportSummary, json: bool) -> CliResult<()> {
+    if json {
+        print_json(&serde_json::to_value(summary).ctx(|| "cannot print the summary".to_owned())?);
     } else {
-        println!("{}", import::describe(&summary));
+        println!("{}", import::describe(summary));
     }
     Ok(())
 }
@@ -253,131 +240,22 @@ pub(crate) fn export(a: ExportArgs, quiet: bool) -> CliResult<()> {
 }
 
 pub(crate) fn stats(a: StatsArgs) -> CliResult<()> {
+    if let Some(url) = remote::url_of(&a.store) {
+        return remote::stats(url, &a);
+    }
     let store = open_existing(&a.store, Durability::Strict)?;
     let read = || format!("cannot read the store at {}", shown(&a.store));
-    let value = {
-        let r = store.snapshot().ctx(read)?;
-        let labels = r.label_counts().ctx(read)?;
-        let types = r.edge_type_counts().ctx(read)?;
-        let cfs = store.backend().stats().ctx(read)?;
-        let engine = store.backend().store_stats().ctx(read)?;
-        json!({
-            "store": shown(&a.store),
-            "format_version": r.format_version().ctx(read)?,
-            "created_by": r.created_by().ctx(read)?,
-            "nodes": r.node_count().ctx(read)?,
-            "edges": r.edge_count().ctx(read)?,
-            "labels": labels.iter().map(|(l, n)| json!({"label": &**l, "nodes": n})).collect::<Vec<_>>(),
-            "edge_types": types.iter().map(|(t, n)| json!({"type": &**t, "edges": n})).collect::<Vec<_>>(),
-            "indexes": store.indexes().iter().map(|i| json!({"label": i.label, "property": i.property})).collect::<Vec<_>>(),
-            "external_ids": r.external_id_count().ctx(read)?,
-            "column_families": cfs.iter().map(|c| json!({
-                "name": c.cf.name(),
-                "estimated_keys": c.estimated_keys,
-                "total_sst_bytes": c.total_sst_bytes,
-                "live_sst_bytes": c.live_sst_bytes,
-                "estimated_live_data_bytes": c.estimated_live_data_bytes,
-                "memtable_bytes": c.memtable_bytes,
-                "sst_files_per_level": c.sst_files_per_level,
-            })).collect::<Vec<_>>(),
-            "engine": {
-                "disk_bytes": engine.disk_bytes,
-                "wal_bytes": engine.wal_bytes,
-                "block_cache_capacity_bytes": engine.block_cache_capacity_bytes,
-                "block_cache_usage_bytes": engine.block_cache_usage_bytes,
-                "block_cache_pinned_bytes": engine.block_cache_pinned_bytes,
-            },
-        })
-    };
+    let mut value = reads::stats(&store, &shown(&a.store)).ctx(read)?;
+    reads::add_engine_stats(&mut value, store.backend()).ctx(read)?;
     close(store)?;
-    if a.json {
-        print_json(&value);
-        return Ok(());
-    }
-    let g = |k: &str| value.get(k).cloned().unwrap_or(Value::Null);
-    let n = |v: &Value| v.as_u64().unwrap_or(0);
-    println!("store        {}", shown(&a.store));
-    println!(
-        "format       {} (created by {})",
-        g("format_version"),
-        g("created_by").as_str().unwrap_or("unknown")
-    );
-    println!("nodes        {}", progress::count(n(&g("nodes"))));
-    println!("edges        {}", progress::count(n(&g("edges"))));
-    for (title, key, name, count) in [
-        ("labels", "labels", "label", "nodes"),
-        ("edge types", "edge_types", "type", "edges"),
-    ] {
-        let items = g(key);
-        let items = items.as_array().cloned().unwrap_or_default();
-        println!("{title:<12} {}", items.len());
-        for i in items {
-            println!(
-                "  {:<24} {:>14} {count}",
-                i.get(name).and_then(Value::as_str).unwrap_or(""),
-                progress::count(i.get(count).and_then(Value::as_u64).unwrap_or(0))
-            );
-        }
-    }
-    let idx = store_indexes_text(&g("indexes"));
-    println!("indexes      {idx}");
-    println!("external ids {}", progress::count(n(&g("external_ids"))));
-    println!("column families (RocksDB estimates):");
-    println!(
-        "  {:<8} {:>14} {:>12} {:>12} {:>10} {:>6}",
-        "name", "keys", "sst", "live data", "memtable", "files"
-    );
-    for c in g("column_families").as_array().cloned().unwrap_or_default() {
-        let f = |k: &str| c.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let files: u64 = c
-            .get("sst_files_per_level")
-            .and_then(Value::as_array)
-            .map_or(0, |l| l.iter().filter_map(Value::as_u64).sum());
-        println!(
-            "  {:<8} {:>14} {:>12} {:>12} {:>10} {:>6}",
-            c.get("name").and_then(Value::as_str).unwrap_or(""),
-            progress::count(f("estimated_keys")),
-            progress::bytes(f("total_sst_bytes")),
-            progress::bytes(f("estimated_live_data_bytes")),
-            progress::bytes(f("memtable_bytes")),
-            files
-        );
-    }
-    let e = g("engine");
-    let f = |k: &str| e.get(k).and_then(Value::as_u64).unwrap_or(0);
-    println!(
-        "disk         {} (WAL {}), block cache {} of {} used",
-        progress::bytes(f("disk_bytes")),
-        progress::bytes(f("wal_bytes")),
-        progress::bytes(f("block_cache_usage_bytes")),
-        progress::bytes(f("block_cache_capacity_bytes"))
-    );
+    reads::print_stats(&value, a.json);
     Ok(())
 }
 
-fn store_indexes_text(v: &Value) -> String {
-    let items: Vec<String> = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    format!(
-                        ":{}({})",
-                        i.get("label").and_then(Value::as_str).unwrap_or(""),
-                        i.get("property").and_then(Value::as_str).unwrap_or("")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if items.is_empty() {
-        "none".into()
-    } else {
-        items.join(", ")
-    }
-}
-
 pub(crate) fn get_node(a: GetArgs) -> CliResult<()> {
+    if let Some(url) = remote::url_of(&a.store) {
+        return remote::get_node(url, &a);
+    }
     let store = open_existing(&a.store, Durability::Strict)?;
     let node = store
         .get_node(NodeId(a.id))
@@ -385,45 +263,46 @@ pub(crate) fn get_node(a: GetArgs) -> CliResult<()> {
     close(store)?;
     let node = node
         .ok_or_else(|| CliError::new(format!("node {} not found in {}", a.id, shown(&a.store))))?;
-    if a.json {
-        print_json(&node_json(&node));
-    } else {
-        println!("{}", node_text(&node));
-    }
+    reads::print_node(&node, a.json);
     Ok(())
 }
 
 pub(crate) fn get_edge(a: GetArgs) -> CliResult<()> {
+    if let Some(url) = remote::url_of(&a.store) {
+        return remote::get_edge(url, &a);
+    }
     let store = open_existing(&a.store, Durability::Strict)?;
     let edge = store
-        .get_edge(graph_storage::EdgeId(a.id))
+        .get_edge(EdgeId(a.id))
         .ctx(|| format!("cannot read edge {} of {}", a.id, shown(&a.store)))?;
     close(store)?;
     let edge = edge
         .ok_or_else(|| CliError::new(format!("edge {} not found in {}", a.id, shown(&a.store))))?;
-    if a.json {
-        print_json(&edge_json(&edge));
-    } else {
-        println!(
-            "e{} (n{})-[:{} {}]->(n{})",
-            edge.id.0,
-            edge.src.0,
-            edge.edge_type,
-            properties_text(&edge.properties),
-            edge.dst.0
-        );
-    }
+    reads::print_edge(&edge, a.json);
     Ok(())
 }
 
-pub(crate) fn neighbors(a: NeighborsArgs) -> CliResult<()> {
-    let dir = if a.both {
-        Direction::Both
+/// What `neighbors` asks, from its arguments.
+pub(crate) fn neighbors_query(a: &NeighborsArgs) -> NeighborsQuery {
+    let way = if a.both {
+        Way::Both
     } else if a.incoming {
-        Direction::Incoming
+        Way::In
     } else {
-        Direction::Outgoing
+        Way::Out
     };
+    NeighborsQuery {
+        id: a.id,
+        way,
+        edge_type: a.edge_type.clone(),
+        limit: a.limit,
+    }
+}
+
+pub(crate) fn neighbors(a: NeighborsArgs) -> CliResult<()> {
+    if let Some(url) = remote::url_of(&a.store) {
+        return remote::neighbors(url, &a);
+    }
     let store = open_existing(&a.store, Durability::Strict)?;
     let read = || {
         format!(
@@ -432,223 +311,42 @@ pub(crate) fn neighbors(a: NeighborsArgs) -> CliResult<()> {
             shown(&a.store)
         )
     };
-    let node = NodeId(a.id);
-    let mut edges: Vec<EdgeRef> = Vec::new();
-    {
-        if !store.reader().contains_node(node).ctx(read)? {
-            return Err(CliError::new(format!(
-                "node {} not found in {}",
-                a.id,
-                shown(&a.store)
-            )));
-        }
-        let r = store.snapshot().ctx(read)?;
-        let iter = r
-            .iter_edges_of(node, dir, a.edge_type.as_deref())
-            .ctx(read)?;
-        for e in iter.take(a.limit.unwrap_or(usize::MAX)) {
-            edges.push(e.ctx(read)?);
-        }
-    }
+    let edges = reads::neighbors(&store, &neighbors_query(&a)).ctx(read)?;
     close(store)?;
-    let other = |e: &EdgeRef| if e.src == node { e.dst } else { e.src };
-    if a.json {
-        let items: Vec<Value> = edges
-            .iter()
-            .map(|e| {
-                json!({
-                    "edge": e.id.0,
-                    "type": &*e.edge_type,
-                    "src": e.src.0,
-                    "dst": e.dst.0,
-                    "neighbor": other(e).0,
-                    "direction": if e.src == node && (dir != Direction::Incoming) { "out" } else { "in" },
-                })
-            })
-            .collect();
-        print_json(&Value::Array(items));
-    } else {
-        for e in &edges {
-            if e.src == node && dir != Direction::Incoming {
-                println!("e{} -[:{}]-> n{}", e.id.0, e.edge_type, e.dst.0);
-            } else {
-                println!("e{} <-[:{}]- n{}", e.id.0, e.edge_type, e.src.0);
-            }
-        }
-        eprintln!("{} edges", progress::count(edges.len() as u64));
-    }
+    let edges = edges
+        .ok_or_else(|| CliError::new(format!("node {} not found in {}", a.id, shown(&a.store))))?;
+    reads::print_neighbors(&edges, a.json);
     Ok(())
 }
 
-/// A comparison in `find --where`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone)]
-struct Condition {
-    key: String,
-    op: Op,
-    value: PropertyValue,
-}
-
-fn parse_conditions(specs: &[String]) -> CliResult<Vec<Condition>> {
-    let mut out = Vec::new();
-    for spec in specs {
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let ops = [
-                ("!=", Op::Ne),
-                (">=", Op::Ge),
-                ("<=", Op::Le),
-                ("=", Op::Eq),
-                (">", Op::Gt),
-                ("<", Op::Lt),
-            ];
-            let found = ops
-                .iter()
-                .filter_map(|(s, op)| part.find(s).map(|i| (i, *s, *op)))
-                .min_by_key(|(i, s, _)| (*i, usize::MAX - s.len()));
-            let Some((i, s, op)) = found else {
-                return Err(CliError::new(format!(
-                    "--where {part:?}: no comparison (use key=value, key>=a, key<b, ...)"
-                )));
-            };
-            let key = part[..i].trim();
-            if key.is_empty() {
-                return Err(CliError::new(format!(
-                    "--where {part:?}: no property key before {s}"
-                )));
-            }
-            out.push(Condition {
-                key: key.to_owned(),
-                op,
-                value: value::parse_literal(&part[i + s.len()..]),
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// Compares values of the same type (the index's order within a type);
-/// values of different types are unordered.
-fn compare(a: &PropertyValue, b: &PropertyValue) -> Option<std::cmp::Ordering> {
-    use PropertyValue as V;
-    match (a, b) {
-        (V::Int(x), V::Int(y)) => Some(x.cmp(y)),
-        (V::Float(x), V::Float(y)) => x.partial_cmp(y),
-        (V::Bool(x), V::Bool(y)) => Some(x.cmp(y)),
-        (V::String(x), V::String(y)) => Some(x.cmp(y)),
-        (V::DateTime(x), V::DateTime(y)) => Some(x.cmp(y)),
-        (V::Bytes(x), V::Bytes(y)) => Some(x.cmp(y)),
-        (V::Null, V::Null) => Some(std::cmp::Ordering::Equal),
-        _ => (a == b).then_some(std::cmp::Ordering::Equal),
-    }
-}
-
-fn holds(c: &Condition, node: &Node) -> bool {
-    use std::cmp::Ordering as O;
-    let Some(v) = node.properties.get(&c.key) else {
-        return false;
-    };
-    let ord = compare(v, &c.value);
-    match c.op {
-        Op::Eq => ord == Some(O::Equal),
-        Op::Ne => ord != Some(O::Equal),
-        Op::Lt => ord == Some(O::Less),
-        Op::Le => matches!(ord, Some(O::Less | O::Equal)),
-        Op::Gt => ord == Some(O::Greater),
-        Op::Ge => matches!(ord, Some(O::Greater | O::Equal)),
+/// What `find` asks, from its arguments.
+pub(crate) fn find_query(a: &FindArgs) -> FindQuery {
+    FindQuery {
+        label: a.label.clone(),
+        conditions: a.conditions.clone(),
+        limit: a.limit,
     }
 }
 
 pub(crate) fn find(a: FindArgs) -> CliResult<()> {
-    let conditions = parse_conditions(&a.conditions)?;
+    reads::check_conditions(&a.conditions)?;
+    if let Some(url) = remote::url_of(&a.store) {
+        return remote::find(url, &a);
+    }
     let store = open_existing(&a.store, Durability::Strict)?;
-    let read = || format!("cannot search {}", shown(&a.store));
-    let limit = a.limit.unwrap_or(usize::MAX);
-    let mut found: Vec<Node> = Vec::new();
-    let mut how = String::new();
-    {
-        let r = store.snapshot().ctx(read)?;
-        let indexed = store
-            .indexes()
-            .iter()
-            .any(|i| i.label == a.label && conditions.first().is_some_and(|c| c.key == i.property));
-        // The index answers the conditions on its key (equality or a range);
-        // every condition is then checked on the node itself.
-        let candidates: Box<dyn Iterator<Item = graph_storage::Result<NodeId>>> = if indexed {
-            let key = conditions
-                .first()
-                .map(|c| c.key.clone())
-                .unwrap_or_default();
-            let on_key: Vec<&Condition> = conditions.iter().filter(|c| c.key == key).collect();
-            let mut lower = Bound::Unbounded;
-            let mut upper = Bound::Unbounded;
-            let mut eq = None;
-            for c in &on_key {
-                match c.op {
-                    Op::Eq => eq = Some(&c.value),
-                    Op::Gt => lower = Bound::Excluded(&c.value),
-                    Op::Ge => lower = Bound::Included(&c.value),
-                    Op::Lt => upper = Bound::Excluded(&c.value),
-                    Op::Le => upper = Bound::Included(&c.value),
-                    Op::Ne => {}
-                }
-            }
-            how = format!("index :{}({key})", a.label);
-            let ids = match eq {
-                Some(v) => r.find_nodes(&a.label, &key, v),
-                None => r.find_nodes_in_range(&a.label, &key, lower, upper),
-            }
-            .ctx(read)?;
-            Box::new(ids.into_iter().map(Ok))
-        } else {
-            if !conditions.is_empty() {
-                how = format!(
-                    "a scan of :{} (no index matches; `graphstore index create` adds one)",
-                    a.label
-                );
-            }
-            Box::new(r.iter_nodes_with_label(&a.label).ctx(read)?)
-        };
-        for id in candidates {
-            if found.len() >= limit {
-                break;
-            }
-            let id = id.ctx(read)?;
-            let Some(node) = r.get_node(id).ctx(read)? else {
-                continue;
-            };
-            if conditions.iter().all(|c| holds(c, &node)) {
-                found.push(node);
-            }
-        }
-    }
+    let found = reads::find(&store, &find_query(&a))
+        .ctx(|| format!("cannot search {}", shown(&a.store)))?;
     close(store)?;
-    if a.json {
-        print_json(&Value::Array(found.iter().map(node_json).collect()));
-    } else {
-        for n in &found {
-            println!("{}", node_text(n));
-        }
-        if how.is_empty() {
-            eprintln!("{} nodes", progress::count(found.len() as u64));
-        } else {
-            eprintln!("{} nodes (by {how})", progress::count(found.len() as u64));
-        }
-    }
+    reads::print_found(&found, a.json);
     Ok(())
 }
 
 pub(crate) fn index(c: IndexCommand) -> CliResult<()> {
     match c {
         IndexCommand::Create(a) => {
+            if let Some(url) = remote::url_of(&a.store) {
+                return remote::index_create(url, &a);
+            }
             let store = open_existing(&a.store, Durability::Strict)?;
             store.create_index(&a.label, &a.property).ctx(|| {
                 format!(
@@ -662,6 +360,9 @@ pub(crate) fn index(c: IndexCommand) -> CliResult<()> {
             println!("created index :{}({})", a.label, a.property);
         }
         IndexCommand::Drop(a) => {
+            if let Some(url) = remote::url_of(&a.store) {
+                return remote::index_drop(url, &a);
+            }
             let store = open_existing(&a.store, Durability::Strict)?;
             store.drop_index(&a.label, &a.property).ctx(|| {
                 format!(
@@ -675,55 +376,32 @@ pub(crate) fn index(c: IndexCommand) -> CliResult<()> {
             println!("dropped index :{}({})", a.label, a.property);
         }
         IndexCommand::List(a) => {
+            if let Some(url) = remote::url_of(&a.store) {
+                return remote::index_list(url, &a);
+            }
             let store = open_existing(&a.store, Durability::Strict)?;
             let list = store.indexes();
             close(store)?;
-            if a.json {
-                print_json(&Value::Array(
-                    list.iter()
-                        .map(|i| json!({"label": i.label, "property": i.property}))
-                        .collect(),
-                ));
-            } else if list.is_empty() {
-                println!("no indexes");
-            } else {
-                for i in list {
-                    println!(":{}({})", i.label, i.property);
-                }
-            }
+            reads::print_indexes(&list, a.json);
         }
     }
     Ok(())
 }
 
-pub(crate) fn verify(a: StoreJson) -> CliResult<()> {
+pub(crate) fn verify(a: ReadJson) -> CliResult<()> {
+    if let Some(url) = remote::url_of(&a.store) {
+        return remote::verify(url, &a);
+    }
     let store = open_existing(&a.store, Durability::Strict)?;
-    let report = store
-        .verify()
-        .ctx(|| format!("cannot verify {}", shown(&a.store)))?;
+    let verified = reads::verify(&store).ctx(|| format!("cannot verify {}", shown(&a.store)))?;
     close(store)?;
-    let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-    if a.json {
-        print_json(&json!({"clean": report.is_clean(), "problems": problems}));
-    } else if report.is_clean() {
-        println!("{}: clean ({report})", shown(&a.store));
-    } else {
-        println!("{}: {} problems", shown(&a.store), problems.len());
-        for p in &problems {
-            println!("  {p}");
-        }
-    }
-    if report.is_clean() {
-        Ok(())
-    } else {
-        Err(CliError::new(format!(
-            "{} is inconsistent: {} problems (run `graphstore repair {}`)",
-            shown(&a.store),
-            problems.len(),
-            shown(&a.store)
-        ))
-        .with_code(EXIT_INCONSISTENT))
-    }
+    let name = shown(&a.store);
+    reads::print_verified(
+        &name,
+        &verified,
+        a.json,
+        &format!("run `graphstore repair {name}`"),
+    )
 }
 
 pub(crate) fn repair(a: StoreJson) -> CliResult<()> {

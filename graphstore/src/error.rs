@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use graph_storage::{Error, ErrorKind};
+use graph_storage::ErrorKind;
 
 /// Exit code of a failed command (bad input, I/O, a locked store ...).
 pub const EXIT_FAILURE: i32 = 1;
@@ -12,7 +12,7 @@ pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_INCONSISTENT: i32 = 3;
 
 /// A failure reported to the user as one line.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CliError {
     /// The whole line: what, where, what to do.
     pub message: String,
@@ -46,8 +46,8 @@ impl fmt::Display for CliError {
 pub type CliResult<T> = Result<T, CliError>;
 
 /// What to do about a store error of this kind, as advice for the user.
-fn advice(e: &Error) -> &'static str {
-    match e.kind() {
+pub fn advice(kind: ErrorKind) -> &'static str {
+    match kind {
         ErrorKind::Locked => {
             "another process has this store open; stop it (or wait for it to finish) and retry"
         }
@@ -59,6 +59,12 @@ fn advice(e: &Error) -> &'static str {
         }
         ErrorKind::Io => "check the path, its permissions and the free disk space, then retry",
         ErrorKind::InvalidArgument => "check the arguments",
+        ErrorKind::NotLeader => {
+            "the cluster has no leader yet or is electing one; retry shortly (`graphstore cluster status URL` shows the leader)"
+        }
+        ErrorKind::Unavailable => {
+            "the cluster cannot make progress now (no quorum, or the member is stopping); check `graphstore cluster status` and retry"
+        }
         _ => "see the message above",
     }
 }
@@ -71,7 +77,7 @@ pub trait Context<T> {
 
 impl<T> Context<T> for graph_storage::Result<T> {
     fn ctx(self, what: impl FnOnce() -> String) -> CliResult<T> {
-        self.map_err(|e| CliError::new(format!("{}: {e} ({})", what(), advice(&e))))
+        self.map_err(|e| CliError::new(format!("{}: {e} ({})", what(), advice(e.kind()))))
     }
 }
 

@@ -1,18 +1,26 @@
 //! `graphstore`: the command-line tool of graph-storage. Load real graphs
 //! (Neo4j admin-import CSV, JSON Lines, edge lists), look inside, check and
-//! repair, export, checkpoint, back up and restore a RocksDB graph store.
+//! repair, export, checkpoint, back up and restore a RocksDB graph store;
+//! run a member of a replicated cluster (`serve`, on graph-raft) and run
+//! the same commands against it over the network.
 //!
-//! Every command takes the store directory; every failure prints one line
-//! (what, where, what to do) and exits non-zero; `--json` gives output for
-//! scripts. See `graphstore --help` and docs/CLI.md.
+//! Every command takes the store directory (the read commands, `index` and
+//! `import` also a member's URL, `http://HOST:PORT`); every failure prints
+//! one line (what, where, what to do) and exits non-zero; `--json` gives
+//! output for scripts. See `graphstore --help` and docs/CLI.md.
 
+pub mod api;
 pub mod commands;
 pub mod demo;
 pub mod error;
 pub mod export;
 pub mod import;
 pub mod progress;
+pub mod reads;
+pub mod remote;
+pub mod serve;
 pub mod value;
+pub mod wire;
 
 use std::path::PathBuf;
 
@@ -21,9 +29,16 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::CliError;
 
 /// graphstore: load, inspect, verify, repair, export and back up
-/// graph-storage stores (RocksDB).
+/// graph-storage stores (RocksDB); serve one as a member of a replicated
+/// cluster, and run the commands against a member over the network.
 #[derive(Debug, Parser)]
-#[command(name = "graphstore", version, about, long_about = None)]
+#[command(
+    name = "graphstore",
+    version,
+    about,
+    long_about = None,
+    after_help = "STORE is a store directory; for stats, get, neighbors, find, index, verify and import it may also be the URL of a `graphstore serve` member, http://HOST:PORT (docs/CLI.md, \"A replicated cluster\")."
+)]
 pub struct Cli {
     /// No progress display (summaries and results are still printed).
     #[arg(long, short, global = true)]
@@ -54,7 +69,7 @@ pub enum Command {
     Index(IndexCommand),
     /// Check every index, adjacency entry and count against the records
     /// (exit code 3 when inconsistent).
-    Verify(StoreJson),
+    Verify(ReadJson),
     /// Rebuild adjacency, label and property indexes and counts from the
     /// node and edge records.
     Repair(StoreJson),
@@ -72,6 +87,37 @@ pub enum Command {
     /// The main job: import a real public graph and a generated one of a
     /// million nodes, then query, traverse and verify them, with rates.
     Demo(demo::DemoArgs),
+    /// Run one member of a replicated cluster: its directory, its address,
+    /// its peers; answers Raft and the commands over the network until
+    /// SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// A cluster's status and membership, through one of its members.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+/// How a read over the network reaches the cluster.
+#[derive(Debug, Args)]
+pub struct ReadFlags {
+    /// For a member's URL: a linearizable read, answered by the leader once
+    /// it confirms its leadership (it sees every write acknowledged before
+    /// the command started; a follower hands the read to the leader). By
+    /// default the member answers from its own copy, which may be behind. A
+    /// local store is always read as it is.
+    #[arg(long)]
+    linearizable: bool,
+}
+
+/// A store directory or a member's URL, `--json` and how to read.
+#[derive(Debug, Args)]
+pub struct ReadJson {
+    /// The store directory, or a member's URL (http://HOST:PORT).
+    store: PathBuf,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    read: ReadFlags,
 }
 
 /// A store directory.
@@ -94,7 +140,9 @@ pub struct StoreJson {
 /// `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The store directory (created when missing or empty).
+    /// The store directory (created when missing or empty), or a member's
+    /// URL (http://HOST:PORT): then the rows go to the cluster's leader in
+    /// batches of --batch-size mutations, each committed on its own.
     store: PathBuf,
     /// A Neo4j node file set: `[Label[:Label]=]file[,file...]` (the header
     /// is the first line of the first file). Repeatable.
@@ -130,10 +178,11 @@ pub struct ImportArgs {
     /// Skip bad rows (counted and written to the report) instead of stopping.
     #[arg(long)]
     skip_bad_rows: bool,
-    /// Where skipped rows are listed (default: STORE.bad-rows.txt beside the store).
+    /// Where skipped rows are listed (default: STORE.bad-rows.txt beside the
+    /// store; for a member's URL, bad-rows.txt in the current directory).
     #[arg(long, value_name = "FILE")]
     bad_rows_report: Option<PathBuf>,
-    /// Rows per commit (batched path).
+    /// Rows per commit (batched path); mutations per request to a member.
     #[arg(long, default_value_t = 10_000)]
     batch_size: usize,
     /// The write path: `bulk` builds a new store from sorted SST files,
@@ -189,11 +238,14 @@ pub struct ExportArgs {
 /// `stats`.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// The store directory.
+    /// The store directory, or a member's URL (http://HOST:PORT; the
+    /// output adds the member's view of the cluster).
     store: PathBuf,
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    read: ReadFlags,
 }
 
 /// `get`.
@@ -208,19 +260,21 @@ pub enum GetCommand {
 /// `get node|edge STORE ID`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// The store directory.
+    /// The store directory, or a member's URL (http://HOST:PORT).
     store: PathBuf,
     /// The id.
     id: u64,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    read: ReadFlags,
 }
 
 /// `neighbors`.
 #[derive(Debug, Args)]
 pub struct NeighborsArgs {
-    /// The store directory.
+    /// The store directory, or a member's URL (http://HOST:PORT).
     store: PathBuf,
     /// The node id.
     id: u64,
@@ -242,12 +296,14 @@ pub struct NeighborsArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    read: ReadFlags,
 }
 
 /// `find`.
 #[derive(Debug, Args)]
 pub struct FindArgs {
-    /// The store directory.
+    /// The store directory, or a member's URL (http://HOST:PORT).
     store: PathBuf,
     /// The label.
     #[arg(long)]
@@ -263,23 +319,26 @@ pub struct FindArgs {
     /// Print JSON (whole nodes).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    read: ReadFlags,
 }
 
 /// `index`.
 #[derive(Debug, Subcommand)]
 pub enum IndexCommand {
-    /// Declare an index on (label, property) and build it.
+    /// Declare an index on (label, property) and build it (on every
+    /// member, through the leader, for a member's URL).
     Create(IndexArgs),
     /// Drop the index on (label, property).
     Drop(IndexArgs),
     /// List the indexes.
-    List(StoreJson),
+    List(ReadJson),
 }
 
 /// `index create|drop STORE LABEL PROPERTY`.
 #[derive(Debug, Args)]
 pub struct IndexArgs {
-    /// The store directory.
+    /// The store directory, or a member's URL (http://HOST:PORT).
     store: PathBuf,
     /// The label.
     label: String,
@@ -311,6 +370,79 @@ pub struct RestoreArgs {
     backup_id: Option<u32>,
 }
 
+/// `serve DIR --id N --listen HOST:PORT --peer ID=HOST:PORT ... [--init]`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The member's directory (created if missing): its Raft log in log/,
+    /// its copy of the graph in graph/, snapshot files in snapshots/.
+    dir: PathBuf,
+    /// This member's id: a number, unique in the cluster.
+    #[arg(long)]
+    id: u64,
+    /// The address to serve Raft and the API on, HOST:PORT; also how other
+    /// members and clients reach this one, so give one they can connect to.
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: String,
+    /// Another member of the cluster, ID=HOST:PORT (repeatable); used by
+    /// --init.
+    #[arg(long = "peer", value_name = "ID=HOST:PORT")]
+    peers: Vec<String>,
+    /// Make a new cluster of this member and its --peer members, unless this
+    /// member already belongs to one (its log says so). Give it to one
+    /// member only.
+    #[arg(long)]
+    init: bool,
+}
+
+/// `cluster`.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// A member's view: its role, the leader, the term, its log and applied
+    /// index, voters and learners (and, from the leader, how far each member
+    /// is replicated).
+    Status(ClusterStatusArgs),
+    /// Add a learner, a member that receives the log but does not vote
+    /// (start it first with `graphstore serve`, without --init).
+    AddLearner(AddLearnerArgs),
+    /// Make the given members the voters: learners among them are promoted,
+    /// voters not among them removed.
+    ChangeMembership(ChangeMembershipArgs),
+}
+
+/// `cluster status URL`.
+#[derive(Debug, Args)]
+pub struct ClusterStatusArgs {
+    /// A member's URL (http://HOST:PORT).
+    url: String,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `cluster add-learner URL ID ADDR`.
+#[derive(Debug, Args)]
+pub struct AddLearnerArgs {
+    /// A member's URL (http://HOST:PORT); the change goes through the leader.
+    url: String,
+    /// The new member's id.
+    id: u64,
+    /// The new member's address, HOST:PORT (its --listen).
+    addr: String,
+}
+
+/// `cluster change-membership URL --voters 1,2,3`.
+#[derive(Debug, Args)]
+pub struct ChangeMembershipArgs {
+    /// A member's URL (http://HOST:PORT); the change goes through the leader.
+    url: String,
+    /// The voters after the change, comma-separated ids.
+    #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
+    voters: Vec<u64>,
+    /// Keep removed voters as learners instead of removing them.
+    #[arg(long)]
+    keep_as_learners: bool,
+}
+
 /// Runs a parsed command line.
 ///
 /// # Errors
@@ -333,5 +465,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Restore(a) => commands::restore(a),
         Command::Compact(a) => commands::compact(a),
         Command::Demo(a) => demo::run(a, quiet),
+        Command::Serve(a) => serve::run(a, quiet),
+        Command::Cluster(c) => remote::cluster(c),
     }
 }

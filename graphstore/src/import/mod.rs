@@ -17,6 +17,13 @@
 //! visible only at its commit: a bad row drops the load, and nothing was
 //! created.
 //!
+//! Into a cluster (STORE is a member's URL; remote.rs): the same two
+//! passes, the check pass looking saved ids up on the leader, the write
+//! pass sending batches of mutations to the leader, each committed on
+//! every member on its own (not all or nothing: other clients see each
+//! batch once it commits). If the write pass fails, the batches it
+//! committed are deleted again, as far as the cluster can still be reached.
+//!
 //! External ids map to store ids through a mapping saved in the store
 //! (`MapExternalId`), so a later import can refer to nodes of an earlier
 //! one. A node file naming an id that is already mapped is refused row by
@@ -25,6 +32,7 @@
 //! ids: importing one again adds parallel edges. Edge-list ids are "get or
 //! create": an id already mapped names the existing node.
 
+pub mod remote;
 pub mod source;
 
 use std::collections::HashSet;
@@ -377,8 +385,62 @@ fn total_bytes(inputs: &[&Input]) -> u64 {
         .sum()
 }
 
+/// Where the check pass finds the external ids earlier imports saved.
+trait SavedIds {
+    /// The node `external` in `space` is mapped to, if it exists.
+    fn saved_id(&self, space: &str, external: &str) -> graph_storage::Result<Option<NodeId>>;
+
+    /// Looks up `(space, external)` ids ahead of the [`saved_id`] calls
+    /// that follow, for a store where one look-up of many is much cheaper
+    /// than many of one (over the network). By default, nothing.
+    ///
+    /// [`saved_id`]: SavedIds::saved_id
+    fn prefetch(&self, _ids: &[(&str, &str)]) -> graph_storage::Result<()> {
+        Ok(())
+    }
+}
+
+/// Rows the check pass reads ahead, to look their ids up together.
+const LOOKAHEAD: usize = 1024;
+
+/// Looks up together the saved ids the rows of `ahead` may ask for: node
+/// ids, and the ends of relationships not among this import's nodes.
+fn prefetch(
+    store: &dyn SavedIds,
+    seen: &IdSet,
+    ahead: &[Result<(Item, Loc), RowError>],
+) -> CliResult<()> {
+    let mut ids: Vec<(&str, &str)> = Vec::new();
+    for (item, _) in ahead.iter().flatten() {
+        match item {
+            Item::Node {
+                space,
+                id: Some(id),
+                ..
+            } => ids.push((space, id)),
+            Item::Node { .. } => {}
+            Item::Edge { start, end, .. } => {
+                for r in [start, end] {
+                    if !seen.contains(&r.space, &r.id) {
+                        ids.push((&r.space, &r.id));
+                    }
+                }
+            }
+        }
+    }
+    store
+        .prefetch(&ids)
+        .ctx(|| "cannot read the saved id mapping".to_owned())
+}
+
+impl<B: StorageBackend> SavedIds for GraphStore<B> {
+    fn saved_id(&self, space: &str, external: &str) -> graph_storage::Result<Option<NodeId>> {
+        self.external_id(space, external)
+    }
+}
+
 /// Checks every row (first pass). Returns the bad rows to skip.
-fn check<B: StorageBackend>(store: &GraphStore<B>, opts: &ImportOptions) -> CliResult<BadRows> {
+fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
     let mut bad = BadRows::new(opts);
     let all: Vec<&Input> = opts.inputs.iter().collect();
     let total = total_bytes(&all);
@@ -390,7 +452,7 @@ fn check<B: StorageBackend>(store: &GraphStore<B>, opts: &ImportOptions) -> CliR
             return Ok(true);
         }
         Ok(store
-            .external_id(&r.space, &r.id)
+            .saved_id(&r.space, &r.id)
             .ctx(|| "cannot read the saved id mapping".to_owned())?
             .is_some())
     };
@@ -406,30 +468,39 @@ fn check<B: StorageBackend>(store: &GraphStore<B>, opts: &ImportOptions) -> CliR
         )
         .collect();
     let (mut rows, mut consumed) = (0u64, 0u64);
+    let mut ahead: Vec<Result<(Item, Loc), RowError>> = Vec::with_capacity(LOOKAHEAD);
     for input in order {
         let mut r = reader(input, opts, JsonlPart::All);
         let is_edge_list = matches!(input, Input::EdgeList(_));
         let is_jsonl = matches!(input, Input::Jsonl(_));
-        while let Some(next) = r.next_item() {
-            rows += 1;
-            if rows % 4096 == 0 {
-                progress.update(rows, consumed + r.position());
+        loop {
+            ahead.extend(std::iter::from_fn(|| r.next_item()).take(LOOKAHEAD));
+            if ahead.is_empty() {
+                break;
             }
-            let (item, loc) = match next {
-                Ok(x) => x,
-                Err(e) => {
-                    bad.bad(e)?;
-                    continue;
+            // Edge lists look nothing up in this pass (their ids are get or
+            // create), but the write pass does: look their ends up too.
+            prefetch(store, &seen, &ahead)?;
+            for next in ahead.drain(..) {
+                rows += 1;
+                if rows % 4096 == 0 {
+                    progress.update(rows, consumed + r.position());
                 }
-            };
-            match item {
-                Item::Node { space, id, .. } => {
-                    let Some(id) = id else { continue };
-                    if let Some(existing) = store
-                        .external_id(&space, &id)
-                        .ctx(|| "cannot read the saved id mapping".to_owned())?
-                    {
-                        bad.bad(RowError {
+                let (item, loc) = match next {
+                    Ok(x) => x,
+                    Err(e) => {
+                        bad.bad(e)?;
+                        continue;
+                    }
+                };
+                match item {
+                    Item::Node { space, id, .. } => {
+                        let Some(id) = id else { continue };
+                        if let Some(existing) = store
+                            .saved_id(&space, &id)
+                            .ctx(|| "cannot read the saved id mapping".to_owned())?
+                        {
+                            bad.bad(RowError {
                             loc,
                             column: 0,
                             reason: format!(
@@ -437,32 +508,33 @@ fn check<B: StorageBackend>(store: &GraphStore<B>, opts: &ImportOptions) -> CliR
                                 existing.0
                             ),
                         })?;
-                    } else if !seen.insert(&space, &id) {
-                        bad.bad(RowError {
-                            loc,
-                            column: 0,
-                            reason: format!("duplicate node id {id:?}"),
-                        })?;
-                    }
-                }
-                Item::Edge { start, end, .. } => {
-                    if is_edge_list {
-                        seen.insert(&start.space, &start.id);
-                        seen.insert(&end.space, &end.id);
-                        continue;
-                    }
-                    let mut failed = None;
-                    for (r, what) in [(&start, "start"), (&end, "end")] {
-                        if !known(&seen, r)? {
-                            if is_jsonl {
-                                deferred.push((loc.clone(), r.clone(), what));
-                            } else if failed.is_none() {
-                                failed = Some(ref_error(&loc, r, what));
-                            }
+                        } else if !seen.insert(&space, &id) {
+                            bad.bad(RowError {
+                                loc,
+                                column: 0,
+                                reason: format!("duplicate node id {id:?}"),
+                            })?;
                         }
                     }
-                    if let Some(e) = failed {
-                        bad.bad(e)?;
+                    Item::Edge { start, end, .. } => {
+                        if is_edge_list {
+                            seen.insert(&start.space, &start.id);
+                            seen.insert(&end.space, &end.id);
+                            continue;
+                        }
+                        let mut failed = None;
+                        for (r, what) in [(&start, "start"), (&end, "end")] {
+                            if !known(&seen, r)? {
+                                if is_jsonl {
+                                    deferred.push((loc.clone(), r.clone(), what));
+                                } else if failed.is_none() {
+                                    failed = Some(ref_error(&loc, r, what));
+                                }
+                            }
+                        }
+                        if let Some(e) = failed {
+                            bad.bad(e)?;
+                        }
                     }
                 }
             }
@@ -470,6 +542,14 @@ fn check<B: StorageBackend>(store: &GraphStore<B>, opts: &ImportOptions) -> CliR
         consumed += r.position();
     }
     // JSON Lines may name nodes that come later in the file.
+    let late: Vec<(&str, &str)> = deferred
+        .iter()
+        .filter(|(loc, r, _)| !bad.rows.contains(loc) && !seen.contains(&r.space, &r.id))
+        .map(|(_, r, _)| (&*r.space, r.id.as_str()))
+        .collect();
+    store
+        .prefetch(&late)
+        .ctx(|| "cannot read the saved id mapping".to_owned())?;
     for (loc, r, what) in deferred {
         if !bad.rows.contains(&loc) && !known(&seen, &r)? {
             bad.bad(ref_error(&loc, &r, what))?;

@@ -1,0 +1,475 @@
+//! The commands over the network: when STORE is a member's URL
+//! (`http://HOST:PORT`), the command's arguments go to that member's API
+//! (wire.rs) and its answer is printed by the same code as a local result
+//! (reads.rs). Also `graphstore cluster`.
+//!
+//! A [`Member`] is the client: blocking calls, each run on a small tokio
+//! runtime of its own. A member that is not the leader answers a write or
+//! a linearizable read with the leader's address; the client follows it
+//! once, and sends the rest of the command's requests to the leader.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{CliError, CliResult, advice};
+use crate::reads::{self, Verified};
+use crate::wire::{self, ErrorBody, IdQuery, IndexRequest, Read};
+use crate::{
+    ClusterCommand, FindArgs, GetArgs, IndexArgs, NeighborsArgs, ReadJson, StatsArgs,
+    commands::{find_query, neighbors_query},
+};
+
+/// How long the client waits for a TCP connection to a member.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest one request may take (a `verify` of a large store, a large
+/// batch on a slow disk).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The URL in STORE, if STORE is one (`http://...` or `https://...`).
+pub fn url_of(store: &Path) -> Option<&str> {
+    store
+        .to_str()
+        .filter(|s| s.starts_with("http://") || s.starts_with("https://"))
+}
+
+/// `host:port` of a member's URL `http://host:port[/]`.
+///
+/// # Errors
+/// Anything else, as one line.
+pub fn address_of(url: &str) -> CliResult<&str> {
+    if url.starts_with("https://") {
+        return Err(CliError::new(format!(
+            "{url}: members serve plain HTTP; give http://HOST:PORT"
+        )));
+    }
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let address = rest.strip_suffix('/').unwrap_or(rest);
+    let well_formed = !address.contains('/')
+        && address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !well_formed {
+        return Err(CliError::new(format!(
+            "{url} is not a member's URL: give http://HOST:PORT, the --listen address of `graphstore serve`"
+        )));
+    }
+    Ok(address)
+}
+
+/// A client of one member (and of the leader it points to).
+pub struct Member {
+    /// The URL as given, for messages.
+    url: String,
+    /// Where requests go: the member given, or the leader once a request
+    /// was handed over to it.
+    base: RefCell<String>,
+    client: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Member {
+    /// A client of the member at `url` (`http://HOST:PORT`). Connects on
+    /// the first request.
+    ///
+    /// # Errors
+    /// A malformed URL; a runtime or HTTP client that cannot be built.
+    pub fn connect(url: &str) -> CliResult<Member> {
+        let address = address_of(url)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::new(format!("cannot start the network client: {e}")))?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .tcp_nodelay(true)
+            .no_proxy()
+            .build()
+            .map_err(|e| CliError::new(format!("cannot start the network client: {e}")))?;
+        Ok(Member {
+            url: url.trim_end_matches('/').to_owned(),
+            base: RefCell::new(format!("http://{address}")),
+            client,
+            runtime,
+        })
+    }
+
+    /// The URL given.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Where requests go now.
+    pub fn target(&self) -> String {
+        self.base.borrow().clone()
+    }
+
+    /// Posts `request` to `path` and decodes the answer. `what` says what
+    /// failed, for the error line.
+    ///
+    /// # Errors
+    /// The member cannot be reached, answered an error, or an answer that
+    /// does not decode; each as one line starting with `what()`.
+    pub fn call<Req: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: &Req,
+        what: &dyn Fn() -> String,
+    ) -> CliResult<T> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| CliError::new(format!("{}: cannot encode the request: {e}", what())))?;
+        let answer = self.post(path, body, what)?;
+        serde_json::from_value(answer).map_err(|e| {
+            CliError::new(format!(
+                "{}: undecodable answer from {}: {e}",
+                what(),
+                self.target()
+            ))
+        })
+    }
+
+    /// Posts a JSON `body` to `path`; returns the JSON answer. A
+    /// `not_leader` answer naming the leader's address is followed once;
+    /// later requests go to the leader too.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn post(&self, path: &str, body: Vec<u8>, what: &dyn Fn() -> String) -> CliResult<Value> {
+        let body = Bytes::from(body);
+        let mut followed = false;
+        loop {
+            let base = self.target();
+            let url = format!("{base}{path}");
+            let sent = self.runtime.block_on(async {
+                let response = self
+                    .client
+                    .post(&url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                let status = response.status();
+                let bytes = response.bytes().await?;
+                Ok::<_, reqwest::Error>((status, bytes))
+            });
+            let (status, bytes) = sent.map_err(|e| transport_error(&what(), &base, &e))?;
+            if status.is_success() {
+                return serde_json::from_slice(&bytes).map_err(|e| {
+                    CliError::new(format!("{}: undecodable answer from {base}: {e}", what()))
+                });
+            }
+            let Ok(failure) = serde_json::from_slice::<ErrorBody>(&bytes) else {
+                return Err(CliError::new(format!(
+                    "{}: {url} answered HTTP {}: {} (is this a `graphstore serve` member?)",
+                    what(),
+                    status.as_u16(),
+                    wire::one_line(&String::from_utf8_lossy(&bytes))
+                )));
+            };
+            if failure.kind == graph_storage::ErrorKind::NotLeader.name()
+                && !followed
+                && let Some(address) = &failure.address
+            {
+                *self.base.borrow_mut() = format!("http://{address}");
+                followed = true;
+                continue;
+            }
+            let advice = failure.error_kind().map_or("see the message above", advice);
+            return Err(CliError::new(format!(
+                "{}: {} ({advice})",
+                what(),
+                failure.message
+            )));
+        }
+    }
+}
+
+/// A request that got no answer, as one line.
+fn transport_error(what: &str, base: &str, e: &reqwest::Error) -> CliError {
+    // reqwest's own message is generic ("error sending request"); the
+    // cause at the bottom of the chain says what happened.
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let why = wire::one_line(&cause.to_string());
+    if e.is_connect() {
+        CliError::new(format!(
+            "{what}: cannot connect to {base}: {why} (is `graphstore serve` running there? check the address)"
+        ))
+    } else if e.is_timeout() {
+        CliError::new(format!(
+            "{what}: no answer from {base} in time: {why} (the member may be overloaded or cut off; a write may still be committed)"
+        ))
+    } else {
+        CliError::new(format!(
+            "{what}: the request to {base} failed: {why} (a write may still be committed)"
+        ))
+    }
+}
+
+/// A decoded answer, or the line saying it does not decode.
+fn decoded<T>(r: Result<T, String>, what: &str, member: &Member) -> CliResult<T> {
+    r.map_err(|e| {
+        CliError::new(format!(
+            "{what}: undecodable answer from {}: {e}",
+            member.target()
+        ))
+    })
+}
+
+fn read<Q>(flags: &crate::ReadFlags, query: Q) -> Read<Q> {
+    Read {
+        linearizable: flags.linearizable,
+        query,
+    }
+}
+
+// ---------------------------------------------------------------- reads
+
+pub(crate) fn stats(url: &str, a: &StatsArgs) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let value: Value = m.call(wire::STATS, &read(&a.read, ()), &|| {
+        format!("cannot read the stats of {url}")
+    })?;
+    reads::print_stats(&value, a.json);
+    Ok(())
+}
+
+pub(crate) fn get_node(url: &str, a: &GetArgs) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let what = || format!("cannot read node {} of {url}", a.id);
+    let value: Value = m.call(wire::GET_NODE, &read(&a.read, IdQuery { id: a.id }), &what)?;
+    if value.is_null() {
+        return Err(CliError::new(format!("node {} not found in {url}", a.id)));
+    }
+    let node = decoded(reads::node_from_json(&value), &what(), &m)?;
+    reads::print_node(&node, a.json);
+    Ok(())
+}
+
+pub(crate) fn get_edge(url: &str, a: &GetArgs) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let what = || format!("cannot read edge {} of {url}", a.id);
+    let value: Value = m.call(wire::GET_EDGE, &read(&a.read, IdQuery { id: a.id }), &what)?;
+    if value.is_null() {
+        return Err(CliError::new(format!("edge {} not found in {url}", a.id)));
+    }
+    let edge = decoded(reads::edge_from_json(&value), &what(), &m)?;
+    reads::print_edge(&edge, a.json);
+    Ok(())
+}
+
+pub(crate) fn neighbors(url: &str, a: &NeighborsArgs) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let edges: Option<Vec<Value>> =
+        m.call(wire::NEIGHBORS, &read(&a.read, neighbors_query(a)), &|| {
+            format!("cannot read the edges of node {} in {url}", a.id)
+        })?;
+    let edges = edges.ok_or_else(|| CliError::new(format!("node {} not found in {url}", a.id)))?;
+    reads::print_neighbors(&edges, a.json);
+    Ok(())
+}
+
+pub(crate) fn find(url: &str, a: &FindArgs) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let what = || format!("cannot search {url}");
+    let value: Value = m.call(wire::FIND, &read(&a.read, find_query(a)), &what)?;
+    let found = decoded(reads::found_from_json(&value), &what(), &m)?;
+    reads::print_found(&found, a.json);
+    Ok(())
+}
+
+pub(crate) fn index_list(url: &str, a: &ReadJson) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let what = || format!("cannot list the indexes of {url}");
+    let value: Value = m.call(wire::INDEX_LIST, &read(&a.read, ()), &what)?;
+    let list = decoded(reads::indexes_from_json(&value), &what(), &m)?;
+    reads::print_indexes(&list, a.json);
+    Ok(())
+}
+
+pub(crate) fn verify(url: &str, a: &ReadJson) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let verified: Verified = m.call(wire::VERIFY, &read(&a.read, ()), &|| {
+        format!("cannot verify {url}")
+    })?;
+    reads::print_verified(
+        url,
+        &verified,
+        a.json,
+        "this member's copy is damaged: remove it from the cluster with `graphstore cluster change-membership` and add a new member in its place",
+    )
+}
+
+// ---------------------------------------------------------------- writes
+
+pub(crate) fn index_create(url: &str, a: &IndexArgs) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let _: Value = m.call(
+        wire::INDEX_CREATE,
+        &IndexRequest {
+            label: a.label.clone(),
+            property: a.property.clone(),
+        },
+        &|| {
+            format!(
+                "cannot create the index :{}({}) in the cluster at {url}",
+                a.label, a.property
+            )
+        },
+    )?;
+    println!("created index :{}({})", a.label, a.property);
+    Ok(())
+}
+
+pub(crate) fn index_drop(url: &str, a: &IndexArgs) -> CliResult<()> {
+    let m = Member::connect(url)?;
+    let _: Value = m.call(
+        wire::INDEX_DROP,
+        &IndexRequest {
+            label: a.label.clone(),
+            property: a.property.clone(),
+        },
+        &|| {
+            format!(
+                "cannot drop the index :{}({}) in the cluster at {url}",
+                a.label, a.property
+            )
+        },
+    )?;
+    println!("dropped index :{}({})", a.label, a.property);
+    Ok(())
+}
+
+// ---------------------------------------------------------------- cluster
+
+/// Runs `graphstore cluster ...`.
+///
+/// # Errors
+/// As [`Member::call`]; a malformed address.
+pub(crate) fn cluster(c: ClusterCommand) -> CliResult<()> {
+    match c {
+        ClusterCommand::Status(a) => {
+            let m = Member::connect(&a.url)?;
+            let status: Value = m.call(wire::CLUSTER_STATUS, &Value::Null, &|| {
+                format!("cannot read the cluster status of {}", a.url)
+            })?;
+            if a.json {
+                reads::print_json(&status);
+            } else {
+                for line in cluster_text(&status) {
+                    println!("{line}");
+                }
+            }
+        }
+        ClusterCommand::AddLearner(a) => {
+            crate::serve::check_address(&a.addr, "the learner's address")?;
+            let m = Member::connect(&a.url)?;
+            let _: Value = m.call(
+                wire::ADD_LEARNER,
+                &wire::AddLearnerRequest {
+                    id: a.id,
+                    address: a.addr.clone(),
+                },
+                &|| format!("cannot add learner {} at {}", a.id, a.addr),
+            )?;
+            println!(
+                "added learner {} at {}; it catches up in the background (`graphstore cluster status {}` on the leader shows how far)",
+                a.id,
+                a.addr,
+                m.target()
+            );
+        }
+        ClusterCommand::ChangeMembership(a) => {
+            let m = Member::connect(&a.url)?;
+            let voters: Vec<String> = a.voters.iter().map(ToString::to_string).collect();
+            let _: Value = m.call(
+                wire::CHANGE_MEMBERSHIP,
+                &wire::MembershipRequest {
+                    voters: a.voters.clone(),
+                    keep_as_learners: a.keep_as_learners,
+                },
+                &|| format!("cannot make {} the voters", voters.join(", ")),
+            )?;
+            println!("voters are now {}", voters.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// A member's view of the cluster (`cluster status`, the `cluster`
+/// section of `stats`) as lines for people.
+pub fn cluster_text(v: &Value) -> Vec<String> {
+    let id = |k: &str| v.get(k).and_then(Value::as_u64);
+    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    let or_none = |x: Option<u64>| x.map_or_else(|| "none".to_owned(), |x| x.to_string());
+    let ids = |k: &str| {
+        let list: Vec<String> = v
+            .get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_u64)
+                    .map(|i| i.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if list.is_empty() {
+            "none".to_owned()
+        } else {
+            list.join(", ")
+        }
+    };
+    let at = |address: &str| {
+        if address.is_empty() {
+            String::new()
+        } else {
+            format!(" at {address}")
+        }
+    };
+    let mut lines = vec![
+        format!(
+            "member       {} ({}){}",
+            or_none(id("id")),
+            text("state"),
+            at(text("address"))
+        ),
+        match id("leader") {
+            Some(l) => format!("leader       {l}{}", at(text("leader_address"))),
+            None => "leader       none known".to_owned(),
+        },
+        format!("term         {}", or_none(id("term"))),
+        format!(
+            "log          last index {}, applied {}, snapshot {}",
+            or_none(id("last_log_index")),
+            or_none(id("last_applied")),
+            or_none(id("snapshot"))
+        ),
+        format!("voters       {}", ids("voters")),
+        format!("learners     {}", ids("learners")),
+    ];
+    if let Some(r) = v.get("replication").and_then(Value::as_array) {
+        let items: Vec<String> = r
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}: {}",
+                    or_none(m.get("id").and_then(Value::as_u64)),
+                    or_none(m.get("matched").and_then(Value::as_u64))
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "replicated   {} (member: log index)",
+            items.join(", ")
+        ));
+    }
+    lines
+}
