@@ -235,7 +235,8 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
             }
         };
         match outcome {
-            Ok(Response::Applied { nodes, edges }) => Ok(Response::Applied { nodes, edges }),
+            // Applied: the state went in the same batch as the effects.
+            Ok(applied @ Response::Applied { .. }) => Ok(applied),
             Ok(other) => {
                 write_state(&store, &state)?;
                 Ok(other)
