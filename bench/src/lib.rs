@@ -8,12 +8,15 @@
 //!   thread can generate any batch;
 //! * [`raw`]: the same key and value bytes the graph layer writes, built
 //!   with `graph_core::codec` alone, for the raw baselines;
+//! * [`reads`]: reads through the graph API beside the backend's raw
+//!   reads of the same keys (lookups, traversals, scans);
 //! * [`fixture`]: stores populated identically on every backend for the
 //!   Criterion suites;
 //! * [`sys`]: directory sizes, peak resident memory and machine facts.
 
 pub mod fixture;
 pub mod raw;
+pub mod reads;
 pub mod sys;
 pub mod workload;
 

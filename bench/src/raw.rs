@@ -234,6 +234,21 @@ impl RawRocksDb {
         Ok(RawRocksDb { db })
     }
 
+    /// Creates the database at `path` with the backend's options for
+    /// `config` except `without` (see [`storage_rocksdb::Ablation`]).
+    ///
+    /// # Errors
+    /// RocksDB's open errors.
+    pub fn open_without(
+        path: &Path,
+        config: &RocksDbConfig,
+        without: storage_rocksdb::Ablation,
+    ) -> BoxResult<Self> {
+        let (opts, cfs) = storage_rocksdb::rocksdb_options_without(config, true, without);
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        Ok(RawRocksDb { db })
+    }
+
     fn handle(&self, cf: ColumnFamily) -> BoxResult<&rocksdb::ColumnFamily> {
         self.db
             .cf_handle(cf.name())

@@ -103,6 +103,15 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 /// scan and is returned from it. The slices are valid only during the call.
 pub type Visitor<'v> = dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>> + 'v;
 
+/// A function given one value borrowed from the engine (`None` for a
+/// missing key) by [`ReadView::get_with`]; the slice is valid only during
+/// the call.
+pub type ValueVisitor<'v> = dyn FnMut(Option<&[u8]>) -> Result<()> + 'v;
+
+/// A function given the position of a key and its value, borrowed as in
+/// [`ValueVisitor`], by [`ReadView::multi_get_with`].
+pub type MultiValueVisitor<'v> = dyn FnMut(usize, Option<&[u8]>) -> Result<()> + 'v;
+
 /// Read access to a consistent or live view of the four column families.
 ///
 /// Implemented by every backend (reads of the live state) and by its
@@ -142,6 +151,38 @@ pub trait ReadView {
     /// As [`get`](ReadView::get).
     fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         keys.iter().map(|k| self.get(cf, k)).collect()
+    }
+
+    /// Calls `f` with the value stored at `key` (`None` when missing),
+    /// borrowed from the engine without a copy where the engine allows it
+    /// (RocksDB's pinned slices), so a caller can decode straight from the
+    /// engine's memory. `f` must not write to the same backend.
+    ///
+    /// # Errors
+    /// As [`get`](ReadView::get), or the error `f` returns.
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        let value = self.get(cf, key)?;
+        f(value.as_deref())
+    }
+
+    /// Calls `f(i, value)` for each of `keys`, in order, with the value of
+    /// `keys[i]` borrowed as in [`get_with`](ReadView::get_with), read in
+    /// one batched lookup where the engine has one (RocksDB's `multi_get`).
+    /// `f` must not write to the same backend.
+    ///
+    /// # Errors
+    /// As [`multi_get`](ReadView::multi_get), or the first error `f`
+    /// returns.
+    fn multi_get_with(
+        &self,
+        cf: ColumnFamily,
+        keys: &[&[u8]],
+        f: &mut MultiValueVisitor<'_>,
+    ) -> Result<()> {
+        for (i, value) in self.multi_get(cf, keys)?.into_iter().enumerate() {
+            f(i, value.as_deref())?;
+        }
+        Ok(())
     }
 
     /// Visits every pair whose key starts with `prefix`.
@@ -221,6 +262,19 @@ impl<T: ReadView + ?Sized> ReadView for &T {
     fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         (**self).multi_get(cf, keys)
     }
+
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        (**self).get_with(cf, key, f)
+    }
+
+    fn multi_get_with(
+        &self,
+        cf: ColumnFamily,
+        keys: &[&[u8]],
+        f: &mut MultiValueVisitor<'_>,
+    ) -> Result<()> {
+        (**self).multi_get_with(cf, keys, f)
+    }
 }
 
 impl<T: ReadView + ?Sized> ReadView for std::sync::Arc<T> {
@@ -240,6 +294,19 @@ impl<T: ReadView + ?Sized> ReadView for std::sync::Arc<T> {
 
     fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         (**self).multi_get(cf, keys)
+    }
+
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        (**self).get_with(cf, key, f)
+    }
+
+    fn multi_get_with(
+        &self,
+        cf: ColumnFamily,
+        keys: &[&[u8]],
+        f: &mut MultiValueVisitor<'_>,
+    ) -> Result<()> {
+        (**self).multi_get_with(cf, keys, f)
     }
 }
 
@@ -397,6 +464,15 @@ pub struct WriteBatch {
     ops: Vec<OpRecord>,
 }
 
+/// The first 16 bytes of `key` as a big-endian number, zero padded: for
+/// two keys whose numbers differ, the numbers are ordered as the keys.
+fn key_prefix(key: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    let n = key.len().min(16);
+    b[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(b)
+}
+
 /// One operation of a [`WriteBatch`], borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchOp<'a> {
@@ -500,6 +576,52 @@ impl WriteBatch {
         self.ops.clear();
     }
 
+    /// Reorders the operations by column family, then key, when that cannot
+    /// change what the batch does, and returns whether the batch is now in
+    /// that order.
+    ///
+    /// Operations on one key keep their relative order (the last one still
+    /// wins), and operations on different keys commute inside an atomic
+    /// batch, so a batch of puts and deletes has the same effect sorted as
+    /// unsorted. A batch holding a delete-range is left as it is (a range
+    /// and the keys inside it do not commute) and `false` is returned.
+    ///
+    /// Why: engines insert a sorted batch much faster. RocksDB's memtable
+    /// skip list starts each search from the previous insert's position, so
+    /// keys in order avoid a cache miss per level; ordered maps touch the
+    /// same nodes in turn. Only the small operation records move, not the
+    /// key and value bytes.
+    pub fn sort_by_key(&mut self) -> bool {
+        if self.ops.iter().any(|op| op.kind == OpKind::DeleteRange) {
+            return false;
+        }
+        let data = &self.data;
+        let key = |op: &OpRecord| (op.cf.index(), &data[op.a..op.b]);
+        if self.ops.is_sorted_by(|x, y| key(x) <= key(y)) {
+            return true;
+        }
+        // Sort compact entries: family, the key's first 16 bytes (zero
+        // padded, so their order agrees with the keys' whenever they
+        // differ) and the position; whole keys are compared only on a tie
+        // of the first 16 bytes. The sort is stable (equal keys keep batch
+        // order) and merges already sorted runs in linear time, such as
+        // two sorted batches appended one to the other.
+        let mut order: Vec<(u8, u128, usize)> = self
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| (op.cf.index() as u8, key_prefix(&data[op.a..op.b]), i))
+            .collect();
+        let ops = &self.ops;
+        order.sort_by(|x, y| {
+            (x.0, x.1)
+                .cmp(&(y.0, y.1))
+                .then_with(|| key(&ops[x.2]).cmp(&key(&ops[y.2])))
+        });
+        self.ops = order.iter().map(|&(_, _, i)| self.ops[i]).collect();
+        true
+    }
+
     /// The operations, in the order they were added (and are applied).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = BatchOp<'_>> + '_ {
         self.ops.iter().map(|op| {
@@ -522,5 +644,79 @@ impl WriteBatch {
                 },
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(b: &WriteBatch) -> Vec<BatchOp<'_>> {
+        b.iter().collect()
+    }
+
+    #[test]
+    fn sort_by_key_orders_by_family_then_key_and_keeps_equal_keys_in_order() {
+        let long_a = [b'c'; 20];
+        let mut long_b = [b'c'; 20];
+        long_b[19] = b'b';
+        let mut b = WriteBatch::new();
+        b.put(ColumnFamily::Indices, b"b", b"1");
+        b.put(ColumnFamily::Nodes, b"z", b"2");
+        b.put(ColumnFamily::Indices, b"a\0", b"3");
+        b.delete(ColumnFamily::Indices, b"b");
+        b.put(ColumnFamily::Indices, b"a", b"4");
+        b.put(ColumnFamily::Indices, &long_a, b"5");
+        b.put(ColumnFamily::Indices, &long_b, b"6");
+        b.put(ColumnFamily::Indices, b"b", b"7");
+        b.put(ColumnFamily::Default, b"", b"8");
+        assert!(b.sort_by_key());
+        let put = |cf, key, value| BatchOp::Put { cf, key, value };
+        assert_eq!(
+            ops(&b),
+            vec![
+                put(ColumnFamily::Default, &b""[..], &b"8"[..]),
+                put(ColumnFamily::Nodes, b"z", b"2"),
+                put(ColumnFamily::Indices, b"a", b"4"),
+                put(ColumnFamily::Indices, b"a\0", b"3"),
+                put(ColumnFamily::Indices, b"b", b"1"),
+                BatchOp::Delete {
+                    cf: ColumnFamily::Indices,
+                    key: b"b"
+                },
+                put(ColumnFamily::Indices, b"b", b"7"),
+                put(ColumnFamily::Indices, &long_b, b"6"),
+                put(ColumnFamily::Indices, &long_a, b"5"),
+            ]
+        );
+        // Sorting again changes nothing; appending keeps working.
+        assert!(b.sort_by_key());
+        b.put(ColumnFamily::Default, b"0", b"9");
+        assert_eq!(b.len(), 10);
+        assert!(b.sort_by_key());
+        assert_eq!(ops(&b)[1], put(ColumnFamily::Default, &b"0"[..], &b"9"[..]));
+    }
+
+    #[test]
+    fn sort_by_key_leaves_a_batch_with_a_delete_range_alone() {
+        let mut b = WriteBatch::new();
+        b.put(ColumnFamily::Nodes, b"b", b"1");
+        b.delete_range(ColumnFamily::Nodes, b"a", b"c");
+        b.put(ColumnFamily::Nodes, b"a", b"2");
+        let copy = b.clone();
+        assert!(!b.sort_by_key());
+        assert_eq!(ops(&b), ops(&copy));
+    }
+
+    #[test]
+    fn key_prefix_orders_like_the_keys() {
+        let keys: [&[u8]; 7] = [b"", b"\0", b"a", b"a\0", b"a\0\0", b"ab", &[0xFF; 17]];
+        for x in keys {
+            for y in keys {
+                if key_prefix(x) != key_prefix(y) {
+                    assert_eq!(key_prefix(x) < key_prefix(y), x < y, "{x:?} {y:?}");
+                }
+            }
+        }
     }
 }

@@ -41,8 +41,8 @@ mod model;
 mod mutation;
 
 pub use backend::{
-    BatchOp, Durability, KeyRange, ReadView, ScanDirection, StorageBackend, Visitor, WriteBatch,
-    prefix_end,
+    BatchOp, Durability, KeyRange, MultiValueVisitor, ReadView, ScanDirection, StorageBackend,
+    ValueVisitor, Visitor, WriteBatch, prefix_end,
 };
 pub use bulk::BulkSink;
 pub use cf::ColumnFamily;

@@ -295,6 +295,7 @@ impl<B: StorageBackend> GraphStore<B> {
             let built = self.build_txn(writer.counters, txn);
             let result = built.and_then(|(mut batch, fx)| {
                 batch.extend_from(&with_accepted);
+                batch.sort_by_key();
                 self.write_effects(writer, &batch, fx)
             });
             for slot in accepted {
@@ -341,11 +342,20 @@ impl<B: StorageBackend> GraphStore<B> {
     fn commit_prepared(&self, writer: &mut WriterState, requests: Vec<(Prepared, Arc<Slot>)>) {
         let mut batch = WriteBatch::new();
         let mut accepted: Vec<Arc<Slot>> = Vec::new();
-        let mut created: HashSet<NodeId> = HashSet::new();
+        // Nodes created by the requests accepted so far, in order; as a set
+        // only once a request has endpoints to check against them (a group
+        // of node creations never builds it).
         let mut created_order: Vec<NodeId> = Vec::new();
+        let mut created: Option<HashSet<NodeId>> = None;
         let (mut nodes, mut edges) = (0u64, 0u64);
         for (p, slot) in requests {
-            match self.check_endpoints(writer, &p, &created) {
+            let checked = if p.endpoints.is_empty() {
+                self.check_endpoints(writer, &p, &HashSet::new())
+            } else {
+                let set = created.get_or_insert_with(|| created_order.iter().copied().collect());
+                self.check_endpoints(writer, &p, set)
+            };
+            match checked {
                 Ok(()) => {
                     if batch.is_empty() {
                         batch = p.batch;
@@ -354,7 +364,9 @@ impl<B: StorageBackend> GraphStore<B> {
                     }
                     nodes += p.created.len() as u64;
                     edges += p.edges;
-                    created.extend(p.created.iter().copied());
+                    if let Some(set) = created.as_mut() {
+                        set.extend(p.created.iter().copied());
+                    }
                     created_order.extend(p.created);
                     accepted.push(slot);
                 }

@@ -29,10 +29,10 @@ pub const MARKER: &str = "GRAPH_STORE";
 /// keyspace names).
 pub const MARKER_CONTENTS: &str = "graph-storage fjall store\nlayout 1\n";
 
-/// The files fjall's `Database::create_new` makes before its `version`
-/// file: what an interrupted creation can leave.
+/// The files fjall makes when it creates a database (its `version` file
+/// among them): what an interrupted creation can leave.
 fn is_fjall_creation_artifact(name: &str) -> bool {
-    name == "lock" || name == "keyspaces" || name.ends_with(".jnl")
+    name == "version" || name == "lock" || name == "keyspaces" || name.ends_with(".jnl")
 }
 
 /// What [`claim`] found.
@@ -197,12 +197,12 @@ fn check_marker(contents: &str, marker_path: &Path) -> Result<()> {
 /// Removes what an interrupted creation left (fjall's first files), so
 /// fjall can create its database again; refuses anything else.
 fn remove_creation_artifacts(path: &Path) -> Result<()> {
+    // Everything fjall made goes, its `version` file included: with the
+    // marker still empty no write was acknowledged, and a creation killed
+    // while fjall wrote that file leaves it incomplete, which fjall then
+    // refuses to open ("fjall format None": found by tests/crash_kill.rs,
+    // seed 1796215071289650013).
     let entries = names(path)?;
-    if entries.iter().any(|n| n == "version") {
-        // fjall's database was created; only keyspaces may be missing,
-        // and opening it creates them.
-        return Ok(());
-    }
     for name in entries.iter().filter(|n| *n != MARKER) {
         if !is_fjall_creation_artifact(name) {
             return Err(Error::StorageCorruption {

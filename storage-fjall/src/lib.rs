@@ -65,7 +65,7 @@ use byteview::ByteView;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Slice};
 use graph_core::{
     BatchOp, ColumnFamily, Durability, Error, KeyRange, ReadView, Result, ScanDirection,
-    StorageBackend, Visitor, WriteBatch,
+    StorageBackend, ValueVisitor, Visitor, WriteBatch,
 };
 
 pub use config::FjallConfig;
@@ -444,6 +444,11 @@ impl ReadView for FjallBackend {
             .map(|v| v.to_vec()))
     }
 
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        let value = self.keyspace(cf).get(stored(key)).map_err(map_error)?;
+        f(value.as_deref())
+    }
+
     fn scan(
         &self,
         cf: ColumnFamily,
@@ -476,6 +481,14 @@ impl ReadView for FjallSnapshot<'_> {
             .get(self.backend.keyspace(cf), stored(key))
             .map_err(map_error)?
             .map(|v| v.to_vec()))
+    }
+
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        let value = self
+            .snapshot
+            .get(self.backend.keyspace(cf), stored(key))
+            .map_err(map_error)?;
+        f(value.as_deref())
     }
 
     fn scan(

@@ -39,8 +39,8 @@ use std::ops::Bound;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use graph_core::{
-    BatchOp, BulkSink, ColumnFamily, Durability, KeyRange, ReadView, Result, ScanDirection,
-    StorageBackend, Visitor, WriteBatch,
+    BatchOp, BulkSink, ColumnFamily, Durability, KeyRange, MultiValueVisitor, ReadView, Result,
+    ScanDirection, StorageBackend, ValueVisitor, Visitor, WriteBatch,
 };
 
 type Table = BTreeMap<Box<[u8]>, Box<[u8]>>;
@@ -91,6 +91,10 @@ impl Tables {
 impl ReadView for Tables {
     fn get(&self, cf: ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.table(cf).get(key).map(|v| v.to_vec()))
+    }
+
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        f(self.table(cf).get(key).map(|v| &**v))
     }
 
     fn scan(
@@ -201,6 +205,10 @@ impl ReadView for MemorySnapshot {
         self.0.get(cf, key)
     }
 
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        self.0.get_with(cf, key, f)
+    }
+
     fn scan(
         &self,
         cf: ColumnFamily,
@@ -221,6 +229,27 @@ impl ReadView for MemoryBackend {
     fn multi_get(&self, cf: ColumnFamily, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>> {
         let guard = self.state.read().unwrap_or_else(PoisonError::into_inner);
         keys.iter().map(|k| guard.get(cf, k)).collect()
+    }
+
+    /// Calls `f` under the read lock, with the value borrowed from the map.
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        let guard = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        guard.get_with(cf, key, f)
+    }
+
+    /// Calls `f` under one read lock, with values borrowed from the map.
+    fn multi_get_with(
+        &self,
+        cf: ColumnFamily,
+        keys: &[&[u8]],
+        f: &mut MultiValueVisitor<'_>,
+    ) -> Result<()> {
+        let guard = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let table = guard.table(cf);
+        for (i, k) in keys.iter().enumerate() {
+            f(i, table.get(*k).map(|v| &**v))?;
+        }
+        Ok(())
     }
 
     fn scan(

@@ -220,7 +220,7 @@ impl RocksDbBulkSink {
         };
         let ingest = sink.staging.join(INGEST_DIR);
         fs::create_dir(&ingest).map_err(|e| io_error("creating", &ingest, &e))?;
-        let (db_opts, cfs) = options::build(config, true);
+        let (db_opts, cfs) = options::build(config, true, None);
         sink.db = Some(DB::open_cf_descriptors(&db_opts, &sink.staging, cfs).map_err(map_error)?);
         let (tx, rx) = sync_channel(QUEUED_CHUNKS);
         let thread_config = config.clone();

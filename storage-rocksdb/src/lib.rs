@@ -54,8 +54,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use graph_core::{
-    BatchOp, ColumnFamily, Durability, Error, KeyRange, ReadView, Result, ScanDirection,
-    StorageBackend, Visitor, WriteBatch,
+    BatchOp, ColumnFamily, Durability, Error, KeyRange, MultiValueVisitor, ReadView, Result,
+    ScanDirection, StorageBackend, ValueVisitor, Visitor, WriteBatch,
 };
 use rocksdb::{DB, DBRawIteratorWithThreadMode, ReadOptions, SnapshotWithThreadMode, WriteOptions};
 
@@ -63,6 +63,7 @@ pub use bulk::{BULK_COMPLETE_MARKER, DEFAULT_BULK_FILE_BYTES, RocksDbBulkSink};
 pub use config::{Compression, RocksDbConfig};
 pub use error::map_error;
 pub use maintenance::{BackupInfo, CfStats, StoreStats};
+pub use options::Ablation;
 
 /// The database options and the four column-family descriptors (with their
 /// per-family options) that [`RocksDbBackend::open_with`] uses for `config`,
@@ -75,7 +76,18 @@ pub fn rocksdb_options(
     config: &RocksDbConfig,
     create: bool,
 ) -> (rocksdb::Options, Vec<rocksdb::ColumnFamilyDescriptor>) {
-    options::build(config, create)
+    options::build(config, create, None)
+}
+
+/// Like [`rocksdb_options`], with one option (or all of them) put back to
+/// RocksDB's default: for measuring what each option earns, never for
+/// opening a store (see [`Ablation`]).
+pub fn rocksdb_options_without(
+    config: &RocksDbConfig,
+    create: bool,
+    without: Ablation,
+) -> (rocksdb::Options, Vec<rocksdb::ColumnFamilyDescriptor>) {
+    options::build(config, create, Some(without))
 }
 
 /// A graph-store backend on a RocksDB directory. `Send + Sync`.
@@ -132,7 +144,7 @@ impl RocksDbBackend {
         let path = path.as_ref().to_path_buf();
         bulk::recover(&path)?;
         let create = options::check_directory(&path, config.create_if_missing)?;
-        let (db_opts, cfs) = options::build(config, create);
+        let (db_opts, cfs) = options::build(config, create, None);
         let db = DB::open_cf_descriptors(&db_opts, &path, cfs).map_err(map_error)?;
         Ok(RocksDbBackend {
             db,
@@ -235,6 +247,31 @@ impl ReadView for RocksDbBackend {
             .collect()
     }
 
+    /// Calls `f` with RocksDB's pinned slice: no copy of the value.
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        let value = self
+            .db
+            .get_pinned_cf(self.handle(cf)?, key)
+            .map_err(map_error)?;
+        f(value.as_deref())
+    }
+
+    /// One batched `multi_get`; `f` gets the pinned slices.
+    fn multi_get_with(
+        &self,
+        cf: ColumnFamily,
+        keys: &[&[u8]],
+        f: &mut MultiValueVisitor<'_>,
+    ) -> Result<()> {
+        let values = self
+            .db
+            .batched_multi_get_cf(self.handle(cf)?, keys.iter().copied(), false);
+        for (i, value) in values.into_iter().enumerate() {
+            f(i, value.map_err(map_error)?.as_deref())?;
+        }
+        Ok(())
+    }
+
     fn scan(
         &self,
         cf: ColumnFamily,
@@ -267,6 +304,14 @@ impl ReadView for RocksDbSnapshot<'_> {
             .get_pinned_cf(self.backend.handle(cf)?, key)
             .map_err(map_error)?
             .map(|v| v.to_vec()))
+    }
+
+    fn get_with(&self, cf: ColumnFamily, key: &[u8], f: &mut ValueVisitor<'_>) -> Result<()> {
+        let value = self
+            .snapshot
+            .get_pinned_cf(self.backend.handle(cf)?, key)
+            .map_err(map_error)?;
+        f(value.as_deref())
     }
 
     fn scan(

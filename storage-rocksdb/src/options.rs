@@ -184,22 +184,92 @@ fn partial_contents(path: &Path, families: &[String]) -> Result<Partial> {
     Ok(Partial::Empty)
 }
 
-fn table_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> BlockBasedOptions {
+/// One of the store's non-default RocksDB options put back to RocksDB's
+/// default, or all of them ([`Ablation::Plain`]): what the benchmarks
+/// measure to show what each option earns (`bench`'s `rocksdb_options`
+/// binary, BENCHMARKS.md "RocksDB options"). Stores are always opened with
+/// the full set ([`rocksdb_options`](crate::rocksdb_options)); a variant
+/// without the prefix extractor cannot open a store made with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ablation {
+    /// Every option at RocksDB's default except the column families, the
+    /// write buffers (size and number) and LZ4 compression, so the same
+    /// bytes land in files of the same kind.
+    Plain,
+    /// No memtable prefix bloom filter in `indices`.
+    MemtablePrefixBloom,
+    /// No atomic flush: column families flush independently.
+    AtomicFlush,
+    /// No paranoid checks (RocksDB's default is on; this turns it off).
+    ParanoidChecks,
+    /// No bloom filters at all in the table files.
+    Bloom,
+    /// No prefix extractor in `indices` (so no prefix blooms, and every
+    /// seek is a total-order seek).
+    PrefixExtractor,
+    /// A full index and filter per table file instead of partitioned
+    /// ones.
+    PartitionedIndex,
+    /// Universal compaction instead of levelled compaction.
+    UniversalCompaction,
+}
+
+impl Ablation {
+    /// Every variant, in a stable order.
+    pub const ALL: [Ablation; 8] = [
+        Ablation::Plain,
+        Ablation::MemtablePrefixBloom,
+        Ablation::AtomicFlush,
+        Ablation::ParanoidChecks,
+        Ablation::Bloom,
+        Ablation::PrefixExtractor,
+        Ablation::PartitionedIndex,
+        Ablation::UniversalCompaction,
+    ];
+
+    /// A short name, as the benchmarks print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ablation::Plain => "plain",
+            Ablation::MemtablePrefixBloom => "no-memtable-prefix-bloom",
+            Ablation::AtomicFlush => "no-atomic-flush",
+            Ablation::ParanoidChecks => "no-paranoid-checks",
+            Ablation::Bloom => "no-bloom",
+            Ablation::PrefixExtractor => "no-prefix-extractor",
+            Ablation::PartitionedIndex => "no-partitioned-index",
+            Ablation::UniversalCompaction => "universal-compaction",
+        }
+    }
+}
+
+fn table_options(
+    config: &RocksDbConfig,
+    cache: &Cache,
+    cf: ColumnFamily,
+    without: Option<Ablation>,
+) -> BlockBasedOptions {
     let mut t = BlockBasedOptions::default();
     t.set_block_cache(cache);
+    if without == Some(Ablation::Plain) {
+        return t;
+    }
     t.set_cache_index_and_filter_blocks(true);
     t.set_cache_index_and_filter_blocks_with_high_priority(true);
     t.set_pin_l0_filter_and_index_blocks_in_cache(true);
-    t.set_bloom_filter(config.bloom_bits_per_key, false);
+    if without != Some(Ablation::Bloom) {
+        t.set_bloom_filter(config.bloom_bits_per_key, false);
+    }
     // Partitioned index and filters: a lookup reads one small partition
     // (4 KiB) of a file's index and filter, not the whole of them, so
     // files of hundreds of MiB (bulk loads, bottom-level compactions) stay
     // cheap to read with a block cache much smaller than the store; only
     // the small top-level index of each file is pinned.
-    t.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
-    t.set_partition_filters(true);
-    t.set_metadata_block_size(4096);
-    t.set_pin_top_level_index_and_filter(true);
+    if without != Some(Ablation::PartitionedIndex) {
+        t.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+        t.set_partition_filters(true);
+        t.set_metadata_block_size(4096);
+        t.set_pin_top_level_index_and_filter(true);
+    }
     // Table format 5 (RocksDB 6.6 and later): readable by the RocksDB
     // tools and bindings of older releases (Debian's ldb, rocksdict), which
     // refuse the newer default; docs/FORMAT.md.
@@ -213,6 +283,15 @@ fn table_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> Blo
 /// the ones the bulk loader's SST writers use, so its files are exactly
 /// what the family itself would write.
 pub(crate) fn cf_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily) -> Options {
+    cf_options_without(config, cache, cf, None)
+}
+
+fn cf_options_without(
+    config: &RocksDbConfig,
+    cache: &Cache,
+    cf: ColumnFamily,
+    without: Option<Ablation>,
+) -> Options {
     let mut o = Options::default();
     o.set_write_buffer_size(config.write_buffer_size);
     o.set_max_write_buffer_number(config.max_write_buffer_number);
@@ -220,15 +299,24 @@ pub(crate) fn cf_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily
         Compression::None => DBCompressionType::None,
         Compression::Lz4 => DBCompressionType::Lz4,
     });
-    o.set_level_compaction_dynamic_level_bytes(true);
-    o.set_block_based_table_factory(&table_options(config, cache, cf));
-    if cf == ColumnFamily::Indices {
+    o.set_block_based_table_factory(&table_options(config, cache, cf, without));
+    if without == Some(Ablation::Plain) {
+        return o;
+    }
+    if without == Some(Ablation::UniversalCompaction) {
+        o.set_compaction_style(rocksdb::DBCompactionStyle::Universal);
+    } else {
+        o.set_level_compaction_dynamic_level_bytes(true);
+    }
+    if cf == ColumnFamily::Indices && without != Some(Ablation::PrefixExtractor) {
         o.set_prefix_extractor(SliceTransform::create(
             "graph-storage.indices.v1",
             extract_prefix,
             Some(in_domain),
         ));
-        o.set_memtable_prefix_bloom_ratio(0.1);
+        if without != Some(Ablation::MemtablePrefixBloom) {
+            o.set_memtable_prefix_bloom_ratio(0.1);
+        }
     }
     o
 }
@@ -237,26 +325,33 @@ pub(crate) fn cf_options(config: &RocksDbConfig, cache: &Cache, cf: ColumnFamily
 pub(crate) fn build(
     config: &RocksDbConfig,
     create: bool,
+    without: Option<Ablation>,
 ) -> (Options, Vec<ColumnFamilyDescriptor>) {
     let cache = Cache::new_lru_cache(config.block_cache_bytes);
     let mut db = Options::default();
     db.create_if_missing(create);
     db.create_missing_column_families(create);
-    db.set_paranoid_checks(true);
+    let cfs = ColumnFamily::ALL
+        .iter()
+        .map(|cf| {
+            let o = cf_options_without(config, &cache, *cf, without);
+            ColumnFamilyDescriptor::new(cf.name(), o)
+        })
+        .collect();
+    if without == Some(Ablation::Plain) {
+        return (db, cfs);
+    }
+    db.set_paranoid_checks(without != Some(Ablation::ParanoidChecks));
     db.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
     // Record live WALs in the manifest and check them on recovery: a
     // manifest that lost its last flush records (a damaged file) then
     // names a WAL that is gone, and opening fails with a corruption error
     // instead of silently rolling back some column families.
     db.set_track_and_verify_wals_in_manifest(true);
-    db.set_atomic_flush(true);
+    db.set_atomic_flush(without != Some(Ablation::AtomicFlush));
     db.set_max_background_jobs(config.background_jobs);
     db.set_bytes_per_sync(1 << 20);
     db.set_keep_log_file_num(4);
-    let cfs = ColumnFamily::ALL
-        .iter()
-        .map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(config, &cache, *cf)))
-        .collect();
     (db, cfs)
 }
 

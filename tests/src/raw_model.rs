@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
 use graph_core::{
-    ColumnFamily, Durability, ErrorKind, KeyRange, ReadView, ScanDirection, StorageBackend,
-    WriteBatch, prefix_end,
+    BatchOp, ColumnFamily, Durability, ErrorKind, KeyRange, ReadView, ScanDirection,
+    StorageBackend, WriteBatch, prefix_end,
 };
 use proptest::prelude::*;
 
@@ -143,6 +143,75 @@ impl RawModel {
     }
 }
 
+fn batch_of(items: &[BatchItem]) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    for item in items {
+        match item {
+            BatchItem::Put(cf, k, v) => b.put(*cf, k, v),
+            BatchItem::Delete(cf, k) => b.delete(*cf, k),
+            BatchItem::DeleteRange(cf, s, e) => b.delete_range(*cf, s, e),
+        }
+    }
+    b
+}
+
+/// Checks [`WriteBatch::sort_by_key`], which the graph layer applies to
+/// every batch before writing it: a batch without delete-ranges comes out
+/// in (family, key) order and, applied after `before`, leaves exactly the
+/// state the unsorted batch leaves; a batch with one is left untouched.
+pub fn check_sorted_batch(before: &[BatchItem], items: &[BatchItem]) {
+    let batch = batch_of(items);
+    let mut sorted = batch.clone();
+    let has_range = items
+        .iter()
+        .any(|i| matches!(i, BatchItem::DeleteRange(..)));
+    assert_eq!(sorted.sort_by_key(), !has_range, "{items:?}");
+    let ops: Vec<BatchItem> = sorted
+        .iter()
+        .map(|op| match op {
+            BatchOp::Put { cf, key, value } => BatchItem::Put(cf, key.to_vec(), value.to_vec()),
+            BatchOp::Delete { cf, key } => BatchItem::Delete(cf, key.to_vec()),
+            BatchOp::DeleteRange { cf, start, end } => {
+                BatchItem::DeleteRange(cf, start.to_vec(), end.to_vec())
+            }
+        })
+        .collect();
+    assert_eq!(ops.len(), items.len());
+    let key = |i: &BatchItem| match i {
+        BatchItem::Put(cf, k, _) | BatchItem::Delete(cf, k) | BatchItem::DeleteRange(cf, k, _) => {
+            (cf.index(), k.clone())
+        }
+    };
+    if has_range {
+        let same = ops
+            .iter()
+            .zip(items)
+            .all(|(a, b)| format!("{a:?}") == format!("{b:?}"));
+        assert!(same, "a batch with a delete-range was reordered");
+    } else {
+        assert!(
+            ops.windows(2).all(|w| key(&w[0]) <= key(&w[1])),
+            "not in key order: {ops:?}"
+        );
+    }
+    let mut want = RawModel::default();
+    let mut got = RawModel::default();
+    for item in before {
+        want.apply_item(item);
+        got.apply_item(item);
+    }
+    for item in items {
+        want.apply_item(item);
+    }
+    for item in &ops {
+        got.apply_item(item);
+    }
+    assert_eq!(
+        got.maps, want.maps,
+        "sorting changed the batch's effect: {items:?}"
+    );
+}
+
 fn prefix_spec(cf: ColumnFamily, prefix: &[u8], reverse: bool, limit: Option<usize>) -> ScanSpec {
     ScanSpec {
         cf,
@@ -151,6 +220,42 @@ fn prefix_spec(cf: ColumnFamily, prefix: &[u8], reverse: bool, limit: Option<usi
         reverse,
         limit,
     }
+}
+
+/// `get`, checked against `get_with` (which must see the same value).
+fn observe_get(view: &impl ReadView, cf: ColumnFamily, key: &[u8]) -> Obs {
+    let got = view.get(cf, key);
+    let mut borrowed = None;
+    let with = view.get_with(cf, key, &mut |v| {
+        borrowed = Some(v.map(<[u8]>::to_vec));
+        Ok(())
+    });
+    match (&got, with) {
+        (Ok(v), Ok(())) => assert_eq!(borrowed.as_ref(), Some(v), "get_with disagrees with get"),
+        (Err(_), Err(_)) => {}
+        (g, w) => panic!("get gave {g:?}, get_with {w:?}"),
+    }
+    got.map_or_else(|e| Obs::Err(e.kind()), Obs::Value)
+}
+
+/// `multi_get`, checked against `multi_get_with` (same values, each index
+/// once, in order).
+fn observe_multi_get(view: &impl ReadView, cf: ColumnFamily, keys: &[&[u8]]) -> Obs {
+    let got = view.multi_get(cf, keys);
+    let mut borrowed = Vec::new();
+    let with = view.multi_get_with(cf, keys, &mut |i, v| {
+        borrowed.push((i, v.map(<[u8]>::to_vec)));
+        Ok(())
+    });
+    match (&got, with) {
+        (Ok(v), Ok(())) => {
+            let want: Vec<_> = v.iter().cloned().enumerate().collect();
+            assert_eq!(borrowed, want, "multi_get_with disagrees with multi_get");
+        }
+        (Err(_), Err(_)) => {}
+        (g, w) => panic!("multi_get gave {g:?}, multi_get_with {w:?}"),
+    }
+    got.map_or_else(|e| Obs::Err(e.kind()), Obs::Values)
 }
 
 fn observe_scan(view: &impl ReadView, s: &ScanSpec) -> Obs {
@@ -254,17 +359,13 @@ pub fn check_raw<H: Harness>(harness: &mut H, ops: &[RawOp]) {
                     (done(backend.write(&b, Durability::Strict)), Obs::Done)
                 }
                 RawOp::Get(cf, k) => (
-                    backend
-                        .get(*cf, k)
-                        .map_or_else(|e| Obs::Err(e.kind()), Obs::Value),
+                    observe_get(&backend, *cf, k),
                     Obs::Value(model.maps[cf.index()].get(k).cloned()),
                 ),
                 RawOp::MultiGet(cf, keys) => {
                     let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
                     (
-                        backend
-                            .multi_get(*cf, &refs)
-                            .map_or_else(|e| Obs::Err(e.kind()), Obs::Values),
+                        observe_multi_get(&backend, *cf, &refs),
                         Obs::Values(
                             keys.iter()
                                 .map(|k| model.maps[cf.index()].get(k).cloned())
@@ -294,8 +395,7 @@ pub fn check_raw<H: Harness>(harness: &mut H, ops: &[RawOp]) {
                 }
                 RawOp::SnapshotGet(n, cf, k) => match snaps.get(n % snaps.len().max(1)) {
                     Some((snap, maps)) => (
-                        snap.get(*cf, k)
-                            .map_or_else(|e| Obs::Err(e.kind()), Obs::Value),
+                        observe_get(snap, *cf, k),
                         Obs::Value(maps[cf.index()].get(k).cloned()),
                     ),
                     None => (Obs::Done, Obs::Done),
@@ -389,7 +489,9 @@ fn scan_spec() -> impl Strategy<Value = ScanSpec> {
         })
 }
 
-fn batch_item() -> impl Strategy<Value = BatchItem> {
+/// One operation inside a batch: puts, deletes and delete-ranges of
+/// colliding keys.
+pub fn batch_item() -> impl Strategy<Value = BatchItem> {
     prop_oneof![
         4 => (cf(), key(), value()).prop_map(|(c, k, v)| BatchItem::Put(c, k, v)),
         2 => (cf(), key()).prop_map(|(c, k)| BatchItem::Delete(c, k)),

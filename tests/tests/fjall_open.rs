@@ -178,6 +178,39 @@ fn an_interrupted_creation_is_finished_but_strangers_are_kept() {
     refused_untouched(&odd, || FjallBackend::open(&odd), ErrorKind::Corruption);
 }
 
+/// A creation killed while fjall wrote its `version` file (found by
+/// `crash_kill`, seed 1796215071289650013): an empty marker beside an
+/// empty, a partial or a complete `version` file and fjall's other files.
+/// Nothing was acknowledged, so the next open starts the store afresh.
+#[test]
+fn a_creation_interrupted_at_fjalls_version_file_is_finished() {
+    let dir = tests::test_dir();
+    // A complete version file, taken from a real store.
+    let real = dir.path().join("real");
+    drop(FjallBackend::open(&real).must("create"));
+    let complete = fs::read(real.join("version")).must("version");
+    assert!(complete.len() > 1);
+    for (i, version) in [&[][..], &complete[..1], &complete[..]]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.path().join(format!("half{i}"));
+        fs::create_dir_all(path.join("keyspaces")).must("mkdir");
+        fs::write(path.join(MARKER), b"").must("empty marker");
+        fs::write(path.join("version"), version).must("version");
+        fs::write(path.join("0.jnl"), b"").must("journal");
+        let b = FjallBackend::open(&path).must("finishing the creation");
+        b.put(ColumnFamily::Nodes, b"k", b"v", Durability::Strict)
+            .must("put");
+        drop(b);
+        let b = FjallBackend::open(&path).must("reopen");
+        assert_eq!(
+            b.get(ColumnFamily::Nodes, b"k").must("get"),
+            Some(b"v".to_vec())
+        );
+    }
+}
+
 #[test]
 fn damaged_or_newer_markers_are_refused_and_untouched() {
     let dir = tests::test_dir();

@@ -17,14 +17,15 @@ use std::sync::{Barrier, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bench::raw::{RawEncoder, RawEngine, RawFjall, RawRocksDb};
-use bench::workload::{DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT, ItemRng, Workload};
-use bench::{BoxResult, fixture, sys};
+use bench::workload::{DEFAULT_SEED, DEFAULT_ZIPF_EXPONENT, Workload};
+use bench::{BoxResult, fixture, reads, sys};
 use clap::{Parser, ValueEnum};
-use graph_core::codec;
-use graph_core::{BatchOp, ColumnFamily, Durability, NodeId, StorageBackend, WriteBatch};
-use graph_storage::{Clock, FjallConfig, GraphStore, MemoryBackend, RocksDbConfig, SystemClock};
+use graph_core::{Durability, EdgeId, NodeId, StorageBackend, WriteBatch};
+use graph_storage::{
+    Clock, FjallBackend, FjallConfig, GraphStore, MemoryBackend, RocksDbBackend, RocksDbConfig,
+    StoreOptions, SystemClock,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// One measured configuration.
@@ -112,9 +113,10 @@ struct Args {
     /// Runs of every configuration (round-robin); the table shows medians.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
-    /// Random `get_node` lookups measured after ingestion (after one
-    /// untimed warm-up pass over the same ids); 0 skips them.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Random point lookups per pass of the reads measured after
+    /// ingestion (traversals start from a tenth as many nodes, 2-hop
+    /// expansions from a hundredth; see `bench::reads`); 0 skips the reads.
+    #[arg(long, default_value_t = 200_000)]
     lookups: u64,
     /// `create_node` calls per thread and round in the single-strict
     /// configuration.
@@ -178,15 +180,32 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
     match config {
         Config::Memory => {
             let store = fixture::memory_store()?;
-            graph_run(&store, &w, args, &mut m)?;
+            let ids = graph_run(&store, &w, args, &mut m)?;
+            graph_reads(&store, &ids, args, &mut m, false)?;
         }
         Config::RocksdbBackground | Config::RocksdbStrict => {
-            let store = fixture::rocksdb_store(dir.path(), durability_of(config))?;
-            durable_graph_run(store, dir.path(), &w, args, &mut m)?;
+            let options = StoreOptions::default().durability(durability_of(config));
+            let open = |cache: Option<usize>| -> BoxResult<GraphStore<RocksDbBackend>> {
+                let mut c = RocksDbConfig::default();
+                if let Some(bytes) = cache {
+                    c.block_cache_bytes = bytes;
+                }
+                let backend = RocksDbBackend::open_with(dir.path(), &c)?;
+                Ok(GraphStore::open_with(backend, options.clone())?)
+            };
+            durable_graph_run(open, dir.path(), &w, args, &mut m)?;
         }
         Config::FjallBackground | Config::FjallStrict => {
-            let store = fixture::fjall_store(dir.path(), durability_of(config))?;
-            durable_graph_run(store, dir.path(), &w, args, &mut m)?;
+            let options = StoreOptions::default().durability(durability_of(config));
+            let open = |cache: Option<usize>| -> BoxResult<GraphStore<FjallBackend>> {
+                let mut c = FjallConfig::default();
+                if let Some(bytes) = cache {
+                    c.cache_bytes = bytes as u64;
+                }
+                let backend = FjallBackend::open_with(dir.path(), &c)?;
+                Ok(GraphStore::open_with(backend, options.clone())?)
+            };
+            durable_graph_run(open, dir.path(), &w, args, &mut m)?;
         }
         Config::RawMemory => {
             let backend = MemoryBackend::new();
@@ -225,19 +244,32 @@ fn durability_of(config: Config) -> Durability {
     }
 }
 
-/// [`graph_run`] on an on-disk store, then its sizes: as ingested, and
-/// after a flush and close.
+/// The block cache of the uncached reads: 8 MiB, a small fraction of any
+/// store the harness builds at its default sizes (the operating system's
+/// page cache still holds the files).
+const UNCACHED_BLOCK_CACHE: usize = 8 << 20;
+
+/// [`graph_run`] on an on-disk store opened by `open` (with the default
+/// block cache, or the given size), then its sizes: as ingested, and after
+/// a flush and close; then reads, after reopening with the default block
+/// cache and again with [`UNCACHED_BLOCK_CACHE`].
 fn durable_graph_run<B: StorageBackend>(
-    store: GraphStore<B>,
+    open: impl Fn(Option<usize>) -> BoxResult<GraphStore<B>>,
     dir: &Path,
     w: &Workload,
     args: &Args,
     m: &mut Metrics,
 ) -> BoxResult<()> {
-    graph_run(&store, w, args, m)?;
+    let store = open(None)?;
+    let ids = graph_run(&store, w, args, m)?;
     disk_sizes(dir, m, || Ok(store.flush()?))?;
     drop(store);
-    closed_sizes(dir, m)
+    closed_sizes(dir, m)?;
+    let store = open(None)?;
+    graph_reads(&store, &ids, args, m, false)?;
+    drop(store);
+    let store = open(Some(UNCACHED_BLOCK_CACHE))?;
+    graph_reads(&store, &ids, args, m, true)
 }
 
 /// [`raw_run`] on a raw engine (synced for the `-strict` configurations,
@@ -331,13 +363,19 @@ fn parallel_batches<T: Send>(
     Ok(results.into_iter().map(|(_, r)| r).collect())
 }
 
-/// Ingests the workload through the public API, then measures lookups.
+/// The ids the store gave the workload's nodes and edges, in item order.
+struct Ids {
+    nodes: Vec<NodeId>,
+    edges: Vec<EdgeId>,
+}
+
+/// Ingests the workload through the public API.
 fn graph_run<B: StorageBackend>(
     store: &GraphStore<B>,
     w: &Workload,
     args: &Args,
     m: &mut Metrics,
-) -> BoxResult<()> {
+) -> BoxResult<Ids> {
     let pb = progress(w.nodes + w.edges, "graph: nodes");
     let t = Instant::now();
     let batches = parallel_batches(w.nodes, args.batch_size, args.threads, |range| {
@@ -357,21 +395,22 @@ fn graph_run<B: StorageBackend>(
 
     pb.set_message("graph: edges");
     let t = Instant::now();
-    parallel_batches(w.edges, args.batch_size, args.threads, |range| {
+    let edge_batches = parallel_batches(w.edges, args.batch_size, args.threads, |range| {
         let len = range.end - range.start;
         let mut batch = store.batch();
+        let mut edge_ids = Vec::with_capacity(len as usize);
         for i in range {
             let s = w.edge(i);
-            batch.create_edge(
+            edge_ids.push(batch.create_edge(
                 ids[s.src as usize],
                 ids[s.dst as usize],
                 s.edge_type(),
                 s.properties(),
-            )?;
+            )?);
         }
         batch.commit()?;
         pb.inc(len);
-        Ok(())
+        Ok(edge_ids)
     })?;
     let edge_time = t.elapsed();
     pb.finish_and_clear();
@@ -391,121 +430,44 @@ fn graph_run<B: StorageBackend>(
     if let Some(rss) = sys::current_rss_bytes() {
         m.insert("rss_after_ingest_bytes".into(), rss as f64);
     }
-    lookups(store, &ids, args, m)
+    Ok(Ids {
+        nodes: ids,
+        edges: edge_batches.into_iter().flatten().collect(),
+    })
 }
 
-/// Random `get_node` lookups of existing nodes, after one warm-up pass over
-/// the same ids; and the same keys read from the backend without decoding.
-fn lookups<B: StorageBackend>(
+/// The reads of [`reads::READS`] (creating their index first), or with
+/// `uncached` those of [`reads::UNCACHED_READS`]; nothing with
+/// `--lookups 0`.
+fn graph_reads<B: StorageBackend>(
     store: &GraphStore<B>,
-    ids: &[NodeId],
+    ids: &Ids,
     args: &Args,
     m: &mut Metrics,
+    uncached: bool,
 ) -> BoxResult<()> {
-    if args.lookups == 0 || ids.is_empty() {
+    if args.lookups == 0 {
         return Ok(());
     }
-    let mut rng = ItemRng::new(args.seed, 0x6c6f_6f6b, 0);
-    let sample: Vec<NodeId> = (0..args.lookups)
-        .map(|_| ids[rng.gen_range(0..ids.len())])
-        .collect();
-    let pb = progress(3 * args.lookups, "lookups");
-    for id in &sample {
-        black_box(store.get_node(*id)?);
+    let pb = ProgressBar::new_spinner();
+    pb.set_message(if uncached {
+        "reads (small block cache)"
+    } else {
+        "reads"
+    });
+    pb.enable_steady_tick(Duration::from_millis(200));
+    if !uncached {
+        reads::create_index(store, m)?;
     }
-    pb.inc(args.lookups);
-    let t = Instant::now();
-    let mut found = 0u64;
-    for id in &sample {
-        found += u64::from(black_box(store.get_node(*id)?).is_some());
-    }
-    let node_time = t.elapsed();
-    pb.inc(args.lookups);
-    let t = Instant::now();
-    for id in &sample {
-        black_box(
-            store
-                .backend()
-                .get(ColumnFamily::Nodes, &codec::node_key(*id))?,
-        );
-    }
-    let raw_time = t.elapsed();
-    pb.finish_and_clear();
-    if found != args.lookups {
-        return Err(format!(
-            "{} of {} lookups found nothing",
-            args.lookups - found,
-            args.lookups
-        )
-        .into());
-    }
-    m.insert("get_node_per_s".into(), per_sec(args.lookups, node_time));
-    m.insert("backend_get_per_s".into(), per_sec(args.lookups, raw_time));
-
-    // Batched lookups of 100 ids, and the backend's multi_get of the same
-    // keys.
-    let t = Instant::now();
-    for chunk in sample.chunks(100) {
-        black_box(store.get_nodes(chunk)?);
-    }
-    let batched_time = t.elapsed();
-    let t = Instant::now();
-    for chunk in sample.chunks(100) {
-        let keys: Vec<[u8; 8]> = chunk.iter().map(|id| codec::node_key(*id)).collect();
-        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-        black_box(store.backend().multi_get(ColumnFamily::Nodes, &refs)?);
-    }
-    let raw_multi_time = t.elapsed();
-    m.insert(
-        "get_nodes_batched_per_s".into(),
-        per_sec(args.lookups, batched_time),
-    );
-    m.insert(
-        "backend_multi_get_per_s".into(),
-        per_sec(args.lookups, raw_multi_time),
-    );
-
-    // Adjacency: `neighbors` of random nodes against a raw prefix scan of
-    // the same adjacency keys, in edges per second (a warm-up pass first).
-    let starts = &sample[..sample.len().min(20_000)];
-    let raw_scan = |id: NodeId| -> BoxResult<u64> {
-        let mut n = 0u64;
-        store.backend().scan_prefix(
-            ColumnFamily::Indices,
-            &codec::AdjacencyKey::node_prefix(codec::AdjacencyDir::Out, id),
-            graph_core::ScanDirection::Forward,
-            &mut |_, _| {
-                n += 1;
-                Ok(std::ops::ControlFlow::Continue(()))
-            },
-        )?;
-        Ok(n)
+    let input = reads::ReadInputs {
+        nodes: &ids.nodes,
+        edges: &ids.edges,
+        lookups: args.lookups,
+        seed: args.seed,
     };
-    for id in starts {
-        black_box(raw_scan(*id)?);
-    }
-    let t = Instant::now();
-    let mut edges = 0u64;
-    for id in starts {
-        edges +=
-            black_box(store.neighbors(*id, graph_storage::Direction::Outgoing, None)?).len() as u64;
-    }
-    let graph_time = t.elapsed();
-    let t = Instant::now();
-    let mut raw_edges = 0u64;
-    for id in starts {
-        raw_edges += black_box(raw_scan(*id)?);
-    }
-    let raw_scan_time = t.elapsed();
-    if raw_edges != edges {
-        return Err(format!("neighbors found {edges} edges, the raw scan {raw_edges}").into());
-    }
-    m.insert("neighbors_edges_per_s".into(), per_sec(edges, graph_time));
-    m.insert(
-        "raw_adjacency_scan_edges_per_s".into(),
-        per_sec(raw_edges, raw_scan_time),
-    );
-    Ok(())
+    let result = reads::measure(store, &input, uncached, m);
+    pb.finish_and_clear();
+    result
 }
 
 /// The bulk loader into a new RocksDB store, then reads after reopening:
@@ -569,57 +531,22 @@ fn bulk_run(w: &Workload, args: &Args, dir: &Path, m: &mut Metrics) -> BoxResult
     m.insert("disk_bytes".into(), sys::dir_size(&path)? as f64);
     m.insert("disk_bytes_flushed".into(), sys::dir_size(&path)? as f64);
 
-    let ids: Vec<NodeId> = (0..w.nodes).map(NodeId).collect();
     let store = GraphStore::open(RocksDbBackend::open(&path)?)?;
     if store.node_count()? != w.nodes || store.edge_count()? != w.edges {
         return Err("the bulk-loaded store does not hold the workload".into());
     }
-    lookups(&store, &ids, args, m)?;
-    expansions(&store, &ids, args, m, "")?;
+    let ids = Ids {
+        nodes: store.reader().node_ids()?,
+        edges: store.reader().edge_ids()?,
+    };
+    graph_reads(&store, &ids, args, m, false)?;
     drop(store);
     let small = RocksDbConfig {
-        block_cache_bytes: 8 << 20,
+        block_cache_bytes: UNCACHED_BLOCK_CACHE,
         ..RocksDbConfig::default()
     };
     let store = GraphStore::open(RocksDbBackend::open_with(&path, &small)?)?;
-    let n = args.lookups.min(100_000);
-    if n > 0 {
-        let mut rng = ItemRng::new(args.seed, 0x636f_6c64, 0);
-        let t = Instant::now();
-        for _ in 0..n {
-            black_box(store.get_node(ids[rng.gen_range(0..ids.len())])?);
-        }
-        m.insert("get_node_uncached_per_s".into(), per_sec(n, t.elapsed()));
-    }
-    expansions(&store, &ids, args, m, "_uncached")?;
-    Ok(())
-}
-
-/// 1-hop out-expansions of random nodes (`neighbors`), as expansions and
-/// edges per second; `suffix` names the cache state.
-fn expansions<B: StorageBackend>(
-    store: &GraphStore<B>,
-    ids: &[NodeId],
-    args: &Args,
-    m: &mut Metrics,
-    suffix: &str,
-) -> BoxResult<()> {
-    let n = (args.lookups / 10).max(1).min(ids.len() as u64);
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut rng = ItemRng::new(args.seed, 0x6e62_7273 ^ suffix.len() as u64, 0);
-    let sample: Vec<NodeId> = (0..n).map(|_| ids[rng.gen_range(0..ids.len())]).collect();
-    let t = Instant::now();
-    let mut edges = 0u64;
-    for id in &sample {
-        edges +=
-            black_box(store.neighbors(*id, graph_storage::Direction::Outgoing, None)?).len() as u64;
-    }
-    let d = t.elapsed();
-    m.insert(format!("expand_per_s{suffix}"), per_sec(n, d));
-    m.insert(format!("expand_edges_per_s{suffix}"), per_sec(edges, d));
-    Ok(())
+    graph_reads(&store, &ids, args, m, true)
 }
 
 /// Times of one raw phase.
@@ -630,28 +557,6 @@ struct RawPhase {
     wall: Duration,
     pairs: u64,
     bytes: u64,
-}
-
-/// `batch` with its operations stably sorted by column family and key (the
-/// relative order of operations on one key is kept).
-fn sorted_batch(batch: &WriteBatch) -> WriteBatch {
-    let mut ops: Vec<BatchOp<'_>> = batch.iter().collect();
-    fn sort_key<'a>(op: &BatchOp<'a>) -> (usize, &'a [u8]) {
-        match *op {
-            BatchOp::Put { cf, key, .. } | BatchOp::Delete { cf, key } => (cf.index(), key),
-            BatchOp::DeleteRange { cf, start, .. } => (cf.index(), start),
-        }
-    }
-    ops.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-    let mut out = WriteBatch::with_capacity(batch.len(), batch.data_size());
-    for op in ops {
-        match op {
-            BatchOp::Put { cf, key, value } => out.put(cf, key, value),
-            BatchOp::Delete { cf, key } => out.delete(cf, key),
-            BatchOp::DeleteRange { cf, start, end } => out.delete_range(cf, start, end),
-        }
-    }
-    out
 }
 
 /// Writes the workload's bytes with `write`, one batch at a time on one
@@ -692,7 +597,8 @@ fn raw_run(
             let t0 = Instant::now();
             encode(start..end, &mut wb)?;
             if sorted {
-                wb = sorted_batch(&wb);
+                // As the graph layer sorts its batches.
+                wb.sort_by_key();
             }
             let t1 = Instant::now();
             write(&wb)?;
@@ -1127,7 +1033,7 @@ fn print_table(
                 opt(f(ek), thousands),
                 ratio(nk, "nodes_per_s_write_only"),
                 ratio(ek, "edges_per_s_write_only"),
-                opt(f("get_node_per_s").filter(|_| first), thousands),
+                opt(f("get_node").filter(|_| first), thousands),
                 opt(f("disk_bytes").filter(|_| first), mib),
                 opt(
                     f("disk_bytes_allocated")
@@ -1186,66 +1092,67 @@ fn print_table(
     println!();
 }
 
-/// Reads after ingestion, each beside the backend's own read of the same
-/// keys in the same run: `get_node` against `get`, batched `get_nodes`
-/// against `multi_get`, `neighbors` against a prefix scan of the same
-/// adjacency keys.
+/// Reads after ingestion, one table per configuration: each read of
+/// [`reads::READS`] through the graph API beside the backend's raw read of
+/// the same keys, and the ratio; then those of [`reads::UNCACHED_READS`]
+/// with the small block cache.
 fn print_reads(medians: &BTreeMap<Config, Metrics>) {
-    let pairs = [
-        ("get_node_per_s", "backend_get_per_s"),
-        ("get_nodes_batched_per_s", "backend_multi_get_per_s"),
-        ("neighbors_edges_per_s", "raw_adjacency_scan_edges_per_s"),
-    ];
-    let rows: Vec<_> = medians
-        .iter()
-        .filter(|(_, m)| m.contains_key("get_node_per_s"))
-        .collect();
-    if rows.is_empty() {
-        return;
-    }
-    println!(
-        "| {:<20} | {:>11} | {:>11} | {:>5} | {:>11} | {:>11} | {:>5} | {:>12} | {:>12} | {:>5} |",
-        "reads (cached)",
-        "get_node/s",
-        "get/s",
-        "ratio",
-        "batched/s",
-        "multi_get/s",
-        "ratio",
-        "nbr edges/s",
-        "scan edges/s",
-        "ratio"
-    );
-    println!(
-        "|{:-<22}|{:->13}|{:->13}|{:->7}|{:->13}|{:->13}|{:->7}|{:->14}|{:->14}|{:->7}|",
-        "", "", "", "", "", "", "", "", "", ""
-    );
-    for (config, m) in rows {
-        let mut cells = Vec::new();
-        for (graph, raw) in pairs {
-            let (g, r) = (m.get(graph).copied(), m.get(raw).copied());
-            cells.push(opt(g, thousands));
-            cells.push(opt(r, thousands));
-            cells.push(match (g, r) {
-                (Some(g), Some(r)) if r > 0.0 => format!("{:.2}", g / r),
-                _ => "-".into(),
-            });
+    for (config, m) in medians {
+        if !m.contains_key("get_node") {
+            continue;
         }
         println!(
-            "| {:<20} | {:>11} | {:>11} | {:>5} | {:>11} | {:>11} | {:>5} | {:>12} | {:>12} | {:>5} |",
-            config.name(),
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            cells[5],
-            cells[6],
-            cells[7],
-            cells[8]
+            "| {:<46} | {:>9} | {:>13} | {:>13} | {:>5} |",
+            format!("reads on {}", config.name()),
+            "unit",
+            "graph",
+            "raw",
+            "ratio"
         );
+        println!(
+            "|{:-<48}|{:->11}|{:->15}|{:->15}|{:->7}|",
+            "", "", "", "", ""
+        );
+        let rows = reads::READS
+            .iter()
+            .map(|r| (r.name.to_owned(), r.what.to_owned(), r.unit))
+            .chain(reads::UNCACHED_READS.iter().filter_map(|name| {
+                let r = reads::READS.iter().find(|r| r.name == *name)?;
+                Some((
+                    format!("{name}_uncached"),
+                    format!("{}, small cache", r.what),
+                    r.unit,
+                ))
+            }));
+        for (name, what, unit) in rows {
+            let (g, r) = (
+                m.get(&name).copied(),
+                m.get(&format!("{name}_raw")).copied(),
+            );
+            if g.is_none() {
+                continue;
+            }
+            println!(
+                "| {:<46} | {:>9} | {:>13} | {:>13} | {:>5} |",
+                what,
+                unit,
+                opt(g, thousands),
+                opt(r, thousands),
+                match (g, r) {
+                    (Some(g), Some(r)) if r > 0.0 => format!("{:.2}", g / r),
+                    _ => "-".into(),
+                }
+            );
+        }
+        if let Some(secs) = m.get("index_build_secs") {
+            println!(
+                "(index on ({}, {}) built over the ingested store in {secs:.2}s)",
+                reads::INDEXED.0,
+                reads::INDEXED.1
+            );
+        }
+        println!();
     }
-    println!();
 }
 
 fn check_targets(get: &dyn Fn(Config, &str) -> Option<f64>) -> Vec<TargetCheck> {
@@ -1256,6 +1163,8 @@ fn check_targets(get: &dyn Fn(Config, &str) -> Option<f64>) -> Vec<TargetCheck> 
     let bg = |k: &str| get(Config::RocksdbBackground, k);
     let strict = |k: &str| get(Config::RocksdbStrict, k);
     let raw = |k: &str| get(Config::RawRocksdbBackground, k);
+    let sorted = |k: &str| get(Config::RawRocksdbSorted, k);
+    let read = |k: &str| ratio(bg(k), bg(&format!("{k}_raw")));
     let bulk = |k: &str| get(Config::BulkRocksdb, k);
     let list: Vec<(&str, f64, Option<f64>)> = vec![
         ("Bulk load: nodes/s", 1_500_000.0, bulk("nodes_per_s")),
@@ -1287,6 +1196,48 @@ fn check_targets(get: &dyn Fn(Config, &str) -> Option<f64>) -> Vec<TargetCheck> 
             ratio(bg("edges_per_s"), raw("edges_per_s_write_only")),
         ),
         (
+            "RocksDB Background / raw sorted, end to end: nodes",
+            0.85,
+            ratio(bg("nodes_per_s"), sorted("nodes_per_s")),
+        ),
+        (
+            "RocksDB Background / raw sorted, end to end: edges",
+            0.85,
+            ratio(bg("edges_per_s"), sorted("edges_per_s")),
+        ),
+        ("RocksDB get_node / raw get (cached)", 0.9, read("get_node")),
+        (
+            "RocksDB get_nodes / raw multi_get (cached)",
+            0.9,
+            read("get_nodes_100"),
+        ),
+        (
+            "RocksDB neighbors / raw prefix scan (cached)",
+            0.7,
+            read("neighbors_out"),
+        ),
+        (
+            "RocksDB neighbors / raw prefix scan (small cache)",
+            0.7,
+            read("neighbors_out_uncached"),
+        ),
+        (
+            "Memory backend / its raw path, end to end: nodes",
+            0.85,
+            ratio(
+                get(Config::Memory, "nodes_per_s"),
+                get(Config::RawMemory, "nodes_per_s"),
+            ),
+        ),
+        (
+            "Memory backend / its raw path, end to end: edges",
+            0.85,
+            ratio(
+                get(Config::Memory, "edges_per_s"),
+                get(Config::RawMemory, "edges_per_s"),
+            ),
+        ),
+        (
             "RocksDB Strict (batched) / Background: nodes",
             0.85,
             ratio(strict("nodes_per_s"), bg("nodes_per_s")),
@@ -1304,7 +1255,7 @@ fn check_targets(get: &dyn Fn(Config, &str) -> Option<f64>) -> Vec<TargetCheck> 
         (
             "RocksDB get_node lookups/s (cached)",
             1_000_000.0,
-            bg("get_node_per_s"),
+            bg("get_node"),
         ),
         (
             "Memory backend: nodes/s",

@@ -1,0 +1,611 @@
+//! Reads through the graph API, each beside the backend's raw read of the
+//! very same keys in the same run: point lookups, batched lookups,
+//! adjacency traversals (out, in, both, one type), typed edge lists,
+//! degrees, 2-hop expansions, label scans and property-index lookups.
+//!
+//! Every measurement runs one untimed warm-up pass of both sides (which
+//! must agree on how many items they found: a graph read that misses what
+//! the raw read finds is an error, not a figure), then [`ROUNDS`] timed
+//! rounds alternating graph and raw, and records the median rate of each
+//! side. The raw side is what a hand-written reader of the same store
+//! would do: the backend's `get`, `multi_get` and prefix or range scans,
+//! reading ids straight out of the key bytes, building no values.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::ops::{Bound, ControlFlow};
+use std::time::{Duration, Instant};
+
+use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, IndexId, SymbolId, meta};
+use graph_core::{
+    ColumnFamily, EdgeId, KeyRange, NodeId, PropertyValue, ReadView, ScanDirection, StorageBackend,
+};
+use graph_storage::{Direction, GraphStore};
+use rand::Rng;
+
+use crate::BoxResult;
+use crate::workload::{EDGE_TYPES, ItemRng, LABELS};
+
+/// Named figures of one run.
+pub type Metrics = BTreeMap<String, f64>;
+
+/// Timed rounds per measurement (after one warm-up pass).
+pub const ROUNDS: usize = 3;
+
+/// The label and property of the index the reads create for
+/// `find_nodes`.
+pub const INDEXED: (&str, &str) = (LABELS[0], "age");
+
+/// One measured read: its metric name (`<name>` is the graph API's rate,
+/// `<name>_raw` the raw read's), what is counted, and what the two sides
+/// do.
+pub struct ReadKind {
+    /// Metric name.
+    pub name: &'static str,
+    /// What the rates count.
+    pub unit: &'static str,
+    /// The graph call and its raw counterpart.
+    pub what: &'static str,
+}
+
+/// Every read measured, in print order.
+pub const READS: &[ReadKind] = &[
+    ReadKind {
+        name: "get_node",
+        unit: "lookups/s",
+        what: "get_node vs get",
+    },
+    ReadKind {
+        name: "get_nodes_100",
+        unit: "lookups/s",
+        what: "get_nodes of 100 vs multi_get",
+    },
+    ReadKind {
+        name: "get_edge",
+        unit: "lookups/s",
+        what: "get_edge vs get",
+    },
+    ReadKind {
+        name: "neighbors_out",
+        unit: "edges/s",
+        what: "neighbors out vs prefix scan",
+    },
+    ReadKind {
+        name: "neighbors_in",
+        unit: "edges/s",
+        what: "neighbors in vs prefix scan",
+    },
+    ReadKind {
+        name: "neighbors_both",
+        unit: "edges/s",
+        what: "neighbors both vs two scans",
+    },
+    ReadKind {
+        name: "neighbors_out_typed",
+        unit: "edges/s",
+        what: "neighbors out, one type vs scan",
+    },
+    ReadKind {
+        name: "edges_both",
+        unit: "edges/s",
+        what: "edges (EdgeRef) both vs scans",
+    },
+    ReadKind {
+        name: "iter_edges_out",
+        unit: "edges/s",
+        what: "iter_edges_of out vs scan",
+    },
+    ReadKind {
+        name: "degree_both",
+        unit: "edges/s",
+        what: "degree both vs counting scans",
+    },
+    ReadKind {
+        name: "expand_2hop",
+        unit: "edges/s",
+        what: "2-hop out expansion vs scans",
+    },
+    ReadKind {
+        name: "nodes_with_label",
+        unit: "nodes/s",
+        what: "nodes_with_label vs prefix scan",
+    },
+    ReadKind {
+        name: "find_nodes_eq",
+        unit: "nodes/s",
+        what: "find_nodes (age = v) vs scan",
+    },
+    ReadKind {
+        name: "find_nodes_range",
+        unit: "nodes/s",
+        what: "find_nodes_in_range vs scan",
+    },
+];
+
+/// The reads measured again with a small block cache (see
+/// [`measure`]'s `uncached`).
+pub const UNCACHED_READS: &[&str] = &["get_node", "get_nodes_100", "neighbors_out", "expand_2hop"];
+
+/// What to read: the ids that exist, how many point lookups to make and
+/// the seed of the random choices.
+pub struct ReadInputs<'a> {
+    /// Every node id of the store.
+    pub nodes: &'a [NodeId],
+    /// Every edge id of the store.
+    pub edges: &'a [EdgeId],
+    /// Point lookups per pass; traversals start from a tenth as many
+    /// nodes, 2-hop expansions from a hundredth.
+    pub lookups: u64,
+    /// Seed of the random samples.
+    pub seed: u64,
+}
+
+/// Times `graph` and `raw` (each returns how many items it read) over
+/// [`ROUNDS`] alternating rounds after a warm-up pass of each, and records
+/// their median rates as `name` and `name_raw`.
+fn compare(
+    m: &mut Metrics,
+    name: &str,
+    mut graph: impl FnMut() -> BoxResult<u64>,
+    mut raw: impl FnMut() -> BoxResult<u64>,
+) -> BoxResult<()> {
+    let (g, r) = (graph()?, raw()?);
+    if g != r {
+        return Err(format!("{name}: the graph read found {g} items, the raw read {r}").into());
+    }
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        black_box(graph()?);
+        times[0].push(t.elapsed());
+        let t = Instant::now();
+        black_box(raw()?);
+        times[1].push(t.elapsed());
+    }
+    for (key, mut ts) in [
+        (name.to_owned(), times[0].clone()),
+        (format!("{name}_raw"), times[1].clone()),
+    ] {
+        ts.sort_unstable();
+        let median = ts[ts.len() / 2].as_secs_f64().max(1e-9);
+        m.insert(key, g as f64 / median);
+    }
+    m.insert(format!("{name}_items"), g as f64);
+    Ok(())
+}
+
+fn count_scan<V: ReadView>(view: &V, prefix: &[u8]) -> BoxResult<u64> {
+    let mut n = 0u64;
+    view.scan_prefix(
+        ColumnFamily::Indices,
+        prefix,
+        ScanDirection::Forward,
+        &mut |_, _| {
+            n += 1;
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    Ok(n)
+}
+
+/// The node at the far end of an adjacency key, read straight from its
+/// bytes (tag, node, type, other, edge: the other node at 13..21).
+fn raw_other(key: &[u8]) -> Option<u64> {
+    key.get(13..21)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
+/// Visits the other ends of `node`'s outgoing adjacency keys.
+fn raw_out<V: ReadView>(view: &V, node: u64, mut f: impl FnMut(u64)) -> BoxResult<()> {
+    view.scan_prefix(
+        ColumnFamily::Indices,
+        &AdjacencyKey::node_prefix(AdjacencyDir::Out, NodeId(node)),
+        ScanDirection::Forward,
+        &mut |k, _| {
+            if let Some(o) = raw_other(k) {
+                f(o);
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    Ok(())
+}
+
+/// A symbol's id as the raw reader finds it: the dictionary entry.
+fn raw_symbol<V: ReadView>(view: &V, name: &str) -> BoxResult<SymbolId> {
+    let key = meta::symbol_by_name(name);
+    let v = view
+        .get(ColumnFamily::Default, &key)?
+        .ok_or_else(|| format!("symbol {name:?} is not in the dictionary"))?;
+    Ok(SymbolId(codec::decode_u32_value(
+        ColumnFamily::Default,
+        &key,
+        &v,
+    )?))
+}
+
+/// The id of the store's one property index.
+fn raw_index<V: ReadView>(view: &V) -> BoxResult<IndexId> {
+    let mut found = None;
+    view.scan_prefix(
+        ColumnFamily::Default,
+        &[meta::TAG_INDEX],
+        ScanDirection::Forward,
+        &mut |k, _| {
+            found = Some(meta::decode_index_def_key(k)?);
+            Ok(ControlFlow::Break(()))
+        },
+    )?;
+    found.ok_or_else(|| "no property index".into())
+}
+
+fn sample<T: Copy>(from: &[T], n: u64, seed: u64, stream: u64) -> Vec<T> {
+    if from.is_empty() {
+        return Vec::new();
+    }
+    let mut rng = ItemRng::new(seed, stream, 0);
+    (0..n).map(|_| from[rng.gen_range(0..from.len())]).collect()
+}
+
+/// Creates the index [`INDEXED`] (timed, as `index_build_secs`) so that
+/// [`measure`] can time `find_nodes`.
+///
+/// # Errors
+/// The store's errors.
+pub fn create_index<B: StorageBackend>(store: &GraphStore<B>, m: &mut Metrics) -> BoxResult<()> {
+    let t = Instant::now();
+    store.create_index(INDEXED.0, INDEXED.1)?;
+    m.insert("index_build_secs".into(), t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Measures the reads of [`READS`] (all of them, or with `uncached` only
+/// [`UNCACHED_READS`], their names suffixed `_uncached`). `find_nodes`
+/// needs the index of [`create_index`].
+///
+/// # Errors
+/// The store's errors, or a graph read that disagrees with the raw read.
+pub fn measure<B: StorageBackend>(
+    store: &GraphStore<B>,
+    input: &ReadInputs<'_>,
+    uncached: bool,
+    m: &mut Metrics,
+) -> BoxResult<()> {
+    if input.nodes.is_empty() || input.lookups == 0 {
+        return Ok(());
+    }
+    let suffix = if uncached { "_uncached" } else { "" };
+    let stream = if uncached { 0x7563 } else { 0 };
+    let name = |n: &str| format!("{n}{suffix}");
+    let view = store.backend();
+    let seed = input.seed;
+    let lookups = sample(input.nodes, input.lookups, seed, 0x6c6f_6f6b ^ stream);
+    let starts = &lookups[..(input.lookups / 10).max(1) as usize];
+    let starts2 = &lookups[..(input.lookups / 100).max(1) as usize];
+
+    compare(
+        m,
+        &name("get_node"),
+        || {
+            let mut n = 0;
+            for id in &lookups {
+                n += u64::from(black_box(store.get_node(*id)?).is_some());
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in &lookups {
+                n += u64::from(
+                    black_box(view.get(ColumnFamily::Nodes, &codec::node_key(*id))?).is_some(),
+                );
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        &name("get_nodes_100"),
+        || {
+            let mut n = 0;
+            for chunk in lookups.chunks(100) {
+                n += black_box(store.get_nodes(chunk)?).iter().flatten().count() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for chunk in lookups.chunks(100) {
+                let keys: Vec<[u8; 8]> = chunk.iter().map(|id| codec::node_key(*id)).collect();
+                let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                n += black_box(view.multi_get(ColumnFamily::Nodes, &refs)?)
+                    .iter()
+                    .flatten()
+                    .count() as u64;
+            }
+            Ok(n)
+        },
+    )?;
+    let out = |id: &NodeId| AdjacencyKey::node_prefix(AdjacencyDir::Out, *id);
+    let inc = |id: &NodeId| AdjacencyKey::node_prefix(AdjacencyDir::In, *id);
+    compare(
+        m,
+        &name("neighbors_out"),
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += black_box(store.neighbors(*id, Direction::Outgoing, None)?).len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += count_scan(view, &out(id))?;
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        &name("expand_2hop"),
+        || {
+            let mut n = 0;
+            for id in starts2 {
+                let first = store.neighbors(*id, Direction::Outgoing, None)?;
+                n += first.len() as u64;
+                for v in first {
+                    n += black_box(store.neighbors(v, Direction::Outgoing, None)?).len() as u64;
+                }
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            let mut first = Vec::new();
+            for id in starts2 {
+                first.clear();
+                raw_out(view, id.0, |o| first.push(o))?;
+                n += first.len() as u64;
+                for v in &first {
+                    raw_out(view, *v, |o| {
+                        black_box(o);
+                        n += 1;
+                    })?;
+                }
+            }
+            Ok(n)
+        },
+    )?;
+    if uncached {
+        return Ok(());
+    }
+
+    let edges = sample(input.edges, input.lookups, seed, 0x6564_6765);
+    compare(
+        m,
+        "get_edge",
+        || {
+            let mut n = 0;
+            for id in &edges {
+                n += u64::from(black_box(store.get_edge(*id)?).is_some());
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in &edges {
+                n += u64::from(
+                    black_box(view.get(ColumnFamily::Edges, &codec::edge_key(*id))?).is_some(),
+                );
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        "neighbors_in",
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += black_box(store.neighbors(*id, Direction::Incoming, None)?).len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += count_scan(view, &inc(id))?;
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        "neighbors_both",
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += black_box(store.neighbors(*id, Direction::Both, None)?).len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += count_scan(view, &out(id))? + count_scan(view, &inc(id))?;
+            }
+            Ok(n)
+        },
+    )?;
+    let ty = EDGE_TYPES[0];
+    let ty_id = raw_symbol(view, ty)?;
+    compare(
+        m,
+        "neighbors_out_typed",
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += black_box(store.neighbors(*id, Direction::Outgoing, Some(ty))?).len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += count_scan(
+                    view,
+                    &AdjacencyKey::type_prefix(AdjacencyDir::Out, *id, ty_id),
+                )?;
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        "edges_both",
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += black_box(store.edges(*id, Direction::Both, None)?).len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += count_scan(view, &out(id))? + count_scan(view, &inc(id))?;
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        "iter_edges_out",
+        || {
+            let reader = store.reader();
+            let mut n = 0;
+            for id in starts {
+                for e in reader.iter_edges_of(*id, Direction::Outgoing, None)? {
+                    black_box(e?);
+                    n += 1;
+                }
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += count_scan(view, &out(id))?;
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        "degree_both",
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += black_box(store.degree(*id, Direction::Both, None)?);
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for id in starts {
+                n += view.count_prefix(ColumnFamily::Indices, &out(id))?
+                    + view.count_prefix(ColumnFamily::Indices, &inc(id))?;
+            }
+            Ok(n)
+        },
+    )?;
+    let label_ids = LABELS
+        .iter()
+        .map(|l| raw_symbol(view, l))
+        .collect::<BoxResult<Vec<_>>>()?;
+    compare(
+        m,
+        "nodes_with_label",
+        || {
+            let mut n = 0;
+            for l in LABELS {
+                n += black_box(store.nodes_with_label(l)?).len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for l in &label_ids {
+                n += count_scan(view, &codec::label_prefix(*l))?;
+            }
+            Ok(n)
+        },
+    )?;
+
+    let index = raw_index(view)?;
+    let ages: Vec<i64> = (18..=90).collect();
+    let value_prefix = |v: i64| {
+        let mut p = Vec::with_capacity(16);
+        codec::property_value_prefix(index, &PropertyValue::Int(v), &mut p);
+        p
+    };
+    compare(
+        m,
+        "find_nodes_eq",
+        || {
+            let mut n = 0;
+            for a in &ages {
+                n += black_box(store.find_nodes(INDEXED.0, INDEXED.1, &PropertyValue::Int(*a))?)
+                    .len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for a in &ages {
+                n += count_scan(view, &value_prefix(*a))?;
+            }
+            Ok(n)
+        },
+    )?;
+    compare(
+        m,
+        "find_nodes_range",
+        || {
+            let mut n = 0;
+            for a in ages.iter().step_by(5) {
+                let (lo, hi) = (PropertyValue::Int(*a), PropertyValue::Int(a + 5));
+                n += black_box(store.find_nodes_in_range(
+                    INDEXED.0,
+                    INDEXED.1,
+                    Bound::Included(&lo),
+                    Bound::Excluded(&hi),
+                )?)
+                .len() as u64;
+            }
+            Ok(n)
+        },
+        || {
+            let mut n = 0;
+            for a in ages.iter().step_by(5) {
+                let (start, end) = (value_prefix(*a), value_prefix(a + 5));
+                view.scan(
+                    ColumnFamily::Indices,
+                    KeyRange {
+                        start: &start,
+                        end: Some(&end),
+                    },
+                    ScanDirection::Forward,
+                    &mut |_, _| {
+                        n += 1;
+                        Ok(ControlFlow::Continue(()))
+                    },
+                )?;
+            }
+            Ok(n)
+        },
+    )?;
+    Ok(())
+}
