@@ -8,7 +8,7 @@
 //! request still all-or-nothing on its own. One fsync thus serves many
 //! `Strict` writers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use graph_core::codec::{self, SymbolId, meta};
@@ -110,14 +110,14 @@ impl<B: StorageBackend> GraphStore<B> {
     /// their labels and edge types first.
     fn prepare(&self, mutations: Vec<Mutation>) -> Result<Prepared> {
         let names = prepare::names(&mutations);
-        let mut resolved: HashMap<String, SymbolId> = HashMap::with_capacity(names.len());
+        let mut resolved = prepare::Resolved::default();
         let mut missing = Vec::new();
         {
             let symbols = self.symbols.read().unwrap_or_else(PoisonError::into_inner);
             for name in &names {
                 match symbols.id(name) {
                     Some(id) => {
-                        resolved.insert((*name).to_owned(), id);
+                        resolved.insert(name, id);
                     }
                     None => missing.push(*name),
                 }
@@ -125,13 +125,17 @@ impl<B: StorageBackend> GraphStore<B> {
         }
         if !missing.is_empty() {
             for (name, id) in self.intern(&missing)? {
-                resolved.insert(name.to_string(), id);
+                resolved.insert(&name, id);
             }
         }
         let catalog = self.current_catalog();
-        Ok(prepare::prepare(mutations, &resolved, catalog, || {
-            self.clock.now()
-        }))
+        Ok(prepare::prepare(
+            mutations,
+            &resolved,
+            catalog,
+            || self.clock.now(),
+            &self.batches,
+        ))
     }
 
     /// Adds `names` to the symbol dictionary (one synced write of the
@@ -211,6 +215,7 @@ impl<B: StorageBackend> GraphStore<B> {
             let work = match request.work {
                 Work::Prepared(p) if !Arc::ptr_eq(&p.catalog, &catalog) => {
                     // An index changed since encoding: take the general path.
+                    self.batches.give(p.batch);
                     Work::General(p.mutations)
                 }
                 other => other,
@@ -361,6 +366,7 @@ impl<B: StorageBackend> GraphStore<B> {
                         batch = p.batch;
                     } else {
                         batch.extend_from(&p.batch);
+                        self.batches.give(p.batch);
                     }
                     nodes += p.created.len() as u64;
                     edges += p.edges;
@@ -370,7 +376,10 @@ impl<B: StorageBackend> GraphStore<B> {
                     created_order.extend(p.created);
                     accepted.push(slot);
                 }
-                Err(e) => slot.set(Err(e)),
+                Err(e) => {
+                    self.batches.give(p.batch);
+                    slot.set(Err(e));
+                }
             }
         }
         if accepted.is_empty() {
@@ -392,6 +401,7 @@ impl<B: StorageBackend> GraphStore<B> {
             );
         }
         let result = self.backend.write(&batch, self.durability);
+        self.batches.give(batch);
         if result.is_ok() {
             for id in created_order {
                 writer.known.insert(id.0);

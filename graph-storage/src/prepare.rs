@@ -13,7 +13,7 @@
 //! validation here or an endpoint check at commit.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use graph_core::codec::{self, AdjacencyKey, EdgeParts, SymbolId, meta};
 use graph_core::{ColumnFamily, Error, NodeId, Properties, Result, Timestamp, WriteBatch};
@@ -54,13 +54,19 @@ pub(crate) fn is_creation_only(mutations: &[Mutation]) -> bool {
     })
 }
 
+/// Up to this many distinct names, name lookups during encoding compare
+/// strings in a list instead of hashing them (a commit names a handful of
+/// labels and types, once per creation).
+const FEW_NAMES: usize = 16;
+
 /// The distinct labels and edge types named by creations, in order of
 /// first use: new symbols are numbered in this order, so two stores given
 /// the same operations number them alike (a hash set's order would differ
 /// from one set to the next).
 pub(crate) fn names(mutations: &[Mutation]) -> Vec<&str> {
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut out = Vec::new();
+    let mut out: Vec<&str> = Vec::new();
+    // Built once there are more than a few names.
+    let mut seen: Option<HashSet<&str>> = None;
     for m in mutations {
         let named: &[String] = match m {
             Mutation::CreateNode { labels, .. } => labels,
@@ -68,12 +74,89 @@ pub(crate) fn names(mutations: &[Mutation]) -> Vec<&str> {
             _ => &[],
         };
         for name in named {
-            if !name.is_empty() && seen.insert(name) {
-                out.push(name.as_str());
+            let name = name.as_str();
+            if name.is_empty() {
+                continue;
+            }
+            let new = match seen.as_mut() {
+                Some(set) => set.insert(name),
+                None => !out.contains(&name),
+            };
+            if new {
+                out.push(name);
+                if seen.is_none() && out.len() > FEW_NAMES {
+                    seen = Some(out.iter().copied().collect());
+                }
             }
         }
     }
     out
+}
+
+/// The ids of the labels and edge types a commit names: a list while
+/// there are few of them, a hash map beyond [`FEW_NAMES`].
+#[derive(Debug, Default)]
+pub(crate) struct Resolved {
+    list: Vec<(String, SymbolId)>,
+    map: HashMap<String, SymbolId>,
+}
+
+impl Resolved {
+    /// Records `name`'s id.
+    pub(crate) fn insert(&mut self, name: &str, id: SymbolId) {
+        if self.map.is_empty() && self.list.len() < FEW_NAMES {
+            self.list.push((name.to_owned(), id));
+        } else {
+            self.map.extend(self.list.drain(..));
+            self.map.insert(name.to_owned(), id);
+        }
+    }
+
+    /// `name`'s id, if recorded.
+    pub(crate) fn get(&self, name: &str) -> Option<SymbolId> {
+        if self.map.is_empty() {
+            self.list.iter().find(|(n, _)| n == name).map(|(_, id)| *id)
+        } else {
+            self.map.get(name).copied()
+        }
+    }
+}
+
+/// Write batches kept for reuse by creation-only commits: a commit
+/// encodes into one taken from here and gives it back once written, so
+/// ingesting in batches does not allocate and free megabytes per commit
+/// (with glibc, every free of a large block also consolidates the caches
+/// of small blocks: BENCHMARKS.md "Where the time goes").
+#[derive(Debug, Default)]
+pub(crate) struct BatchPool(Mutex<Vec<WriteBatch>>);
+
+impl BatchPool {
+    /// Batches kept at most.
+    const KEEP: usize = 4;
+    /// A batch holding more than this is dropped rather than kept.
+    const MAX_BYTES: usize = 64 << 20;
+
+    /// An empty batch, reused if one is kept.
+    pub(crate) fn take(&self) -> WriteBatch {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Keeps `batch` (emptied) for a later commit, if it is not too big
+    /// and the pool not full.
+    pub(crate) fn give(&self, mut batch: WriteBatch) {
+        if batch.allocated_bytes() > Self::MAX_BYTES {
+            return;
+        }
+        batch.clear();
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() < Self::KEEP {
+            kept.push(batch);
+        }
+    }
 }
 
 /// Commits of at least this many mutations are encoded on two threads
@@ -89,9 +172,10 @@ pub(crate) const PARALLEL_MIN: usize = 4096;
 /// split).
 pub(crate) fn prepare(
     mutations: Vec<Mutation>,
-    symbols: &HashMap<String, SymbolId>,
+    symbols: &Resolved,
     catalog: Arc<Catalog>,
     now: impl Fn() -> Timestamp,
+    pool: &BatchPool,
 ) -> Prepared {
     let stamps: Vec<Timestamp> = mutations
         .iter()
@@ -103,18 +187,19 @@ pub(crate) fn prepare(
     let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
     let encoded = if mutations.len() >= PARALLEL_MIN && two_cores {
         let mid = mutations.len() / 2;
+        let (a, b) = (pool.take(), pool.take());
         let (first, second) = std::thread::scope(|s| {
             let second =
-                s.spawn(|| encode(&mutations[mid..], &stamps[mid..], mid, symbols, &catalog));
-            let first = encode(&mutations[..mid], &stamps[..mid], 0, symbols, &catalog);
+                s.spawn(|| encode(&mutations[mid..], &stamps[mid..], mid, symbols, &catalog, b));
+            let first = encode(&mutations[..mid], &stamps[..mid], 0, symbols, &catalog, a);
             (first, second.join())
         });
         match second {
-            Ok(second) => first.then(second),
+            Ok(second) => first.then(second, pool),
             Err(panic) => std::panic::resume_unwind(panic),
         }
     } else {
-        encode(&mutations, &stamps, 0, symbols, &catalog)
+        encode(&mutations, &stamps, 0, symbols, &catalog, pool.take())
     };
     Prepared {
         batch: encoded.batch,
@@ -142,8 +227,10 @@ impl Encoded {
     /// it: nothing of `next` if this run failed; otherwise `next`'s
     /// entries merged in (equal keys keep this run's first), and its
     /// endpoints created by this run dropped.
-    fn then(mut self, next: Encoded) -> Encoded {
+    /// `next`'s batch goes back to `pool`.
+    fn then(mut self, next: Encoded, pool: &BatchPool) -> Encoded {
         if self.error.is_some() {
+            pool.give(next.batch);
             return self;
         }
         let mut endpoints = next.endpoints;
@@ -152,6 +239,7 @@ impl Encoded {
             endpoints.retain(|(_, node)| !created.contains(node));
         }
         self.batch.extend_from(&next.batch);
+        pool.give(next.batch);
         self.batch.sort_by_key();
         self.endpoints.extend(endpoints);
         self.created.extend(next.created);
@@ -162,17 +250,20 @@ impl Encoded {
 }
 
 /// Encodes `mutations` (the commit's mutations from index `offset` on)
-/// with their time stamps, then sorts the batch by key (engines insert
-/// sorted batches several times faster: BENCHMARKS.md, "Sorted batches").
+/// with their time stamps into `batch` (empty), then sorts it by key
+/// (engines insert sorted batches several times faster: BENCHMARKS.md,
+/// "Sorted batches").
 fn encode(
     mutations: &[Mutation],
     stamps: &[Timestamp],
     offset: usize,
-    symbols: &HashMap<String, SymbolId>,
+    symbols: &Resolved,
     catalog: &Catalog,
+    mut batch: WriteBatch,
 ) -> Encoded {
+    batch.reserve(mutations.len() * 3, mutations.len() * 128);
     let mut e = Encoded {
-        batch: WriteBatch::with_capacity(mutations.len() * 3, mutations.len() * 128),
+        batch,
         endpoints: Vec::new(),
         created: Vec::new(),
         edges: 0,
@@ -257,10 +348,9 @@ fn encode(
     e
 }
 
-fn symbol(symbols: &HashMap<String, SymbolId>, name: &str) -> Result<SymbolId> {
+fn symbol(symbols: &Resolved, name: &str) -> Result<SymbolId> {
     symbols
         .get(name)
-        .copied()
         .ok_or_else(|| Error::Backend(format!("symbol {name:?} was not interned before encoding")))
 }
 
@@ -271,7 +361,7 @@ fn encode_node(
     labels: &[String],
     properties: &Properties,
     now: Timestamp,
-    symbols: &HashMap<String, SymbolId>,
+    symbols: &Resolved,
     catalog: &Catalog,
     scratch: &mut Vec<u8>,
 ) -> Result<()> {
@@ -311,7 +401,7 @@ fn is_normalized(labels: &[String]) -> bool {
 fn encode_edge(
     e: &mut Encoded,
     edge: EdgeParts<'_>,
-    symbols: &HashMap<String, SymbolId>,
+    symbols: &Resolved,
     scratch: &mut Vec<u8>,
 ) -> Result<()> {
     validate_name("edge types", edge.edge_type)?;
@@ -435,11 +525,34 @@ mod tests {
         m
     }
 
-    fn symbols() -> HashMap<String, SymbolId> {
-        [("A", 1), ("B", 2), ("T", 3)]
-            .into_iter()
-            .map(|(n, i)| (n.to_owned(), SymbolId(i)))
-            .collect()
+    fn symbols() -> Resolved {
+        let mut r = Resolved::default();
+        for (n, i) in [("A", 1), ("B", 2), ("T", 3)] {
+            r.insert(n, SymbolId(i));
+        }
+        r
+    }
+
+    #[test]
+    fn resolved_names_are_found_in_the_list_and_beyond_it() {
+        let mut r = Resolved::default();
+        let names: Vec<String> = (0..3 * FEW_NAMES as u32).map(|i| format!("n{i}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            r.insert(n, SymbolId(i as u32));
+            for (j, m) in names.iter().enumerate().take(i + 1) {
+                assert_eq!(r.get(m), Some(SymbolId(j as u32)));
+            }
+            assert_eq!(r.get("missing"), None);
+        }
+        // names() keeps the order of first use past the list too.
+        let muts: Vec<Mutation> = names
+            .iter()
+            .chain(names.iter().rev())
+            .enumerate()
+            .map(|(i, n)| node(i as u64, n))
+            .collect();
+        let got = super::names(&muts);
+        assert_eq!(got, names.iter().map(String::as_str).collect::<Vec<_>>());
     }
 
     fn ops(b: &WriteBatch) -> Vec<BatchOp<'_>> {
@@ -464,8 +577,22 @@ mod tests {
                 _ => Timestamp(0),
             })
             .collect();
-        let serial = encode(&mutations, &stamps, 0, &symbols(), &catalog);
-        let parallel = prepare(mutations, &symbols(), Arc::clone(&catalog), clock(1_000));
+        let serial = encode(
+            &mutations,
+            &stamps,
+            0,
+            &symbols(),
+            &catalog,
+            WriteBatch::new(),
+        );
+        let pool = BatchPool::default();
+        let parallel = prepare(
+            mutations,
+            &symbols(),
+            Arc::clone(&catalog),
+            clock(1_000),
+            &pool,
+        );
         assert_eq!(ops(&parallel.batch), ops(&serial.batch));
         assert_eq!(parallel.endpoints, serial.endpoints);
         assert_eq!(parallel.created, serial.created);

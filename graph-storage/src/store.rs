@@ -89,6 +89,8 @@ pub struct GraphStore<B: StorageBackend> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) writer: Mutex<WriterState>,
     pub(crate) queue: Mutex<Vec<Request>>,
+    /// Write batches of creation-only commits, kept for reuse.
+    pub(crate) batches: crate::prepare::BatchPool,
     pub(crate) node_ids: IdAllocator,
     pub(crate) edge_ids: IdAllocator,
     pub(crate) symbols: RwLock<Symbols>,
@@ -240,6 +242,7 @@ impl<B: StorageBackend> GraphStore<B> {
                 next_index_id: read_u32(&backend, meta::NEXT_INDEX_ID)?,
             }),
             queue: Mutex::new(Vec::new()),
+            batches: crate::prepare::BatchPool::default(),
             symbols: RwLock::new(symbols),
             catalog: RwLock::new(Arc::new(catalog)),
             backend,

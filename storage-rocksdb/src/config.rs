@@ -17,7 +17,7 @@ pub enum Compression {
 /// `nodes` and `edges` get whole-key bloom filters for point lookups;
 /// `indices` gets a prefix extractor (tag plus the fixed-width id after it:
 /// 9 bytes for adjacency, 5 for label and property indexes) with prefix
-/// bloom filters in SST files and in the memtable, for prefix scans. All
+/// bloom filters in SST files, for prefix scans. All
 /// families share one LRU block cache that also holds index and filter
 /// blocks, so memory stays bounded by the cache size plus write buffers.
 #[derive(Debug, Clone, PartialEq)]
