@@ -252,7 +252,7 @@ impl Encoded {
 /// Encodes `mutations` (the commit's mutations from index `offset` on)
 /// with their time stamps into `batch` (empty), then sorts it by key
 /// (engines insert sorted batches several times faster: BENCHMARKS.md,
-/// "Sorted batches").
+/// "Sorted batches and reads against raw").
 fn encode(
     mutations: &[Mutation],
     stamps: &[Timestamp],
