@@ -283,99 +283,81 @@ pub fn measure<B: StorageBackend>(
     let lookups = sample(input.nodes, input.lookups, seed, 0x6c6f_6f6b ^ stream);
     let starts = &lookups[..(input.lookups / 10).max(1) as usize];
     let starts2 = &lookups[..(input.lookups / 100).max(1) as usize];
+    let out = |id: NodeId| AdjacencyKey::node_prefix(AdjacencyDir::Out, id);
+    let inc = |id: NodeId| AdjacencyKey::node_prefix(AdjacencyDir::In, id);
+    let found = |v: Option<Vec<u8>>| u64::from(black_box(v).is_some());
+    let len = |v: Vec<NodeId>| black_box(v).len() as u64;
+    let node_keys = |chunk: &[NodeId]| -> Vec<[u8; 8]> {
+        chunk.iter().map(|id| codec::node_key(*id)).collect()
+    };
 
     compare(
         m,
         &name("get_node"),
         || {
-            let mut n = 0;
-            for id in &lookups {
-                n += u64::from(black_box(store.get_node(*id)?).is_some());
-            }
-            Ok(n)
+            sum(&lookups, |id| {
+                Ok(u64::from(black_box(store.get_node(id)?).is_some()))
+            })
         },
         || {
-            let mut n = 0;
-            for id in &lookups {
-                n += u64::from(
-                    black_box(view.get(ColumnFamily::Nodes, &codec::node_key(*id))?).is_some(),
-                );
-            }
-            Ok(n)
+            sum(&lookups, |id| {
+                Ok(found(view.get(ColumnFamily::Nodes, &codec::node_key(id))?))
+            })
         },
     )?;
     compare(
         m,
         &name("get_nodes_100"),
         || {
-            let mut n = 0;
-            for chunk in lookups.chunks(100) {
-                n += black_box(store.get_nodes(chunk)?).iter().flatten().count() as u64;
-            }
-            Ok(n)
+            sum_chunks(&lookups, |chunk| {
+                Ok(black_box(store.get_nodes(chunk)?).iter().flatten().count() as u64)
+            })
         },
         || {
-            let mut n = 0;
-            for chunk in lookups.chunks(100) {
-                let keys: Vec<[u8; 8]> = chunk.iter().map(|id| codec::node_key(*id)).collect();
+            sum_chunks(&lookups, |chunk| {
+                let keys = node_keys(chunk);
                 let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
-                n += black_box(view.multi_get(ColumnFamily::Nodes, &refs)?)
-                    .iter()
-                    .flatten()
-                    .count() as u64;
-            }
-            Ok(n)
+                let values = view.multi_get(ColumnFamily::Nodes, &refs)?;
+                Ok(black_box(values).iter().flatten().count() as u64)
+            })
         },
     )?;
-    let out = |id: &NodeId| AdjacencyKey::node_prefix(AdjacencyDir::Out, *id);
-    let inc = |id: &NodeId| AdjacencyKey::node_prefix(AdjacencyDir::In, *id);
     compare(
         m,
         &name("neighbors_out"),
         || {
-            let mut n = 0;
-            for id in starts {
-                n += black_box(store.neighbors(*id, Direction::Outgoing, None)?).len() as u64;
-            }
-            Ok(n)
+            sum(starts, |id| {
+                Ok(len(store.neighbors(id, Direction::Outgoing, None)?))
+            })
         },
-        || {
-            let mut n = 0;
-            for id in starts {
-                n += count_scan(view, &out(id))?;
-            }
-            Ok(n)
-        },
+        || sum(starts, |id| count_scan(view, &out(id))),
     )?;
     compare(
         m,
         &name("expand_2hop"),
         || {
-            let mut n = 0;
-            for id in starts2 {
-                let first = store.neighbors(*id, Direction::Outgoing, None)?;
-                n += first.len() as u64;
-                for v in first {
-                    n += black_box(store.neighbors(v, Direction::Outgoing, None)?).len() as u64;
-                }
-            }
-            Ok(n)
+            sum(starts2, |id| {
+                let first = store.neighbors(id, Direction::Outgoing, None)?;
+                let n = first.len() as u64;
+                Ok(n + sum(&first, |v| {
+                    Ok(len(store.neighbors(v, Direction::Outgoing, None)?))
+                })?)
+            })
         },
         || {
-            let mut n = 0;
             let mut first = Vec::new();
-            for id in starts2 {
+            sum(starts2, |id| {
                 first.clear();
                 raw_out(view, id.0, |o| first.push(o))?;
-                n += first.len() as u64;
+                let mut n = first.len() as u64;
                 for v in &first {
                     raw_out(view, *v, |o| {
                         black_box(o);
                         n += 1;
                     })?;
                 }
-            }
-            Ok(n)
+                Ok(n)
+            })
         },
     )?;
     if uncached {
@@ -387,57 +369,36 @@ pub fn measure<B: StorageBackend>(
         m,
         "get_edge",
         || {
-            let mut n = 0;
-            for id in &edges {
-                n += u64::from(black_box(store.get_edge(*id)?).is_some());
-            }
-            Ok(n)
+            sum(&edges, |id| {
+                Ok(u64::from(black_box(store.get_edge(id)?).is_some()))
+            })
         },
         || {
-            let mut n = 0;
-            for id in &edges {
-                n += u64::from(
-                    black_box(view.get(ColumnFamily::Edges, &codec::edge_key(*id))?).is_some(),
-                );
-            }
-            Ok(n)
+            sum(&edges, |id| {
+                Ok(found(view.get(ColumnFamily::Edges, &codec::edge_key(id))?))
+            })
         },
     )?;
     compare(
         m,
         "neighbors_in",
         || {
-            let mut n = 0;
-            for id in starts {
-                n += black_box(store.neighbors(*id, Direction::Incoming, None)?).len() as u64;
-            }
-            Ok(n)
+            sum(starts, |id| {
+                Ok(len(store.neighbors(id, Direction::Incoming, None)?))
+            })
         },
-        || {
-            let mut n = 0;
-            for id in starts {
-                n += count_scan(view, &inc(id))?;
-            }
-            Ok(n)
-        },
+        || sum(starts, |id| count_scan(view, &inc(id))),
     )?;
+    let both = |id: NodeId| Ok(count_scan(view, &out(id))? + count_scan(view, &inc(id))?);
     compare(
         m,
         "neighbors_both",
         || {
-            let mut n = 0;
-            for id in starts {
-                n += black_box(store.neighbors(*id, Direction::Both, None)?).len() as u64;
-            }
-            Ok(n)
+            sum(starts, |id| {
+                Ok(len(store.neighbors(id, Direction::Both, None)?))
+            })
         },
-        || {
-            let mut n = 0;
-            for id in starts {
-                n += count_scan(view, &out(id))? + count_scan(view, &inc(id))?;
-            }
-            Ok(n)
-        },
+        || sum(starts, both),
     )?;
     let ty = EDGE_TYPES[0];
     let ty_id = raw_symbol(view, ty)?;
@@ -445,80 +406,58 @@ pub fn measure<B: StorageBackend>(
         m,
         "neighbors_out_typed",
         || {
-            let mut n = 0;
-            for id in starts {
-                n += black_box(store.neighbors(*id, Direction::Outgoing, Some(ty))?).len() as u64;
-            }
-            Ok(n)
+            sum(starts, |id| {
+                Ok(len(store.neighbors(id, Direction::Outgoing, Some(ty))?))
+            })
         },
         || {
-            let mut n = 0;
-            for id in starts {
-                n += count_scan(
+            sum(starts, |id| {
+                count_scan(
                     view,
-                    &AdjacencyKey::type_prefix(AdjacencyDir::Out, *id, ty_id),
-                )?;
-            }
-            Ok(n)
+                    &AdjacencyKey::type_prefix(AdjacencyDir::Out, id, ty_id),
+                )
+            })
         },
     )?;
     compare(
         m,
         "edges_both",
         || {
-            let mut n = 0;
-            for id in starts {
-                n += black_box(store.edges(*id, Direction::Both, None)?).len() as u64;
-            }
-            Ok(n)
+            sum(starts, |id| {
+                Ok(black_box(store.edges(id, Direction::Both, None)?).len() as u64)
+            })
         },
-        || {
-            let mut n = 0;
-            for id in starts {
-                n += count_scan(view, &out(id))? + count_scan(view, &inc(id))?;
-            }
-            Ok(n)
-        },
+        || sum(starts, both),
     )?;
     compare(
         m,
         "iter_edges_out",
         || {
             let reader = store.reader();
-            let mut n = 0;
-            for id in starts {
-                for e in reader.iter_edges_of(*id, Direction::Outgoing, None)? {
+            sum(starts, |id| {
+                let mut n = 0;
+                for e in reader.iter_edges_of(id, Direction::Outgoing, None)? {
                     black_box(e?);
                     n += 1;
                 }
-            }
-            Ok(n)
+                Ok(n)
+            })
         },
-        || {
-            let mut n = 0;
-            for id in starts {
-                n += count_scan(view, &out(id))?;
-            }
-            Ok(n)
-        },
+        || sum(starts, |id| count_scan(view, &out(id))),
     )?;
     compare(
         m,
         "degree_both",
         || {
-            let mut n = 0;
-            for id in starts {
-                n += black_box(store.degree(*id, Direction::Both, None)?);
-            }
-            Ok(n)
+            sum(starts, |id| {
+                Ok(black_box(store.degree(id, Direction::Both, None)?))
+            })
         },
         || {
-            let mut n = 0;
-            for id in starts {
-                n += view.count_prefix(ColumnFamily::Indices, &out(id))?
-                    + view.count_prefix(ColumnFamily::Indices, &inc(id))?;
-            }
-            Ok(n)
+            sum(starts, |id| {
+                Ok(view.count_prefix(ColumnFamily::Indices, &out(id))?
+                    + view.count_prefix(ColumnFamily::Indices, &inc(id))?)
+            })
         },
     )?;
     let label_ids = LABELS
@@ -528,69 +467,52 @@ pub fn measure<B: StorageBackend>(
     compare(
         m,
         "nodes_with_label",
-        || {
-            let mut n = 0;
-            for l in LABELS {
-                n += black_box(store.nodes_with_label(l)?).len() as u64;
-            }
-            Ok(n)
-        },
-        || {
-            let mut n = 0;
-            for l in &label_ids {
-                n += count_scan(view, &codec::label_prefix(*l))?;
-            }
-            Ok(n)
-        },
+        || sum(&LABELS, |l| Ok(len(store.nodes_with_label(l)?))),
+        || sum(&label_ids, |l| count_scan(view, &codec::label_prefix(l))),
     )?;
 
     let index = raw_index(view)?;
     let ages: Vec<i64> = (18..=90).collect();
+    let ranges: Vec<i64> = ages.iter().copied().step_by(5).collect();
     let value_prefix = |v: i64| {
         let mut p = Vec::with_capacity(16);
         codec::property_value_prefix(index, &PropertyValue::Int(v), &mut p);
         p
     };
+    let (label, property) = INDEXED;
     compare(
         m,
         "find_nodes_eq",
         || {
-            let mut n = 0;
-            for a in &ages {
-                n += black_box(store.find_nodes(INDEXED.0, INDEXED.1, &PropertyValue::Int(*a))?)
-                    .len() as u64;
-            }
-            Ok(n)
+            sum(&ages, |a| {
+                Ok(len(store.find_nodes(
+                    label,
+                    property,
+                    &PropertyValue::Int(a),
+                )?))
+            })
         },
-        || {
-            let mut n = 0;
-            for a in &ages {
-                n += count_scan(view, &value_prefix(*a))?;
-            }
-            Ok(n)
-        },
+        || sum(&ages, |a| count_scan(view, &value_prefix(a))),
     )?;
     compare(
         m,
         "find_nodes_range",
         || {
-            let mut n = 0;
-            for a in ages.iter().step_by(5) {
-                let (lo, hi) = (PropertyValue::Int(*a), PropertyValue::Int(a + 5));
-                n += black_box(store.find_nodes_in_range(
-                    INDEXED.0,
-                    INDEXED.1,
+            sum(&ranges, |a| {
+                let (lo, hi) = (PropertyValue::Int(a), PropertyValue::Int(a + 5));
+                let found = store.find_nodes_in_range(
+                    label,
+                    property,
                     Bound::Included(&lo),
                     Bound::Excluded(&hi),
-                )?)
-                .len() as u64;
-            }
-            Ok(n)
+                )?;
+                Ok(len(found))
+            })
         },
         || {
-            let mut n = 0;
-            for a in ages.iter().step_by(5) {
-                let (start, end) = (value_prefix(*a), value_prefix(a + 5));
+            sum(&ranges, |a| {
+                let (start, end) = (value_prefix(a), value_prefix(a + 5));
+                let mut n = 0;
                 view.scan(
                     ColumnFamily::Indices,
                     KeyRange {
@@ -603,9 +525,27 @@ pub fn measure<B: StorageBackend>(
                         Ok(ControlFlow::Continue(()))
                     },
                 )?;
-            }
-            Ok(n)
+                Ok(n)
+            })
         },
     )?;
     Ok(())
+}
+
+/// The sum of `f` over `items`.
+fn sum<T: Copy>(items: &[T], mut f: impl FnMut(T) -> BoxResult<u64>) -> BoxResult<u64> {
+    let mut n = 0;
+    for item in items {
+        n += f(*item)?;
+    }
+    Ok(n)
+}
+
+/// The sum of `f` over `items` in chunks of 100 (batched lookups).
+fn sum_chunks<T>(items: &[T], mut f: impl FnMut(&[T]) -> BoxResult<u64>) -> BoxResult<u64> {
+    let mut n = 0;
+    for chunk in items.chunks(100) {
+        n += f(chunk)?;
+    }
+    Ok(n)
 }

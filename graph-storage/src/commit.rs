@@ -97,7 +97,11 @@ impl<B: StorageBackend> GraphStore<B> {
             return result;
         }
         let group = std::mem::take(&mut *self.queue_lock());
-        self.commit_group(&mut writer, group);
+        let spent = self.commit_group(&mut writer, group);
+        // The committed mutations are freed after the lock is released, so
+        // the next committer does not wait for it.
+        drop(writer);
+        drop(spent);
         slot.take()
             .unwrap_or_else(|| Err(Error::Backend("a queued commit was not processed".into())))
     }
@@ -206,8 +210,10 @@ impl<B: StorageBackend> GraphStore<B> {
     }
 
     /// Commits a group taken from the queue, in order, in runs of the same
-    /// kind.
-    fn commit_group(&self, writer: &mut WriterState, group: Vec<Request>) {
+    /// kind. Returns the creation-only requests' mutations, for the caller
+    /// to free once it has released the writer lock.
+    fn commit_group(&self, writer: &mut WriterState, group: Vec<Request>) -> Vec<Vec<Mutation>> {
+        let mut spent = Vec::new();
         let catalog = self.current_catalog();
         let mut general: Vec<GeneralRequest> = Vec::new();
         let mut prepared = Vec::new();
@@ -232,7 +238,7 @@ impl<B: StorageBackend> GraphStore<B> {
                 }
             };
             if !prepared.is_empty() {
-                self.commit_prepared(writer, std::mem::take(&mut prepared));
+                self.commit_prepared(writer, std::mem::take(&mut prepared), &mut spent);
             }
             general.push(GeneralRequest {
                 mutations,
@@ -242,11 +248,12 @@ impl<B: StorageBackend> GraphStore<B> {
             });
         }
         if !prepared.is_empty() {
-            self.commit_prepared(writer, prepared);
+            self.commit_prepared(writer, prepared, &mut spent);
         }
         if !general.is_empty() {
             self.commit_general(writer, general);
         }
+        spent
     }
 
     /// The general path: each request applied to one transaction, rolled
@@ -343,8 +350,14 @@ impl<B: StorageBackend> GraphStore<B> {
     }
 
     /// The creation-only path: check endpoints, then write every accepted
-    /// request's encoded batch plus the counts in one backend write.
-    fn commit_prepared(&self, writer: &mut WriterState, requests: Vec<(Prepared, Arc<Slot>)>) {
+    /// request's encoded batch plus the counts in one backend write. The
+    /// requests' mutations go to `spent`.
+    fn commit_prepared(
+        &self,
+        writer: &mut WriterState,
+        requests: Vec<(Prepared, Arc<Slot>)>,
+        spent: &mut Vec<Vec<Mutation>>,
+    ) {
         let mut batch = WriteBatch::new();
         let mut accepted: Vec<Arc<Slot>> = Vec::new();
         // Nodes created by the requests accepted so far, in order; as a set
@@ -360,6 +373,7 @@ impl<B: StorageBackend> GraphStore<B> {
                 let set = created.get_or_insert_with(|| created_order.iter().copied().collect());
                 self.check_endpoints(writer, &p, set)
             };
+            spent.push(p.mutations);
             match checked {
                 Ok(()) => {
                     if batch.is_empty() {

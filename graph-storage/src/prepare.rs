@@ -177,13 +177,7 @@ pub(crate) fn prepare(
     now: impl Fn() -> Timestamp,
     pool: &BatchPool,
 ) -> Prepared {
-    let stamps: Vec<Timestamp> = mutations
-        .iter()
-        .map(|m| match m {
-            Mutation::CreateNode { .. } | Mutation::CreateEdge { .. } => now(),
-            _ => Timestamp(0),
-        })
-        .collect();
+    let stamps = stamps(&mutations, now);
     let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
     let encoded = if mutations.len() >= PARALLEL_MIN && two_cores {
         let mid = mutations.len() / 2;
@@ -210,6 +204,18 @@ pub(crate) fn prepare(
         catalog,
         mutations,
     }
+}
+
+/// One clock reading per creation, in mutation order (a placeholder for
+/// the other mutations, which carry no time stamp).
+fn stamps(mutations: &[Mutation], now: impl Fn() -> Timestamp) -> Vec<Timestamp> {
+    mutations
+        .iter()
+        .map(|m| match m {
+            Mutation::CreateNode { .. } | Mutation::CreateEdge { .. } => now(),
+            _ => Timestamp(0),
+        })
+        .collect()
 }
 
 /// The encoding of a run of creation-only mutations, sorted by key.
@@ -570,13 +576,7 @@ mod tests {
         };
         let catalog = Arc::new(Catalog::default());
         let now = clock(1_000);
-        let stamps: Vec<Timestamp> = mutations
-            .iter()
-            .map(|m| match m {
-                Mutation::CreateNode { .. } | Mutation::CreateEdge { .. } => now(),
-                _ => Timestamp(0),
-            })
-            .collect();
+        let stamps = stamps(&mutations, now);
         let serial = encode(
             &mutations,
             &stamps,

@@ -347,13 +347,8 @@ pub fn check_raw<H: Harness>(harness: &mut H, ops: &[RawOp]) {
                     )
                 }
                 RawOp::Batch(items) => {
-                    let mut b = WriteBatch::new();
+                    let b = batch_of(items);
                     for item in items {
-                        match item {
-                            BatchItem::Put(cf, k, v) => b.put(*cf, k, v),
-                            BatchItem::Delete(cf, k) => b.delete(*cf, k),
-                            BatchItem::DeleteRange(cf, s, e) => b.delete_range(*cf, s, e),
-                        }
                         model.apply_item(item);
                     }
                     (done(backend.write(&b, Durability::Strict)), Obs::Done)
