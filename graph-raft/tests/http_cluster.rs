@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{BoxResult, dump};
-use graph_core::{Durability, Properties, PropertyValue};
+use graph_core::{Durability, ErrorKind, Properties, PropertyValue};
 use graph_raft::network::http::{HttpNetwork, raft_routes, serve};
 use graph_raft::{LogStore, MemberId, ReadMode, ReplicatedStore, StateMachine};
 use graph_storage::RocksDbBackend;
@@ -27,6 +27,33 @@ impl Member {
         self.server.await??;
         Ok(())
     }
+}
+
+/// Waits until every member's stores under `dir` are closed: openraft's
+/// tasks drop them shortly after `shutdown` returns, and the directory
+/// must not be removed before (a store still open while it goes can
+/// recreate files in it, or make the removal fail and leave it behind:
+/// seen once, a whole `member-*` tree left in the temporary directory).
+async fn wait_closed(dir: &std::path::Path) -> BoxResult {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for id in 1..=3u64 {
+        for part in ["log", "graph"] {
+            let path = dir.join(format!("member-{id}")).join(part);
+            loop {
+                match RocksDbBackend::open(&path) {
+                    Ok(store) => {
+                        store.close()?;
+                        break;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Locked && Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    Err(e) => return Err(format!("{}: {e}", path.display()).into()),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn start(dir: &std::path::Path) -> BoxResult<BTreeMap<MemberId, Member>> {
@@ -181,5 +208,7 @@ async fn members_on_loopback_http_hold_the_same_bytes_and_survive_their_leader()
     for (_, m) in members {
         m.stop().await?;
     }
+    wait_closed(dir.path()).await?;
+    dir.close()?;
     Ok(())
 }
