@@ -74,6 +74,8 @@ enum Change {
     None,
     Without(Ablation),
     Config(Resize),
+    /// A choice reversed on a resized configuration.
+    Both(Ablation, Resize),
 }
 
 /// The variants: the store's options first (the reference of every ratio).
@@ -97,6 +99,14 @@ fn variants() -> Vec<(String, Change)> {
             .into_iter()
             .map(|(n, f)| (n.to_owned(), Change::Config(f))),
     );
+    // What the partitioned index does for a store much larger than its
+    // cache (about 25 times here).
+    v.push((
+        "no-partitioned-index-8MiB-cache".into(),
+        Change::Both(Ablation::PartitionedIndex, |c| {
+            c.block_cache_bytes = 8 << 20;
+        }),
+    ));
     v
 }
 
@@ -199,6 +209,10 @@ fn run_variant(
         Change::Config(f) => {
             f(&mut config);
             RawRocksDb::open(path, &config)?
+        }
+        Change::Both(a, f) => {
+            f(&mut config);
+            RawRocksDb::open_without(path, &config, a)?
         }
     };
     let mut m = Metrics::new();
