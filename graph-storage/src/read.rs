@@ -107,15 +107,27 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// A corruption error if its record cannot be decoded; an engine error.
     pub fn get_node(&self, id: NodeId) -> Result<Option<Node>> {
-        let key = codec::node_key(id);
-        let mut node = None;
-        // Decoded straight from the engine's memory (no copy of the
-        // record first).
-        self.view.get_with(ColumnFamily::Nodes, &key, &mut |v| {
-            node = v.map(|v| codec::decode_node(&key, v)).transpose()?;
+        self.record(
+            ColumnFamily::Nodes,
+            &codec::node_key(id),
+            codec::decode_node,
+        )
+    }
+
+    /// The record at `key` in `cf`, decoded straight from the engine's
+    /// memory (no copy of its bytes first), or `None`.
+    fn record<T>(
+        &self,
+        cf: ColumnFamily,
+        key: &[u8],
+        decode: impl Fn(&[u8], &[u8]) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut record = None;
+        self.view.get_with(cf, key, &mut |v| {
+            record = v.map(|v| decode(key, v)).transpose()?;
             Ok(())
         })?;
-        Ok(node)
+        Ok(record)
     }
 
     /// The nodes with these ids, in order (`None` for a missing one), read
@@ -140,13 +152,11 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// A corruption error if its record cannot be decoded; an engine error.
     pub fn get_edge(&self, id: EdgeId) -> Result<Option<Edge>> {
-        let key = codec::edge_key(id);
-        let mut edge = None;
-        self.view.get_with(ColumnFamily::Edges, &key, &mut |v| {
-            edge = v.map(|v| codec::decode_edge(&key, v)).transpose()?;
-            Ok(())
-        })?;
-        Ok(edge)
+        self.record(
+            ColumnFamily::Edges,
+            &codec::edge_key(id),
+            codec::decode_edge,
+        )
     }
 
     /// Whether a node with this id exists (no decoding).
