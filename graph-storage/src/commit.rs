@@ -77,6 +77,35 @@ impl<B: StorageBackend> GraphStore<B> {
         self.enqueue(work)
     }
 
+    /// Commits creations encoded by a `GraphBatch` (sorted here, on the
+    /// caller's thread, before the writer lock is taken).
+    pub(crate) fn commit_encoded(&self, mut prepared: Prepared) -> Result<()> {
+        prepared.batch.sort_by_key_in_parallel();
+        self.enqueue(Work::Prepared(prepared))
+    }
+
+    /// The id of label or edge type `name`, interning it if it is new (a
+    /// synced write of its dictionary entries).
+    ///
+    /// # Errors
+    /// The backend's write error; invalid argument when symbol ids run out.
+    pub(crate) fn symbol_id(&self, name: &str) -> Result<SymbolId> {
+        let known = self
+            .symbols
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .id(name);
+        match known {
+            Some(id) => Ok(id),
+            None => self
+                .intern(&[name])?
+                .into_iter()
+                .find(|(n, _)| &**n == name)
+                .map(|(_, id)| id)
+                .ok_or_else(|| Error::Backend(format!("symbol {name:?} was not interned"))),
+        }
+    }
+
     /// Commits mutations whose creation ids were chosen by the caller.
     pub(crate) fn commit_explicit(&self, mutations: Vec<Mutation>, with: WriteBatch) -> Result<()> {
         if mutations.is_empty() && with.is_empty() {
@@ -97,11 +126,8 @@ impl<B: StorageBackend> GraphStore<B> {
             return result;
         }
         let group = std::mem::take(&mut *self.queue_lock());
-        let spent = self.commit_group(&mut writer, group);
-        // The committed mutations are freed after the lock is released, so
-        // the next committer does not wait for it.
+        self.commit_group(&mut writer, group);
         drop(writer);
-        drop(spent);
         slot.take()
             .unwrap_or_else(|| Err(Error::Backend("a queued commit was not processed".into())))
     }
@@ -210,22 +236,22 @@ impl<B: StorageBackend> GraphStore<B> {
     }
 
     /// Commits a group taken from the queue, in order, in runs of the same
-    /// kind. Returns the creation-only requests' mutations, for the caller
-    /// to free once it has released the writer lock.
-    fn commit_group(&self, writer: &mut WriterState, group: Vec<Request>) -> Vec<Vec<Mutation>> {
-        let mut spent = Vec::new();
+    /// kind.
+    fn commit_group(&self, writer: &mut WriterState, group: Vec<Request>) {
         let catalog = self.current_catalog();
         let mut general: Vec<GeneralRequest> = Vec::new();
         let mut prepared = Vec::new();
         for request in group {
-            let work = match request.work {
-                Work::Prepared(p) if !Arc::ptr_eq(&p.catalog, &catalog) => {
-                    // An index changed since encoding: take the general path.
-                    self.batches.give(p.batch);
-                    Work::General(p.mutations)
+            let mut work = request.work;
+            if let Work::Prepared(p) = &mut work
+                && !Arc::ptr_eq(&p.catalog, &catalog)
+            {
+                // An index was created or dropped since encoding.
+                if let Err(e) = prepare::reindex(p, Arc::clone(&catalog), &self.batches) {
+                    request.slot.set(Err(e));
+                    continue;
                 }
-                other => other,
-            };
+            }
             let (mutations, explicit, with) = match work {
                 Work::General(m) => (m, false, None),
                 Work::Explicit(m, with) => (m, true, Some(with)),
@@ -238,7 +264,7 @@ impl<B: StorageBackend> GraphStore<B> {
                 }
             };
             if !prepared.is_empty() {
-                self.commit_prepared(writer, std::mem::take(&mut prepared), &mut spent);
+                self.commit_prepared(writer, std::mem::take(&mut prepared));
             }
             general.push(GeneralRequest {
                 mutations,
@@ -248,12 +274,11 @@ impl<B: StorageBackend> GraphStore<B> {
             });
         }
         if !prepared.is_empty() {
-            self.commit_prepared(writer, prepared, &mut spent);
+            self.commit_prepared(writer, prepared);
         }
         if !general.is_empty() {
             self.commit_general(writer, general);
         }
-        spent
     }
 
     /// The general path: each request applied to one transaction, rolled
@@ -350,14 +375,8 @@ impl<B: StorageBackend> GraphStore<B> {
     }
 
     /// The creation-only path: check endpoints, then write every accepted
-    /// request's encoded batch plus the counts in one backend write. The
-    /// requests' mutations go to `spent`.
-    fn commit_prepared(
-        &self,
-        writer: &mut WriterState,
-        requests: Vec<(Prepared, Arc<Slot>)>,
-        spent: &mut Vec<Vec<Mutation>>,
-    ) {
+    /// request's encoded batch plus the counts in one backend write.
+    fn commit_prepared(&self, writer: &mut WriterState, requests: Vec<(Prepared, Arc<Slot>)>) {
         let mut batch = WriteBatch::new();
         let mut accepted: Vec<Arc<Slot>> = Vec::new();
         // Nodes created by the requests accepted so far, in order; as a set
@@ -373,7 +392,6 @@ impl<B: StorageBackend> GraphStore<B> {
                 let set = created.get_or_insert_with(|| created_order.iter().copied().collect());
                 self.check_endpoints(writer, &p, set)
             };
-            spent.push(p.mutations);
             match checked {
                 Ok(()) => {
                     if batch.is_empty() {

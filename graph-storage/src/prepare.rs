@@ -15,12 +15,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use graph_core::codec::{self, AdjacencyKey, EdgeParts, SymbolId, meta};
-use graph_core::{ColumnFamily, Error, NodeId, Properties, Result, Timestamp, WriteBatch};
+use graph_core::codec::{self, AdjacencyKey, EdgeParts, SymbolId, index_tag, meta};
+use graph_core::{BatchOp, ColumnFamily, Error, NodeId, Properties, Result, Timestamp, WriteBatch};
 
 use crate::catalog::Catalog;
 use crate::mutation::Mutation;
-use crate::txn::{normalize_labels, validate_name};
+use crate::txn::validate_name;
 
 /// A creation-only commit, encoded.
 pub(crate) struct Prepared {
@@ -36,10 +36,9 @@ pub(crate) struct Prepared {
     /// The earliest mutation that failed validation, if any; mutations
     /// after it were not encoded.
     pub(crate) error: Option<(usize, Error)>,
-    /// The catalog the property-index entries were computed with.
+    /// The catalog the property-index entries were computed with (see
+    /// [`reindex`] for when it changed before the commit).
     pub(crate) catalog: Arc<Catalog>,
-    /// The mutations, for the general path if the catalog changed meanwhile.
-    pub(crate) mutations: Vec<Mutation>,
 }
 
 /// Whether `mutations` can take the creation-only path.
@@ -169,7 +168,7 @@ pub(crate) const PARALLEL_MIN: usize = 4096;
 /// non-empty label and edge type they name; `now` gives each creation's
 /// time stamp, read once per creation in mutation order (before any
 /// encoding, so a store's clock readings do not depend on how the work was
-/// split).
+/// split). The mutations are freed here, on the caller's thread.
 pub(crate) fn prepare(
     mutations: Vec<Mutation>,
     symbols: &Resolved,
@@ -195,15 +194,7 @@ pub(crate) fn prepare(
     } else {
         encode(&mutations, &stamps, 0, symbols, &catalog, pool.take())
     };
-    Prepared {
-        batch: encoded.batch,
-        endpoints: encoded.endpoints,
-        created: encoded.created,
-        edges: encoded.edges,
-        error: encoded.error,
-        catalog,
-        mutations,
-    }
+    encoded.into_prepared(catalog)
 }
 
 /// One clock reading per creation, in mutation order (a placeholder for
@@ -218,23 +209,170 @@ fn stamps(mutations: &[Mutation], now: impl Fn() -> Timestamp) -> Vec<Timestamp>
         .collect()
 }
 
-/// The encoding of a run of creation-only mutations, sorted by key.
-struct Encoded {
-    batch: WriteBatch,
-    /// As [`Prepared::endpoints`], with indexes into the whole commit.
-    endpoints: Vec<(usize, NodeId)>,
-    created: Vec<NodeId>,
-    edges: u64,
-    error: Option<(usize, Error)>,
+/// Encodes creations, one at a time, into a write batch, and keeps what
+/// their commit must check: the edge endpoints not created before them,
+/// the nodes created, and the first creation that failed validation.
+///
+/// Used by [`prepare`] for a commit's mutations and by `GraphBatch`, which
+/// encodes each creation as it is added, so a batch holds encoded records
+/// rather than owned mutations.
+#[derive(Debug)]
+pub(crate) struct Encoder {
+    /// Records and every derived entry, in the order added (unsorted).
+    pub(crate) batch: WriteBatch,
+    /// As [`Prepared::endpoints`].
+    pub(crate) endpoints: Vec<(usize, NodeId)>,
+    /// Nodes created, in order.
+    pub(crate) created: Vec<NodeId>,
+    /// Edges created.
+    pub(crate) edges: u64,
+    /// The first mutation that failed, if any: nothing is encoded after it.
+    pub(crate) error: Option<(usize, Error)>,
+    scratch: Vec<u8>,
+    /// `created` as a set, built at the first edge or mapping that needs
+    /// it (node-only runs never build it).
+    created_set: Option<HashSet<NodeId>>,
 }
 
-impl Encoded {
+impl Encoder {
+    /// An encoder writing into `batch` (empty).
+    pub(crate) fn new(batch: WriteBatch) -> Self {
+        Encoder {
+            batch,
+            endpoints: Vec::new(),
+            created: Vec::new(),
+            edges: 0,
+            error: None,
+            scratch: Vec::with_capacity(256),
+            created_set: None,
+        }
+    }
+
+    /// Records that mutation `i` failed with `error`, unless one before
+    /// it did.
+    pub(crate) fn fail(&mut self, i: usize, error: Error) {
+        self.error.get_or_insert((i, error));
+    }
+
+    /// Whether a mutation failed (later ones need not be encoded).
+    pub(crate) fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    fn created_here(&mut self, node: NodeId) -> bool {
+        let created = &self.created;
+        self.created_set
+            .get_or_insert_with(|| created.iter().copied().collect())
+            .contains(&node)
+    }
+
+    /// Encodes the creation of node `id` (mutation `i` is not needed: a
+    /// node has no endpoints). `labels` are normalized and validated here.
+    ///
+    /// # Errors
+    /// Invalid labels or properties; a name `symbol` cannot resolve. The
+    /// batch may then hold part of the node: the caller records the error
+    /// with [`fail`](Self::fail) and the commit fails.
+    pub(crate) fn node<L: AsRef<str> + Ord + Clone>(
+        &mut self,
+        id: NodeId,
+        labels: &[L],
+        properties: &Properties,
+        now: Timestamp,
+        symbol: impl FnMut(&str) -> Result<SymbolId>,
+        catalog: &Catalog,
+    ) -> Result<()> {
+        let sorted;
+        let labels = if labels.is_sorted_by(|a, b| a < b) {
+            labels
+        } else {
+            let mut v = labels.to_vec();
+            v.sort_unstable();
+            v.dedup();
+            sorted = v;
+            &sorted[..]
+        };
+        for l in labels {
+            validate_name("labels", l.as_ref())?;
+        }
+        codec::value::validate_properties(properties)?;
+        let batch = &mut self.batch;
+        node_entries(
+            id,
+            labels,
+            properties,
+            now,
+            symbol,
+            catalog,
+            &mut self.scratch,
+            |cf, k, v| {
+                batch.put(cf, k, v);
+                Ok(())
+            },
+        )?;
+        self.created.push(id);
+        if let Some(set) = self.created_set.as_mut() {
+            set.insert(id);
+        }
+        Ok(())
+    }
+
+    /// Encodes the creation of an edge, mutation `i`.
+    ///
+    /// # Errors
+    /// As [`node`](Self::node).
+    pub(crate) fn edge(
+        &mut self,
+        i: usize,
+        edge: EdgeParts<'_>,
+        symbol: impl FnOnce(&str) -> Result<SymbolId>,
+    ) -> Result<()> {
+        validate_name("edge types", edge.edge_type)?;
+        codec::value::validate_properties(edge.properties)?;
+        let ty = symbol(edge.edge_type)?;
+        let batch = &mut self.batch;
+        edge_entries(edge, ty, &mut self.scratch, |cf, k, v| {
+            batch.put(cf, k, v);
+            Ok(())
+        })?;
+        self.edges += 1;
+        for end in [edge.src, edge.dst] {
+            if !self.created_here(end) {
+                self.endpoints.push((i, end));
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes mutation `i`, mapping `external` in `space` to `node`.
+    ///
+    /// # Errors
+    /// A space holding a NUL byte.
+    pub(crate) fn map(
+        &mut self,
+        i: usize,
+        space: &str,
+        external: &str,
+        node: NodeId,
+    ) -> Result<()> {
+        let key = meta::external_id(space, external)?;
+        self.batch.put(
+            ColumnFamily::Default,
+            &key,
+            &codec::encode_u64_value(node.0),
+        );
+        if !self.created_here(node) {
+            self.endpoints.push((i, node));
+        }
+        Ok(())
+    }
+
     /// This run followed by `next`, the run of the mutations right after
     /// it: nothing of `next` if this run failed; otherwise `next`'s
     /// entries merged in (equal keys keep this run's first), and its
-    /// endpoints created by this run dropped.
+    /// endpoints created by this run dropped. Both runs must be sorted.
     /// `next`'s batch goes back to `pool`.
-    fn then(mut self, next: Encoded, pool: &BatchPool) -> Encoded {
+    fn then(mut self, next: Encoder, pool: &BatchPool) -> Encoder {
         if self.error.is_some() {
             pool.give(next.batch);
             return self;
@@ -253,6 +391,18 @@ impl Encoded {
         self.error = next.error;
         self
     }
+
+    /// The encoded commit (its batch as encoded: sorting is the caller's).
+    pub(crate) fn into_prepared(self, catalog: Arc<Catalog>) -> Prepared {
+        Prepared {
+            batch: self.batch,
+            endpoints: self.endpoints,
+            created: self.created,
+            edges: self.edges,
+            error: self.error,
+            catalog,
+        }
+    }
 }
 
 /// Encodes `mutations` (the commit's mutations from index `offset` on)
@@ -266,45 +416,18 @@ fn encode(
     symbols: &Resolved,
     catalog: &Catalog,
     mut batch: WriteBatch,
-) -> Encoded {
+) -> Encoder {
     batch.reserve(mutations.len() * 3, mutations.len() * 128);
-    let mut e = Encoded {
-        batch,
-        endpoints: Vec::new(),
-        created: Vec::new(),
-        edges: 0,
-        error: None,
-    };
-    let mut scratch = Vec::with_capacity(256);
-    // Nodes created so far in this run, built at the first edge or
-    // mapping that needs it (node-only runs never build it).
-    let mut created: Option<HashSet<NodeId>> = None;
-    let created_here = |e: &Encoded, created: &mut Option<HashSet<NodeId>>, node: NodeId| {
-        created
-            .get_or_insert_with(|| e.created.iter().copied().collect())
-            .contains(&node)
-    };
+    let mut e = Encoder::new(batch);
+    let symbol = |name: &str| symbol(symbols, name);
     for (i, (m, &t)) in mutations.iter().zip(stamps).enumerate() {
+        let i = offset + i;
         let outcome = match m {
             Mutation::CreateNode {
                 id,
                 labels,
                 properties,
-            } => encode_node(
-                &mut e,
-                *id,
-                labels,
-                properties,
-                t,
-                symbols,
-                catalog,
-                &mut scratch,
-            )
-            .map(|()| {
-                if let Some(set) = created.as_mut() {
-                    set.insert(*id);
-                }
-            }),
+            } => e.node(*id, labels, properties, t, symbol, catalog),
             Mutation::CreateEdge {
                 id,
                 src,
@@ -321,32 +444,17 @@ fn encode(
                     created_at: t,
                     updated_at: t,
                 };
-                encode_edge(&mut e, edge, symbols, &mut scratch).map(|()| {
-                    for end in [*src, *dst] {
-                        if !created_here(&e, &mut created, end) {
-                            e.endpoints.push((offset + i, end));
-                        }
-                    }
-                })
+                e.edge(i, edge, symbol)
             }
             Mutation::MapExternalId {
                 space,
                 external,
                 node,
-            } => meta::external_id(space, external).map(|key| {
-                e.batch.put(
-                    ColumnFamily::Default,
-                    &key,
-                    &codec::encode_u64_value(node.0),
-                );
-                if !created_here(&e, &mut created, *node) {
-                    e.endpoints.push((offset + i, *node));
-                }
-            }),
+            } => e.map(i, space, external, *node),
             other => Err(Error::invalid(format!("not a creation: {other:?}"))),
         };
         if let Err(err) = outcome {
-            e.error = Some((offset + i, err));
+            e.fail(i, err);
             break;
         }
     }
@@ -360,64 +468,96 @@ fn symbol(symbols: &Resolved, name: &str) -> Result<SymbolId> {
         .ok_or_else(|| Error::Backend(format!("symbol {name:?} was not interned before encoding")))
 }
 
-#[allow(clippy::too_many_arguments, reason = "the parts of one creation")]
-fn encode_node(
-    e: &mut Encoded,
-    id: NodeId,
-    labels: &[String],
-    properties: &Properties,
-    now: Timestamp,
-    symbols: &Resolved,
-    catalog: &Catalog,
-    scratch: &mut Vec<u8>,
-) -> Result<()> {
-    let sorted;
-    let labels = if is_normalized(labels) {
-        labels
-    } else {
-        sorted = normalize_labels(labels.to_vec())?;
-        &sorted[..]
-    };
-    for l in labels {
-        validate_name("labels", l)?;
+/// The creations encoded in `batch` by an [`Encoder`], as mutations, in
+/// the order they were encoded (the batch must not have been sorted): for
+/// a `GraphBatch` that is given a mutation other than a creation, and so
+/// takes the general path. Time stamps are not kept (the general path
+/// reads the clock again).
+///
+/// # Errors
+/// A record or mapping that does not decode (never expected: the batch
+/// was encoded by this process).
+pub(crate) fn creations_of(batch: &WriteBatch) -> Result<Vec<Mutation>> {
+    let mut out = Vec::new();
+    for op in batch.iter() {
+        let BatchOp::Put { cf, key, value } = op else {
+            continue;
+        };
+        out.push(match cf {
+            ColumnFamily::Nodes => {
+                let n = codec::decode_node(key, value)?;
+                Mutation::CreateNode {
+                    id: n.id,
+                    labels: n.labels,
+                    properties: n.properties,
+                }
+            }
+            ColumnFamily::Edges => {
+                let e = codec::decode_edge(key, value)?;
+                Mutation::CreateEdge {
+                    id: e.id,
+                    src: e.src,
+                    dst: e.dst,
+                    edge_type: e.edge_type,
+                    properties: e.properties,
+                }
+            }
+            ColumnFamily::Default => {
+                let (space, external) = meta::decode_external_id_key(key)?;
+                Mutation::MapExternalId {
+                    space: space.to_owned(),
+                    external: external.to_owned(),
+                    node: NodeId(codec::decode_u64_value(cf, key, value)?),
+                }
+            }
+            ColumnFamily::Indices => continue,
+        });
     }
-    codec::value::validate_properties(properties)?;
-    let batch = &mut e.batch;
-    node_entries(
-        id,
-        labels,
-        properties,
-        now,
-        |name| symbol(symbols, name),
-        catalog,
-        scratch,
-        |cf, k, v| {
-            batch.put(cf, k, v);
-            Ok(())
-        },
-    )?;
-    e.created.push(id);
-    Ok(())
+    Ok(out)
 }
 
-fn is_normalized(labels: &[String]) -> bool {
-    labels.windows(2).all(|w| w[0] < w[1])
-}
-
-fn encode_edge(
-    e: &mut Encoded,
-    edge: EdgeParts<'_>,
-    symbols: &Resolved,
-    scratch: &mut Vec<u8>,
-) -> Result<()> {
-    validate_name("edge types", edge.edge_type)?;
-    codec::value::validate_properties(edge.properties)?;
-    let ty = symbol(symbols, edge.edge_type)?;
-    edge_entries(edge, ty, scratch, |cf, k, v| {
-        e.batch.put(cf, k, v);
-        Ok(())
-    })?;
-    e.edges += 1;
+/// Re-derives the property-index entries of a prepared commit under
+/// `catalog`, when an index was created or dropped between the encoding
+/// and the commit: the entries computed with the old catalog are left
+/// out, and those of `catalog` are computed from the node records in the
+/// batch (the records, label entries, adjacency entries and mappings do not
+/// depend on the catalog). The batch comes back sorted.
+///
+/// # Errors
+/// A node record of the batch that does not decode (never expected: the
+/// batch was encoded by this process).
+pub(crate) fn reindex(p: &mut Prepared, catalog: Arc<Catalog>, pool: &BatchPool) -> Result<()> {
+    let mut out = pool.take();
+    let mut scratch = Vec::new();
+    for op in p.batch.iter() {
+        match op {
+            BatchOp::Put { cf, key, value } => {
+                if cf == ColumnFamily::Indices && key.first() == Some(&index_tag::PROPERTY) {
+                    continue;
+                }
+                out.put(cf, key, value);
+                if cf == ColumnFamily::Nodes {
+                    let node = codec::decode_node(key, value)?;
+                    index_entries(
+                        node.id,
+                        &node.labels,
+                        &node.properties,
+                        &catalog,
+                        &mut scratch,
+                        |cf, k, v| {
+                            out.put(cf, k, v);
+                            Ok(())
+                        },
+                    )?;
+                }
+            }
+            BatchOp::Delete { cf, key } => out.delete(cf, key),
+            BatchOp::DeleteRange { cf, start, end } => out.delete_range(cf, start, end),
+        }
+    }
+    out.sort_by_key();
+    pool.give(std::mem::replace(&mut p.batch, out));
+    p.catalog = catalog;
     Ok(())
 }
 
@@ -427,9 +567,9 @@ fn encode_edge(
 /// creation-only commits and bulk loads (`bulk.rs`), so both write the same
 /// bytes. `labels` must be normalized and every input validated.
 #[allow(clippy::too_many_arguments, reason = "the parts of one creation")]
-pub(crate) fn node_entries(
+pub(crate) fn node_entries<L: AsRef<str>>(
     id: NodeId,
-    labels: &[String],
+    labels: &[L],
     properties: &Properties,
     now: Timestamp,
     mut symbol: impl FnMut(&str) -> Result<SymbolId>,
@@ -443,10 +583,28 @@ pub(crate) fn node_entries(
     for label in labels {
         emit(
             ColumnFamily::Indices,
-            &codec::label_key(symbol(label)?, id),
+            &codec::label_key(symbol(label.as_ref())?, id),
             &[],
         )?;
-        for (property, index) in catalog.on_label(label) {
+    }
+    index_entries(id, labels, properties, catalog, scratch, emit)
+}
+
+/// The property-index entries (`indices`) of node `id` under `catalog`,
+/// handed to `emit`, label by label.
+fn index_entries<L: AsRef<str>>(
+    id: NodeId,
+    labels: &[L],
+    properties: &Properties,
+    catalog: &Catalog,
+    scratch: &mut Vec<u8>,
+    mut emit: impl FnMut(ColumnFamily, &[u8], &[u8]) -> Result<()>,
+) -> Result<()> {
+    if catalog.is_empty() {
+        return Ok(());
+    }
+    for label in labels {
+        for (property, index) in catalog.on_label(label.as_ref()) {
             if let Some(value) = properties.get(property) {
                 scratch.clear();
                 codec::property_index_key(*index, value, id, scratch);

@@ -91,6 +91,18 @@ fn node_record_is_pinned() -> crate::Result<()> {
         decode_node(&node_key(NodeId(1)), NODE_GOLDEN)?,
         sample_node()
     );
+    // Borrowed labels (as `GraphBatch` encodes them) give the same bytes.
+    let n = sample_node();
+    let mut borrowed = Vec::new();
+    super::encode_node_parts(
+        n.id,
+        &["Person"],
+        &n.properties,
+        n.created_at,
+        n.updated_at,
+        &mut borrowed,
+    )?;
+    assert_eq!(borrowed, NODE_GOLDEN);
     Ok(())
 }
 

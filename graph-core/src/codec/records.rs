@@ -21,12 +21,23 @@ const CONFIG: Config = bincode::config::standard().with_limit::<MAX_RECORD_BYTES
 
 /// A node record as written (borrowing the node's fields).
 #[derive(Serialize)]
-struct NodeRecordRef<'a> {
+#[serde(bound(serialize = "L: AsRef<str>"))]
+struct NodeRecordRef<'a, L: AsRef<str>> {
     id: u64,
-    labels: &'a [String],
+    labels: Labels<'a, L>,
     properties: &'a Properties,
     created_at: i64,
     updated_at: i64,
+}
+
+/// Labels, owned or borrowed, written as a sequence of strings (the
+/// bytes of a `[String]`).
+struct Labels<'a, L>(&'a [L]);
+
+impl<L: AsRef<str>> Serialize for Labels<'_, L> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(AsRef::as_ref))
+    }
 }
 
 /// A node record as read; same field order as [`NodeRecordRef`].
@@ -130,13 +141,14 @@ pub fn encode_node(node: &Node, out: &mut Vec<u8>) -> Result<()> {
 }
 
 /// Appends the encoded record of a node given by its parts (no `Node`
-/// needs to be built). `labels` must be sorted and unique.
+/// needs to be built). `labels` must be sorted and unique; owned or
+/// borrowed strings encode alike.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if the record exceeds [`MAX_RECORD_BYTES`].
-pub fn encode_node_parts(
+pub fn encode_node_parts<L: AsRef<str>>(
     id: NodeId,
-    labels: &[String],
+    labels: &[L],
     properties: &Properties,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -145,7 +157,7 @@ pub fn encode_node_parts(
     encode(
         &NodeRecordRef {
             id: id.0,
-            labels,
+            labels: Labels(labels),
             properties,
             created_at: created_at.0,
             updated_at: updated_at.0,
