@@ -466,30 +466,72 @@ pub struct WriteBatch {
 
 /// Sorts `ops` by family, key and position (see
 /// [`WriteBatch::sort_by_key`]), with `scratch`'s buffers.
+///
+/// The operations are first grouped by family (a stable counting pass);
+/// then each family's group that is not in key order already (records
+/// created with increasing ids are) is sorted: two sorted runs (two sorted
+/// batches appended, as the graph layer's two encoding threads make) are
+/// merged in linear time, anything else is sorted by compact entries.
 fn sort_ops(ops: &mut [OpRecord], data: &[u8], scratch: &mut SortScratch) {
-    let key = |op: &OpRecord| (op.cf.index(), &data[op.a..op.b]);
-    let SortScratch { order, sorted } = scratch;
+    let SortScratch { order, grouped } = scratch;
+    let mut bounds = [0usize; ColumnFamily::ALL.len() + 1];
+    for op in ops.iter() {
+        bounds[op.cf.index() + 1] += 1;
+    }
+    for f in 0..ColumnFamily::ALL.len() {
+        bounds[f + 1] += bounds[f];
+    }
+    grouped.clear();
+    grouped.extend_from_slice(ops);
+    let mut next = bounds;
+    for op in ops.iter() {
+        let slot = &mut next[op.cf.index()];
+        grouped[*slot] = *op;
+        *slot += 1;
+    }
+    for f in 0..ColumnFamily::ALL.len() {
+        let range = bounds[f]..bounds[f + 1];
+        sort_family(&grouped[range.clone()], &mut ops[range], data, order);
+    }
+    scratch.trim();
+}
+
+/// Writes `group` (operations of one family, in batch order) to `out` in
+/// key order, equal keys in batch order.
+fn sort_family(group: &[OpRecord], out: &mut [OpRecord], data: &[u8], order: &mut Vec<SortEntry>) {
+    let key = |op: &OpRecord| &data[op.a..op.b];
+    if group.is_sorted_by(|x, y| key(x) <= key(y)) {
+        out.copy_from_slice(group);
+        return;
+    }
+    // Compact entries: the key's first 32 bytes as two numbers (zero
+    // padded, so their order agrees with the keys' whenever they differ:
+    // record, label and adjacency keys fit whole) and the position, which
+    // also keeps equal keys in batch order; whole keys are compared only
+    // on a tie of the first 32 bytes.
     order.clear();
-    order.extend(
-        ops.iter()
-            .enumerate()
-            .map(|(i, op)| (op.cf.index() as u8, key_prefix(&data[op.a..op.b]), i)),
-    );
-    let cmp = |x: &(u8, u128, usize), y: &(u8, u128, usize)| {
+    order.extend(group.iter().enumerate().map(|(i, op)| {
+        let k = key(op);
+        let rest = k.get(16..).unwrap_or_default();
+        (key_prefix(k), key_prefix(rest), i)
+    }));
+    let cmp = |x: &SortEntry, y: &SortEntry| {
         (x.0, x.1)
             .cmp(&(y.0, y.1))
-            .then_with(|| key(&ops[x.2]).cmp(&key(&ops[y.2])))
+            .then_with(|| key(&group[x.2]).cmp(key(&group[y.2])))
             .then(x.2.cmp(&y.2))
     };
-    sorted.clear();
-    // Two sorted runs (two sorted batches appended, as the graph layer's
-    // two encoding threads make) are merged in linear time; anything else
-    // is sorted.
     let second_run = order
         .windows(2)
         .position(|w| cmp(&w[0], &w[1]).is_gt())
         .map(|p| p + 1)
         .filter(|&mid| order[mid..].is_sorted_by(|x, y| cmp(x, y).is_lt()));
+    let mut out = out.iter_mut();
+    let mut emit = |i: usize| {
+        if let Some(slot) = out.next() {
+            *slot = group[i];
+        }
+    };
     match second_run {
         Some(mid) => {
             let (mut a, mut b) = (
@@ -503,36 +545,42 @@ fn sort_ops(ops: &mut [OpRecord], data: &[u8], scratch: &mut SortScratch) {
                     b.next()
                 };
                 if let Some(&(_, _, i)) = next {
-                    sorted.push(ops[i]);
+                    emit(i);
                 }
             }
-            sorted.extend(a.chain(b).map(|&(_, _, i)| ops[i]));
+            for &(_, _, i) in a.chain(b) {
+                emit(i);
+            }
         }
         None => {
             order.sort_unstable_by(cmp);
-            sorted.extend(order.iter().map(|&(_, _, i)| ops[i]));
+            for &(_, _, i) in order.iter() {
+                emit(i);
+            }
         }
     }
-    ops.copy_from_slice(sorted);
-    scratch.trim();
 }
+
+/// Bytes 0..16 and 16..32 of an operation's key (see [`key_prefix`]) and
+/// its position.
+type SortEntry = (u128, u128, usize);
 
 /// The buffers of [`WriteBatch::sort_by_key`], kept per thread.
 #[derive(Default)]
 struct SortScratch {
-    /// (family, key prefix, position) per operation.
-    order: Vec<(u8, u128, usize)>,
-    /// The operation records in sorted order.
-    sorted: Vec<OpRecord>,
+    /// One entry per operation of one family.
+    order: Vec<SortEntry>,
+    /// The operation records grouped by family.
+    grouped: Vec<OpRecord>,
 }
 
 impl SortScratch {
     /// Operations' worth of buffers a thread keeps between sorts (about
-    /// 20 MiB); a larger sort frees its buffers when done.
+    /// 24 MiB); a larger sort frees its buffers when done.
     const KEEP: usize = 1 << 18;
 
     fn trim(&mut self) {
-        if self.order.capacity() > Self::KEEP {
+        if self.order.capacity().max(self.grouped.capacity()) > Self::KEEP {
             *self = SortScratch::default();
         }
     }
@@ -928,8 +976,9 @@ mod tests {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let cf = ColumnFamily::ALL[(x >> 62) as usize];
-            // Short keys collide often; long ones share 16-byte prefixes.
-            let len = [1, 2, 17, 29][(x >> 60) as usize % 4];
+            // Short keys collide often; long ones share 16- and 32-byte
+            // prefixes.
+            let len = [1, 2, 17, 29, 33, 40][(x >> 59) as usize % 6];
             let key: Vec<u8> = (0..len).map(|j| ((x >> (j % 8 * 4)) & 3) as u8).collect();
             if i % 5 == 0 {
                 b.delete(cf, &key);

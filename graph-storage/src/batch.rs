@@ -67,17 +67,23 @@ struct Creations {
 }
 
 impl Creations {
-    /// Starts encoding: takes a pooled write batch and the catalog.
-    fn begin<B: StorageBackend>(&mut self, store: &GraphStore<B>) -> Arc<Catalog> {
-        match &self.catalog {
-            Some(c) => Arc::clone(c),
-            None => {
-                self.encoder.batch = store.batches.take();
-                let c = store.current_catalog();
-                self.catalog = Some(Arc::clone(&c));
-                c
-            }
-        }
+    /// The encoder, and the catalog to encode with; the first call takes a
+    /// pooled write batch and the store's current catalog.
+    /// The symbols resolved so far come along.
+    fn begin<B: StorageBackend>(
+        &mut self,
+        store: &GraphStore<B>,
+    ) -> (&mut Encoder, &mut Resolved, &Catalog) {
+        let Creations {
+            encoder,
+            symbols,
+            catalog,
+        } = self;
+        let catalog = catalog.get_or_insert_with(|| {
+            encoder.batch = store.batches.take();
+            store.current_catalog()
+        });
+        (encoder, symbols, catalog)
     }
 }
 
@@ -135,19 +141,19 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
                 if c.encoder.failed() {
                     return Ok(id);
                 }
-                let catalog = c.begin(self.store);
                 let now = self.store.clock.now();
-                let (store, resolved) = (self.store, &mut c.symbols);
-                let encoded = c.encoder.node(
+                let store = self.store;
+                let (encoder, symbols, catalog) = c.begin(store);
+                let encoded = encoder.node(
                     id,
                     labels,
                     &properties,
                     now,
-                    |name| resolve(store, resolved, name),
-                    &catalog,
+                    |name| resolve(store, symbols, name),
+                    catalog,
                 );
                 if let Err(e) = encoded {
-                    c.encoder.fail(i, e);
+                    encoder.fail(i, e);
                 }
             }
         }
@@ -183,7 +189,6 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
                 if c.encoder.failed() {
                     return Ok(id);
                 }
-                c.begin(self.store);
                 let now = self.store.clock.now();
                 let edge = EdgeParts {
                     id,
@@ -194,12 +199,10 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
                     created_at: now,
                     updated_at: now,
                 };
-                let (store, resolved) = (self.store, &mut c.symbols);
-                let encoded = c
-                    .encoder
-                    .edge(i, edge, |name| resolve(store, resolved, name));
-                if let Err(e) = encoded {
-                    c.encoder.fail(i, e);
+                let store = self.store;
+                let (encoder, symbols, _) = c.begin(store);
+                if let Err(e) = encoder.edge(i, edge, |name| resolve(store, symbols, name)) {
+                    encoder.fail(i, e);
                 }
             }
         }
@@ -300,9 +303,9 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
                 if c.encoder.failed() {
                     return;
                 }
-                c.begin(self.store);
-                if let Err(e) = c.encoder.map(i, space, external, node) {
-                    c.encoder.fail(i, e);
+                let (encoder, _, _) = c.begin(self.store);
+                if let Err(e) = encoder.map(i, space, external, node) {
+                    encoder.fail(i, e);
                 }
             }
         }

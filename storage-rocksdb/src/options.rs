@@ -357,6 +357,11 @@ pub(crate) fn build(
     db.set_atomic_flush(without != Some(Ablation::AtomicFlush));
     db.set_max_background_jobs(config.background_jobs);
     db.set_bytes_per_sync(1 << 20);
+    // Start writing the WAL back every MiB (sync_file_range, without
+    // waiting), so a synced write (a Strict commit, an id lease during
+    // Background ingestion) waits for the last MiB at most rather than
+    // for everything written since the previous sync.
+    db.set_wal_bytes_per_sync(1 << 20);
     db.set_keep_log_file_num(4);
     (db, cfs)
 }
