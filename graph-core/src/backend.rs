@@ -576,8 +576,10 @@ struct SortScratch {
 
 impl SortScratch {
     /// Operations' worth of buffers a thread keeps between sorts (about
-    /// 24 MiB); a larger sort frees its buffers when done.
-    const KEEP: usize = 1 << 18;
+    /// 6 MiB, twice for a thread that also lends buffers to a helper:
+    /// enough for a batch of 20,000 edge creations); a larger sort frees
+    /// its buffers when done.
+    const KEEP: usize = 1 << 16;
 
     fn trim(&mut self) {
         if self.order.capacity().max(self.grouped.capacity()) > Self::KEEP {
