@@ -6,6 +6,7 @@
 //! Changing any of them is a format change: bump [`FORMAT_VERSION`] or
 //! [`RECORD_VERSION`] and write a migration.
 
+mod fast;
 #[allow(clippy::big_endian_bytes, reason = "the codec owns every byte layout")]
 mod keys;
 #[allow(clippy::big_endian_bytes, reason = "the codec owns every byte layout")]
