@@ -67,9 +67,9 @@ struct Creations {
 }
 
 impl Creations {
-    /// The encoder, and the catalog to encode with; the first call takes a
-    /// pooled write batch and the store's current catalog.
-    /// The symbols resolved so far come along.
+    /// The encoder, the symbols resolved so far and the catalog to encode
+    /// with; the first call takes a pooled write batch and the store's
+    /// current catalog.
     fn begin<B: StorageBackend>(
         &mut self,
         store: &GraphStore<B>,
