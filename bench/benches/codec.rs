@@ -1,8 +1,9 @@
 //! What decoding a record costs next to what it allocates: a workload
-//! node's record decoded into an owned `Node` (and dropped), against
+//! node's record decoded into an owned `Node` (and dropped), and read in
+//! place (`NodeView`: the record validated, one property read), against
 //! cloning the same `Node` (the same allocations and frees, no parsing)
 //! and copying the record's bytes (what a raw `get` hands back). The gap
-//! between the first two is the decoder's own work. Run with
+//! between decoding and cloning is the decoder's own work. Run with
 //! `cargo bench -p bench --bench codec`.
 
 use std::hint::black_box;
@@ -33,6 +34,12 @@ fn main() -> BoxResult<()> {
     let mut g = c.benchmark_group("node_record");
     g.bench_function("decode_node", |b| {
         b.iter(|| codec::decode_node(black_box(&key), black_box(&bytes)).map(black_box))
+    });
+    g.bench_function("node_view_read_name", |b| {
+        b.iter(|| {
+            codec::decode_node_view(black_box(&key), black_box(&bytes))
+                .map(|v| black_box(v.property("name").is_some()))
+        })
     });
     g.bench_function("clone_node", |b| {
         b.iter(|| black_box(black_box(&node).clone()))

@@ -20,7 +20,7 @@ use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, IndexId, SymbolId, met
 use graph_core::{
     ColumnFamily, EdgeId, KeyRange, NodeId, PropertyValue, ReadView, ScanDirection, StorageBackend,
 };
-use graph_storage::{Direction, GraphStore};
+use graph_storage::{Direction, GraphStore, NodeView, ValueView};
 use rand::Rng;
 
 use crate::BoxResult;
@@ -59,6 +59,16 @@ pub const READS: &[ReadKind] = &[
         name: "get_nodes_100",
         unit: "lookups/s",
         what: "get_nodes of 100 vs multi_get",
+    },
+    ReadKind {
+        name: "with_node",
+        unit: "lookups/s",
+        what: "with_node (read name) vs get",
+    },
+    ReadKind {
+        name: "with_nodes_100",
+        unit: "lookups/s",
+        what: "with_nodes of 100 vs multi_get",
     },
     ReadKind {
         name: "get_edge",
@@ -124,7 +134,14 @@ pub const READS: &[ReadKind] = &[
 
 /// The reads measured again with a small block cache (see
 /// [`measure`]'s `uncached`).
-pub const UNCACHED_READS: &[&str] = &["get_node", "get_nodes_100", "neighbors_out", "expand_2hop"];
+pub const UNCACHED_READS: &[&str] = &[
+    "get_node",
+    "get_nodes_100",
+    "with_node",
+    "with_nodes_100",
+    "neighbors_out",
+    "expand_2hop",
+];
 
 /// What to read: the ids that exist, how many point lookups to make and
 /// the seed of the random choices.
@@ -311,6 +328,43 @@ pub fn measure<B: StorageBackend>(
         || {
             sum_chunks(&lookups, |chunk| {
                 Ok(black_box(store.get_nodes(chunk)?).iter().flatten().count() as u64)
+            })
+        },
+        || {
+            sum_chunks(&lookups, |chunk| {
+                let keys = node_keys(chunk);
+                let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+                let values = view.multi_get(ColumnFamily::Nodes, &refs)?;
+                Ok(black_box(values).iter().flatten().count() as u64)
+            })
+        },
+    )?;
+    // In place: the graph side reads one property, as a filter would.
+    let has_name = |v: NodeView<'_>| matches!(v.property("name"), Some(ValueView::String(_)));
+    compare(
+        m,
+        &name("with_node"),
+        || {
+            sum(&lookups, |id| {
+                Ok(u64::from(
+                    black_box(store.with_node(id, has_name)?) == Some(true),
+                ))
+            })
+        },
+        || {
+            sum(&lookups, |id| {
+                Ok(found(view.get(ColumnFamily::Nodes, &codec::node_key(id))?))
+            })
+        },
+    )?;
+    compare(
+        m,
+        &name("with_nodes_100"),
+        || {
+            sum_chunks(&lookups, |chunk| {
+                let mut n = 0;
+                store.with_nodes(chunk, |_, v| n += u64::from(v.is_some_and(has_name)))?;
+                Ok(black_box(n))
             })
         },
         || {

@@ -46,6 +46,7 @@ pub use backend::{
 };
 pub use bulk::BulkSink;
 pub use cf::ColumnFamily;
+pub use codec::{NodeLabels, NodeProperties, NodeView, ValueView};
 pub use error::{Constraint, Error, ErrorKind, Result};
 pub use model::{Direction, Edge, EdgeId, Node, NodeId, Properties, PropertyValue, Timestamp};
 pub use mutation::Mutation;

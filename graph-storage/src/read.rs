@@ -5,8 +5,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, SymbolId, meta};
 use graph_core::{
-    ColumnFamily, Direction, Edge, EdgeId, Error, KeyRange, Node, NodeId, PropertyValue, ReadView,
-    Result, ScanDirection, prefix_end,
+    ColumnFamily, Direction, Edge, EdgeId, Error, KeyRange, Node, NodeId, NodeView, PropertyValue,
+    ReadView, Result, ScanDirection, prefix_end,
 };
 
 use crate::catalog::{Catalog, Symbols};
@@ -145,6 +145,62 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
                 Ok(())
             })?;
         Ok(out)
+    }
+
+    /// Reads the node with this id in place and returns what `f` makes of
+    /// it, or `None` if there is no such node: no owned [`Node`] is built,
+    /// labels, keys and string values are borrowed from the engine's
+    /// memory (see [`NodeView`]). For a query that looks at a few
+    /// properties of many nodes this is the fast path; [`get_node`]
+    /// returns the same node, owned.
+    ///
+    /// `f` runs while the backend holds the record (RocksDB's pinned
+    /// slice, the memory backend's read lock): it should not call the
+    /// store.
+    ///
+    /// # Errors
+    /// Those of [`get_node`] for the same id: a corruption error if the
+    /// record does not decode (then `f` is not called); an engine error.
+    ///
+    /// [`get_node`]: Self::get_node
+    pub fn with_node<R>(&self, id: NodeId, f: impl FnOnce(NodeView<'_>) -> R) -> Result<Option<R>> {
+        let key = codec::node_key(id);
+        let mut f = Some(f);
+        let mut out = None;
+        self.view.get_with(ColumnFamily::Nodes, &key, &mut |v| {
+            if let (Some(v), Some(f)) = (v, f.take()) {
+                out = Some(f(codec::decode_node_view(&key, v)?));
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Reads the nodes with these ids in place, in order, with one batched
+    /// lookup of the backend: `f` gets each id's index in `ids` and its
+    /// node, or `None` for a missing one. As [`with_node`](Self::with_node)
+    /// for many nodes, and [`get_nodes`](Self::get_nodes) without building
+    /// owned nodes.
+    ///
+    /// # Errors
+    /// Those of [`get_nodes`](Self::get_nodes) for the same ids; `f` has
+    /// been called for the nodes before the first record that does not
+    /// decode.
+    pub fn with_nodes(
+        &self,
+        ids: &[NodeId],
+        mut f: impl FnMut(usize, Option<NodeView<'_>>),
+    ) -> Result<()> {
+        let keys: Vec<[u8; 8]> = ids.iter().map(|id| codec::node_key(*id)).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+        self.view
+            .multi_get_with(ColumnFamily::Nodes, &refs, &mut |i, v| {
+                let node = v
+                    .map(|v| codec::decode_node_view(&keys[i], v))
+                    .transpose()?;
+                f(i, node);
+                Ok(())
+            })
     }
 
     /// The edge with this id, or `None`.

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use graph_core::codec::{self, IndexDef, IndexId, meta};
 use graph_core::{
     ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, KeyRange, Node, NodeId,
-    Properties, PropertyValue, ReadView, Result, ScanDirection, StorageBackend, WriteBatch,
-    prefix_end,
+    NodeView, Properties, PropertyValue, ReadView, Result, ScanDirection, StorageBackend,
+    WriteBatch, prefix_end,
 };
 
 use crate::batch::GraphBatch;
@@ -589,6 +589,28 @@ impl<B: StorageBackend> GraphStore<B> {
     /// Corruption if a record does not decode; engine errors.
     pub fn get_nodes(&self, ids: &[NodeId]) -> Result<Vec<Option<Node>>> {
         self.reader().get_nodes(ids)
+    }
+
+    /// Reads the node with this id in place (see
+    /// [`GraphReader::with_node`]): what `f` makes of it, or `None`.
+    ///
+    /// # Errors
+    /// Corruption if the record does not decode; engine errors.
+    pub fn with_node<R>(&self, id: NodeId, f: impl FnOnce(NodeView<'_>) -> R) -> Result<Option<R>> {
+        self.reader().with_node(id, f)
+    }
+
+    /// Reads the nodes with these ids in place, in one batched lookup (see
+    /// [`GraphReader::with_nodes`]).
+    ///
+    /// # Errors
+    /// Corruption if a record does not decode; engine errors.
+    pub fn with_nodes(
+        &self,
+        ids: &[NodeId],
+        f: impl FnMut(usize, Option<NodeView<'_>>),
+    ) -> Result<()> {
+        self.reader().with_nodes(ids, f)
     }
 
     /// The edge with this id, or `None`.

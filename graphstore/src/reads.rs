@@ -14,8 +14,8 @@
 use std::ops::Bound;
 
 use graph_storage::{
-    Direction, Edge, EdgeId, EdgeRef, GraphStore, IndexInfo, Node, NodeId, Properties,
-    PropertyValue, Result, RocksDbBackend, StorageBackend, Timestamp,
+    Direction, Edge, EdgeId, EdgeRef, GraphStore, IndexInfo, Node, NodeId, NodeView, Properties,
+    PropertyValue, Result, RocksDbBackend, StorageBackend, Timestamp, ValueView,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -562,23 +562,24 @@ fn parse_conditions(specs: &[String]) -> std::result::Result<Vec<Condition>, Str
 
 /// Compares values of the same type (the index's order within a type);
 /// values of different types are unordered.
-fn compare(a: &PropertyValue, b: &PropertyValue) -> Option<std::cmp::Ordering> {
-    use PropertyValue as V;
-    match (a, b) {
-        (V::Int(x), V::Int(y)) => Some(x.cmp(y)),
-        (V::Float(x), V::Float(y)) => x.partial_cmp(y),
-        (V::Bool(x), V::Bool(y)) => Some(x.cmp(y)),
+fn compare(a: ValueView<'_>, b: &PropertyValue) -> Option<std::cmp::Ordering> {
+    use ValueView as V;
+    match (a, ValueView::from(b)) {
+        (V::Int(x), V::Int(y)) => Some(x.cmp(&y)),
+        (V::Float(x), V::Float(y)) => x.partial_cmp(&y),
+        (V::Bool(x), V::Bool(y)) => Some(x.cmp(&y)),
         (V::String(x), V::String(y)) => Some(x.cmp(y)),
-        (V::DateTime(x), V::DateTime(y)) => Some(x.cmp(y)),
+        (V::DateTime(x), V::DateTime(y)) => Some(x.cmp(&y)),
         (V::Bytes(x), V::Bytes(y)) => Some(x.cmp(y)),
         (V::Null, V::Null) => Some(std::cmp::Ordering::Equal),
-        _ => (a == b).then_some(std::cmp::Ordering::Equal),
+        (a, b) => (a == b).then_some(std::cmp::Ordering::Equal),
     }
 }
 
-fn holds(c: &Condition, node: &Node) -> bool {
+/// Whether `node` meets `c`, read in place.
+fn holds(c: &Condition, node: &NodeView<'_>) -> bool {
     use std::cmp::Ordering as O;
-    let Some(v) = node.properties.get(&c.key) else {
+    let Some(v) = node.property(&c.key) else {
         return false;
     };
     let ord = compare(v, &c.value);
@@ -648,12 +649,11 @@ pub fn find<B: StorageBackend>(store: &GraphStore<B>, q: &FindQuery) -> Result<F
         if found.len() >= limit {
             break;
         }
-        let Some(node) = r.get_node(id?)? else {
-            continue;
-        };
-        if conditions.iter().all(|c| holds(c, &node)) {
-            found.push(node);
-        }
+        // Each candidate is tested in place; only a match is decoded.
+        let hit = r.with_node(id?, |v| {
+            conditions.iter().all(|c| holds(c, &v)).then(|| v.to_node())
+        })?;
+        found.extend(hit.flatten());
     }
     Ok(Found { nodes: found, how })
 }

@@ -451,6 +451,8 @@ pub fn apply_store<B: StorageBackend>(store: &GraphStore<B>, op: &GOp) -> (GObs,
             .map(|()| (GObs::Done(None), String::new())),
         GOp::GetNode(id) => {
             let n = store.get_node(NodeId(*id))?;
+            let viewed = store.with_node(NodeId(*id), |v| v.to_node())?;
+            assert_eq!(viewed, n, "with_node and get_node differ");
             let full = format!("{n:?}");
             Ok((GObs::Node(n.map(|n| (n.labels, n.properties))), full))
         }
@@ -580,6 +582,14 @@ impl<H: Harness> Side<H> {
         for n in &nodes {
             text.push_str(&format!("{:?}\n", store.get_node(*n)));
         }
+        let mut viewed = Vec::new();
+        store
+            .with_nodes(&nodes, |_, v| viewed.push(v.map(|v| v.to_node())))
+            .unwrap_or_else(|e| panic!("with_nodes: {e}"));
+        let owned = store
+            .get_nodes(&nodes)
+            .unwrap_or_else(|e| panic!("get_nodes: {e}"));
+        assert_eq!(viewed, owned, "with_nodes and get_nodes differ");
         for e in &edges {
             text.push_str(&format!("{:?}\n", store.get_edge(*e)));
         }

@@ -55,6 +55,109 @@ pub fn node_lifecycle<H: Harness>(h: &mut H) {
     assert!(s.verify().must("verify").is_clean());
 }
 
+/// Nodes read in place (`with_node`, `with_nodes`) are the nodes
+/// `get_node` returns, for records of scalar properties (read in place)
+/// and of nested ones (decoded); missing ids give `None` and `f` is not
+/// called for them.
+pub fn nodes_read_in_place<H: Harness>(h: &mut H) {
+    let s = h.store();
+    let flat = s
+        .create_node(
+            &["Person", "Admin"],
+            props(&[
+                ("name", V::from("Ada")),
+                ("age", V::Int(36)),
+                ("score", V::Float(-0.5)),
+                ("active", V::Bool(true)),
+                ("blob", V::Bytes(vec![0, 255])),
+                ("seen", V::DateTime(Timestamp(7))),
+                ("none", V::Null),
+            ]),
+        )
+        .must("create");
+    let nested = s
+        .create_node(
+            &["Doc"],
+            props(&[
+                ("tags", V::List(vec![V::from("a"), V::Int(1)])),
+                ("embedding", V::Vector(vec![0.5, -1.0])),
+                ("title", V::from("t")),
+            ]),
+        )
+        .must("create");
+    let bare = s.create_node(&[], Properties::new()).must("create");
+    for id in [flat, nested, bare] {
+        let n = s.get_node(id).must("get").must_some();
+        let viewed = s.with_node(id, |v| {
+            assert_eq!(v.id(), id);
+            assert!(v.labels().eq(n.labels.iter().map(String::as_str)));
+            assert_eq!(v.property_count(), n.properties.len());
+            for (k, value) in &n.properties {
+                assert_eq!(v.property(k), Some(value.into()), "{k}");
+                assert!(v.property(k).is_some_and(|p| p == *value), "{k}");
+            }
+            assert_eq!(v.property("zzz"), None);
+            assert_eq!(v.property(""), None);
+            assert!(
+                v.properties()
+                    .map(|(k, _)| k)
+                    .eq(n.properties.keys().map(String::as_str))
+            );
+            assert_eq!(
+                (v.created_at(), v.updated_at()),
+                (n.created_at, n.updated_at)
+            );
+            v.to_node()
+        });
+        assert_eq!(viewed.must("with_node"), Some(n));
+    }
+    let name = s.with_node(flat, |v| match v.property("name") {
+        Some(graph_storage::ValueView::String(s)) => s.to_owned(),
+        other => panic!("name: {other:?}"),
+    });
+    assert_eq!(name.must("with_node"), Some("Ada".to_owned()));
+    assert!(
+        s.with_node(flat, |v| v.has_label("Admin"))
+            .must("with_node")
+            == Some(true)
+    );
+    let mut called = false;
+    assert_eq!(
+        s.with_node(NodeId(999), |_| called = true)
+            .must("with_node"),
+        None
+    );
+    assert!(!called, "f was called for a missing node");
+
+    let ids = [nested, NodeId(999), flat, bare, flat];
+    let mut seen = Vec::new();
+    s.with_nodes(&ids, |i, v| seen.push((i, v.map(|v| v.to_node()))))
+        .must("with_nodes");
+    let expected: Vec<_> = s
+        .get_nodes(&ids)
+        .must("get_nodes")
+        .into_iter()
+        .enumerate()
+        .collect();
+    assert_eq!(seen, expected);
+    s.with_nodes(&[], |_, _| panic!("called for no ids"))
+        .must("with_nodes");
+
+    s.backend()
+        .put(
+            Cf::Nodes,
+            &codec::node_key(bare),
+            &[1, 0xFF, 0xFF],
+            Durability::Strict,
+        )
+        .must("put");
+    assert_eq!(kind(s.with_node(bare, |_| ())), ErrorKind::Corruption);
+    assert_eq!(
+        kind(s.with_nodes(&[flat, bare], |_, _| ())),
+        ErrorKind::Corruption
+    );
+}
+
 /// Missing ids give not-found errors and change nothing.
 pub fn missing_ids_are_not_found<H: Harness>(h: &mut H) {
     let s = h.store();
@@ -634,6 +737,10 @@ macro_rules! graph_conformance {
             #[test]
             fn node_lifecycle() {
                 s::node_lifecycle(&mut h());
+            }
+            #[test]
+            fn nodes_read_in_place() {
+                s::nodes_read_in_place(&mut h());
             }
             #[test]
             fn missing_ids_are_not_found() {

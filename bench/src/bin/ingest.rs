@@ -1243,6 +1243,16 @@ fn check_targets(get: &dyn Fn(Config, &str) -> Option<f64>) -> Vec<TargetCheck> 
             read("get_nodes_100"),
         ),
         (
+            "RocksDB with_node (in place) / raw get (cached)",
+            0.9,
+            read("with_node"),
+        ),
+        (
+            "RocksDB with_nodes (in place) / raw multi_get (cached)",
+            0.9,
+            read("with_nodes_100"),
+        ),
+        (
             "RocksDB neighbors / raw prefix scan (cached)",
             0.7,
             read("neighbors_out"),

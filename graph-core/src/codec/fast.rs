@@ -2,20 +2,26 @@
 //! serde decoder: decoding through serde costs about twice the allocations
 //! it makes (BENCHMARKS.md, "Encoding as creations are added").
 //!
-//! It reads only the common shape: minimal varints, labels and property
-//! keys as UTF-8 strings, keys in strictly increasing order (as written),
-//! and scalar values (null, bool, int, float, string, bytes, date-time).
-//! Anything else (a list, a map or a vector value, a non-minimal varint,
-//! keys out of order, more than [`MAX_ITEMS`] labels or properties, any
-//! malformed byte) makes it give up, and the serde decoder decides: so
-//! whenever it returns a record, the serde decoder returns the same one
-//! (checked on generated and damaged records by the tests below).
+//! It reads only the common shape: minimal varints, labels non-empty and
+//! strictly increasing, property keys strictly increasing (as written),
+//! all of them UTF-8, and scalar values (null, bool, int, float, string,
+//! bytes, date-time). Anything else (a list, a map or a vector value, a
+//! non-minimal varint, labels or keys out of order, more than
+//! [`MAX_ITEMS`] labels or properties, any malformed byte) makes it give
+//! up, and the serde decoder decides: so whenever it returns a record, the
+//! serde decoder returns the same one (checked on generated and damaged
+//! records by the tests in `records.rs` and `view.rs`).
+//!
+//! [`layout`] validates a whole record and locates its sections without
+//! allocating; [`NodeView`](super::NodeView) reads them again on demand
+//! ([`Section`]), and [`node`] builds the owned record in the same pass.
 
 use std::collections::BTreeMap;
 
-use crate::PropertyValue;
+use crate::{PropertyValue, Timestamp};
 
 use super::value::tag;
+use super::view::ValueView;
 
 /// More labels or properties than this are left to the serde decoder.
 const MAX_ITEMS: u64 = 1024;
@@ -29,33 +35,134 @@ pub(super) struct NodeFields {
     pub(super) updated_at: i64,
 }
 
-/// The record body (after the version byte), or `None` when the serde
-/// decoder must decide.
-pub(super) fn node(body: &[u8]) -> Option<NodeFields> {
+/// A validated record of the common shape: its scalar fields and where its
+/// labels and properties lie.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Layout<'a> {
+    pub(super) id: u64,
+    pub(super) labels: Section<'a>,
+    pub(super) properties: Section<'a>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+}
+
+/// The items of a validated sequence (labels, or properties) and their
+/// bytes, which [`layout`] checked: reading them again cannot fail.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Section<'a> {
+    pub(super) count: usize,
+    bytes: &'a [u8],
+}
+
+impl<'a> Section<'a> {
+    /// The section read as labels.
+    pub(super) fn labels(self) -> Strs<'a> {
+        Strs(self.count, Reader(self.bytes))
+    }
+
+    /// The section read as properties.
+    pub(super) fn properties(self) -> Props<'a> {
+        Props(self.count, Reader(self.bytes))
+    }
+
+    /// The value of property `key` in the section read as properties.
+    pub(super) fn find(self, key: &str) -> Option<ValueView<'a>> {
+        let mut r = Reader(self.bytes);
+        for _ in 0..self.count {
+            if r.bytes()? == key.as_bytes() {
+                return r.value();
+            }
+            r.skip_value()?;
+        }
+        None
+    }
+}
+
+/// The labels of a [`Section`].
+#[derive(Debug, Clone)]
+pub(super) struct Strs<'a>(usize, Reader<'a>);
+
+impl<'a> Iterator for Strs<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        self.0 = self.0.checked_sub(1)?;
+        self.1.str()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0, Some(self.0))
+    }
+}
+
+impl ExactSizeIterator for Strs<'_> {}
+
+/// The properties of a [`Section`], in key order.
+#[derive(Debug, Clone)]
+pub(super) struct Props<'a>(usize, Reader<'a>);
+
+impl<'a> Iterator for Props<'a> {
+    type Item = (&'a str, ValueView<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0 = self.0.checked_sub(1)?;
+        Some((self.1.str()?, self.1.value()?))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.0, Some(self.0))
+    }
+}
+
+impl ExactSizeIterator for Props<'_> {}
+
+/// Validates a record body (after the version byte) of the common shape,
+/// giving `label` each label's bytes and `property` each key's bytes with
+/// the reader at its value, which `property` must read (or skip) whole;
+/// `None` when the serde decoder must decide, or when a callback says so.
+pub(super) fn layout<'a>(
+    body: &'a [u8],
+    mut label: impl FnMut(&'a [u8]) -> Option<()>,
+    mut property: impl FnMut(&'a [u8], &mut Reader<'a>) -> Option<()>,
+) -> Option<Layout<'a>> {
     let mut r = Reader(body);
     let id = r.varint()?;
-    let n = r.count()?;
-    let mut labels = Vec::with_capacity(n);
-    for _ in 0..n {
-        labels.push(r.str()?.to_owned());
+    let count = r.count()?;
+    let start = r.0;
+    let mut last: Option<&[u8]> = None;
+    for _ in 0..count {
+        let l = r.text()?;
+        if l.is_empty() || last.is_some_and(|last| !before(last, l)) {
+            return None;
+        }
+        last = Some(l);
+        label(l)?;
     }
-    let n = r.count()?;
-    let mut properties = BTreeMap::new();
-    let mut last: Option<&str> = None;
-    for _ in 0..n {
-        let key = r.str()?;
-        if last.is_some_and(|l| l >= key) {
+    let labels = Section {
+        count,
+        bytes: read_since(start, r.0),
+    };
+    let count = r.count()?;
+    let start = r.0;
+    let mut last: Option<&[u8]> = None;
+    for _ in 0..count {
+        let key = r.text()?;
+        if last.is_some_and(|last| !before(last, key)) {
             return None;
         }
         last = Some(key);
-        properties.insert(key.to_owned(), r.value()?);
+        property(key, &mut r)?;
     }
+    let properties = Section {
+        count,
+        bytes: read_since(start, r.0),
+    };
     let created_at = r.signed()?;
     let updated_at = r.signed()?;
     if !r.0.is_empty() {
         return None;
     }
-    Some(NodeFields {
+    Some(Layout {
         id,
         labels,
         properties,
@@ -64,9 +171,59 @@ pub(super) fn node(body: &[u8]) -> Option<NodeFields> {
     })
 }
 
-/// The bytes not read yet.
-struct Reader<'a>(&'a [u8]);
+/// [`layout`] with nothing built: validation alone.
+pub(super) fn validate(body: &[u8]) -> Option<Layout<'_>> {
+    layout(body, |_| Some(()), |_, r| r.skip_value())
+}
 
+/// Whether `a` sorts strictly before `b` (byte order, which is `str`'s
+/// order), without a call to `memcmp` for these short strings.
+fn before(a: &[u8], b: &[u8]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x < y;
+        }
+    }
+    a.len() < b.len()
+}
+
+/// The bytes of `start` read up to `rest`, its unread tail.
+fn read_since<'a>(start: &'a [u8], rest: &'a [u8]) -> &'a [u8] {
+    start
+        .get(..start.len().saturating_sub(rest.len()))
+        .unwrap_or_default()
+}
+
+/// The record body (after the version byte) decoded into owned fields, or
+/// `None` when the serde decoder must decide.
+pub(super) fn node(body: &[u8]) -> Option<NodeFields> {
+    let mut labels = Vec::new();
+    let mut properties = BTreeMap::new();
+    let owned = |b| std::str::from_utf8(b).ok().map(str::to_owned);
+    let l = layout(
+        body,
+        |l| {
+            labels.push(owned(l)?);
+            Some(())
+        },
+        |k, r| {
+            let v = r.value()?;
+            properties.insert(owned(k)?, v.to_value());
+            Some(())
+        },
+    )?;
+    Some(NodeFields {
+        id: l.id,
+        labels,
+        properties,
+        created_at: l.created_at,
+        updated_at: l.updated_at,
+    })
+}
+
+/// The bytes not read yet.
+#[derive(Debug, Clone)]
+pub(super) struct Reader<'a>(&'a [u8]);
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let (head, rest) = self.0.split_at_checked(n)?;
@@ -116,21 +273,54 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(self.bytes()?).ok()
     }
 
+    /// The bytes of a string, checked to be UTF-8 (ASCII without a call).
+    fn text(&mut self) -> Option<&'a [u8]> {
+        let b = self.bytes()?;
+        (b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(b)
+    }
+
+    /// Skips a scalar property value, checking it as [`value`](Self::value)
+    /// does.
+    fn skip_value(&mut self) -> Option<()> {
+        match u32::from(self.byte()?) {
+            tag::NULL => {}
+            tag::BOOL => {
+                if self.byte()? > 1 {
+                    return None;
+                }
+            }
+            tag::INT | tag::DATETIME => {
+                self.varint()?;
+            }
+            tag::FLOAT => {
+                self.array::<8>()?;
+            }
+            tag::STRING => {
+                self.text()?;
+            }
+            tag::BYTES => {
+                self.bytes()?;
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
     /// A scalar property value.
-    fn value(&mut self) -> Option<PropertyValue> {
+    fn value(&mut self) -> Option<ValueView<'a>> {
         let variant = u32::from(self.byte()?);
         Some(match variant {
-            tag::NULL => PropertyValue::Null,
+            tag::NULL => ValueView::Null,
             tag::BOOL => match self.byte()? {
-                0 => PropertyValue::Bool(false),
-                1 => PropertyValue::Bool(true),
+                0 => ValueView::Bool(false),
+                1 => ValueView::Bool(true),
                 _ => return None,
             },
-            tag::INT => PropertyValue::Int(self.signed()?),
-            tag::FLOAT => PropertyValue::Float(f64::from_le_bytes(self.array()?)),
-            tag::STRING => PropertyValue::String(self.str()?.to_owned()),
-            tag::BYTES => PropertyValue::Bytes(self.bytes()?.to_vec()),
-            tag::DATETIME => PropertyValue::DateTime(crate::Timestamp(self.signed()?)),
+            tag::INT => ValueView::Int(self.signed()?),
+            tag::FLOAT => ValueView::Float(f64::from_le_bytes(self.array()?)),
+            tag::STRING => ValueView::String(self.str()?),
+            tag::BYTES => ValueView::Bytes(self.bytes()?),
+            tag::DATETIME => ValueView::DateTime(Timestamp(self.signed()?)),
             _ => return None,
         })
     }

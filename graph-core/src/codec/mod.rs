@@ -26,6 +26,7 @@ pub mod replication;
 )]
 pub mod spill;
 pub mod value;
+mod view;
 
 #[cfg(test)]
 mod golden;
@@ -39,8 +40,10 @@ pub use keys::{
 };
 pub use records::{
     EdgeParts, IndexDef, MAX_RECORD_BYTES, RECORD_VERSION, decode_edge, decode_index_def,
-    decode_node, encode_edge, encode_edge_parts, encode_index_def, encode_node, encode_node_parts,
+    decode_node, decode_node_view, encode_edge, encode_edge_parts, encode_index_def, encode_node,
+    encode_node_parts,
 };
+pub use view::{NodeLabels, NodeProperties, NodeView, ValueView};
 
 /// The on-disk format version this build writes, stored under
 /// [`meta::FORMAT_VERSION`].
