@@ -58,7 +58,7 @@ pub use mutation::Mutation;
 pub use read::{EdgeRef, GraphReader, IndexInfo};
 pub use repair::{CounterFix, EntryCounts, RepairReport};
 pub use store::{GraphStore, LIBRARY_VERSION, StoreOptions};
-pub use verify::{Problem, VerifyReport};
+pub use verify::{AUDIT_MEMORY, Problem, VerifyReport};
 
 /// The in-memory reference backend (feature `memory`).
 #[cfg(feature = "memory")]

@@ -155,8 +155,9 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// returns the same node, owned.
     ///
     /// `f` runs while the backend holds the record (RocksDB's pinned
-    /// slice, the memory backend's read lock): it should not call the
-    /// store.
+    /// slice, the memory backend's read lock): it must not call the store
+    /// (on the memory backend a nested read can deadlock with a writer
+    /// waiting for the lock). Copy out what you need and call it after.
     ///
     /// # Errors
     /// Those of [`get_node`] for the same id: a corruption error if the
@@ -185,7 +186,8 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// Those of [`get_nodes`](Self::get_nodes) for the same ids; `f` has
     /// been called for the nodes before the first record that does not
-    /// decode.
+    /// decode. `f` must not call the store, as for
+    /// [`with_node`](Self::with_node).
     pub fn with_nodes(
         &self,
         ids: &[NodeId],

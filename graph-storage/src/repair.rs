@@ -205,7 +205,8 @@ impl<B: StorageBackend> GraphStore<B> {
     /// Records are never changed or deleted; what they alone could tell is
     /// listed in [`RepairReport::unfixed`]. Repair consumes one or two ids
     /// of each kind (it probes the id allocators). It reads the whole
-    /// store and holds the expected entries in memory, as `verify` does.
+    /// store and sorts the expected entries in bounded memory, as `verify`
+    /// does ([`AUDIT_MEMORY`](crate::AUDIT_MEMORY)).
     ///
     /// # Errors
     /// Engine errors: the batch is written whole or not at all (an id

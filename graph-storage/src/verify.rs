@@ -1,14 +1,22 @@
 //! The integrity check: every derived entry must match the records.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::ControlFlow;
 
 use graph_core::codec::{self, AdjacencyKey, SymbolId, meta};
-use graph_core::{ColumnFamily, EdgeId, KeyRange, NodeId, ReadView, Result, ScanDirection};
+use graph_core::{ColumnFamily, EdgeId, Error, KeyRange, NodeId, ReadView, Result, ScanDirection};
 
 use crate::catalog::Catalog;
 use crate::read::GraphReader;
+use crate::sort::Sorter;
+
+/// The memory [`GraphReader::verify`] and
+/// [`GraphStore::repair`](crate::GraphStore::repair) sort the expected
+/// index keys in before spilling sorted runs to disk: 512 MiB, about 8
+/// million keys (a node's label and indexed properties, two adjacency keys
+/// per edge).
+pub const AUDIT_MEMORY: usize = 512 << 20;
 
 /// One inconsistency found by [`GraphReader::verify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,8 +228,12 @@ impl<V: ReadView> GraphReader<'_, V> {
     /// ahead of every id in use; the symbol dictionary is consistent.
     ///
     /// Run it on a snapshot ([`GraphStore::verify`](crate::GraphStore::verify)
-    /// does) so concurrent writes do not show up as problems. It holds the
-    /// expected index keys in memory: plan for about 40 bytes per entry.
+    /// does) so concurrent writes do not show up as problems. The index
+    /// keys the records call for are sorted in bounded memory
+    /// ([`AUDIT_MEMORY`]; more is spilled to sorted runs in a temporary
+    /// directory under [`std::env::temp_dir`], removed before it returns)
+    /// and merged with a scan of the index family; the node ids are held in
+    /// memory (about 16 bytes each) to check edge endpoints.
     /// [`GraphStore::repair`](crate::GraphStore::repair) fixes what it finds
     /// in derived data.
     ///
@@ -300,11 +312,27 @@ fn read_counter(
 /// # Errors
 /// Engine errors; corruption of the index catalog.
 pub(crate) fn audit(view: &impl ReadView) -> Result<Audit> {
+    audit_within(view, AUDIT_MEMORY)
+}
+
+/// [`audit`] sorting the expected index keys in about `memory` bytes.
+pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit> {
     let mut report = VerifyReport::default();
     let problems = &mut report.problems;
     let symbols = StoredSymbols::load(view, problems)?;
     let catalog = Catalog::load(view)?;
-    let mut expected: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let spill = tempfile::Builder::new()
+        .prefix("graph-storage-verify-")
+        .tempdir()
+        .map_err(|e| Error::Io {
+            message: format!(
+                "cannot create a directory for verify's sort runs in {}: {e} \
+                 (set TMPDIR to a writable directory)",
+                std::env::temp_dir().display()
+            ),
+        })?;
+    let mut expected = Sorter::new(memory, spill.path(), "expected");
+    let mut key = Vec::new();
     let mut node_ids: HashSet<NodeId> = HashSet::new();
     let (mut max_node, mut max_edge) = (None, None);
 
@@ -314,24 +342,26 @@ pub(crate) fn audit(view: &impl ReadView) -> Result<Audit> {
         ScanDirection::Forward,
         &mut |k, v| {
             report.nodes += 1;
-            let node = match codec::decode_node(k, v) {
+            // Read in place: only the entries are built, not the node.
+            let node = match codec::decode_node_view(k, v) {
                 Ok(n) => n,
                 Err(e) => {
                     problems.push(undecodable(ColumnFamily::Nodes, k, &e));
                     return Ok(ControlFlow::Continue(()));
                 }
             };
-            node_ids.insert(node.id);
-            max_node = max_node.max(Some(node.id.0));
-            for label in &node.labels {
+            let id = node.id();
+            node_ids.insert(id);
+            max_node = max_node.max(Some(id.0));
+            for label in node.labels() {
                 if let Some(sym) = symbols.id(label, problems) {
-                    expected.insert(codec::label_key(sym, node.id).to_vec());
+                    expected.push(&codec::label_key(sym, id), &[])?;
                 }
                 for (property, index) in catalog.on_label(label) {
-                    if let Some(value) = node.properties.get(property) {
-                        let mut key = Vec::new();
-                        codec::property_index_key(*index, value, node.id, &mut key);
-                        expected.insert(key);
+                    if let Some(value) = node.property(property) {
+                        key.clear();
+                        codec::property_index_key(*index, &value.to_value(), id, &mut key);
+                        expected.push(&key, &[])?;
                     }
                 }
             }
@@ -362,28 +392,32 @@ pub(crate) fn audit(view: &impl ReadView) -> Result<Audit> {
                 }
             }
             if let Some(ty) = symbols.id(&edge.edge_type, problems) {
-                expected.insert(
-                    AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id)
-                        .encode()
-                        .to_vec(),
-                );
-                expected.insert(
-                    AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id)
-                        .encode()
-                        .to_vec(),
-                );
+                let out = AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id);
+                let inc = AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id);
+                expected.push(&out.encode(), &[])?;
+                expected.push(&inc.encode(), &[])?;
             }
             Ok(ControlFlow::Continue(()))
         },
     )?;
+    drop(node_ids);
 
+    // Both sides in key order: a merge finds what is missing and extra.
+    let (mut expected, _) = expected.finish()?;
+    let mut next = expected.next().transpose()?;
     view.scan(
         ColumnFamily::Indices,
         KeyRange::all(),
         ScanDirection::Forward,
         &mut |k, v| {
             report.index_entries += 1;
-            if !expected.remove(k) {
+            while let Some((missing, _)) = next.take_if(|(e, _)| e.as_slice() < k) {
+                problems.push(Problem::MissingIndexEntry { key: missing });
+                next = expected.next().transpose()?;
+            }
+            if next.take_if(|(e, _)| e.as_slice() == k).is_some() {
+                next = expected.next().transpose()?;
+            } else {
                 problems.push(Problem::ExtraIndexEntry { key: k.to_vec() });
             }
             if !v.is_empty() {
@@ -398,11 +432,14 @@ pub(crate) fn audit(view: &impl ReadView) -> Result<Audit> {
             Ok(ControlFlow::Continue(()))
         },
     )?;
-    problems.extend(
-        expected
-            .into_iter()
-            .map(|key| Problem::MissingIndexEntry { key }),
-    );
+    while let Some((missing, _)) = next {
+        problems.push(Problem::MissingIndexEntry { key: missing });
+        next = expected.next().transpose()?;
+    }
+    drop(expected);
+    spill.close().map_err(|e| Error::Io {
+        message: format!("cannot remove verify's sort runs: {e}"),
+    })?;
 
     let node_count = read_counter(view, meta::NODE_COUNT, 8, problems)?;
     let edge_count = read_counter(view, meta::EDGE_COUNT, 8, problems)?;
@@ -464,5 +501,112 @@ fn undecodable(cf: ColumnFamily, key: &[u8], e: &graph_core::Error) -> Problem {
         cf,
         key: key.to_vec(),
         reason: e.to_string(),
+    }
+}
+
+#[cfg(all(test, feature = "memory"))]
+mod tests {
+    use std::ops::ControlFlow;
+
+    use graph_core::codec;
+    use graph_core::{
+        ColumnFamily, Durability, KeyRange, NodeId, Properties, PropertyValue as V, ReadView,
+        Result, ScanDirection, StorageBackend,
+    };
+    use storage_memory::MemoryBackend;
+
+    use super::{AUDIT_MEMORY, Problem, audit_within};
+    use crate::GraphStore;
+
+    /// The problems of an audit in a fixed order.
+    fn problems(view: &impl ReadView, memory: usize) -> Result<Vec<String>> {
+        let mut p: Vec<String> = audit_within(view, memory)?
+            .report
+            .problems
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect();
+        p.sort();
+        Ok(p)
+    }
+
+    /// An audit whose expected keys spill to many sorted runs finds exactly
+    /// what the in-memory one finds: nothing on a clean store, then the
+    /// same missing and extra entries once some are deleted and added.
+    #[test]
+    fn an_audit_spilling_sorted_runs_finds_what_one_in_memory_finds() -> Result<()> {
+        let s = GraphStore::open(MemoryBackend::new())?;
+        s.create_index("P", "name")?;
+        let mut b = s.batch();
+        let mut ids = Vec::new();
+        for i in 0..3_000i64 {
+            let label = if i % 3 == 0 { "Q" } else { "P" };
+            let props = Properties::from([
+                ("name".to_owned(), V::from(format!("n{}", i % 97))),
+                ("i".to_owned(), V::Int(i)),
+            ]);
+            ids.push(b.create_node(&[label], props)?);
+        }
+        b.commit()?;
+        let mut b = s.batch();
+        for i in 0..6_000usize {
+            let (src, dst) = (ids[i % ids.len()], ids[(i * 7919) % ids.len()]);
+            let ty = if i % 2 == 0 { "A" } else { "B" };
+            b.create_edge(src, dst, ty, Properties::new())?;
+        }
+        b.commit()?;
+        // 64 KiB arenas: the 17,000 expected keys make dozens of runs.
+        let small = 1;
+        assert_eq!(problems(s.backend(), small)?, Vec::<String>::new());
+        assert_eq!(
+            audit_within(s.backend(), small)?.report.index_entries,
+            17_000
+        );
+
+        // Damage: the first three and the last entry deleted, one entry
+        // added among the others and one after them all.
+        let be = s.backend();
+        let mut deleted = Vec::new();
+        for (direction, n) in [(ScanDirection::Forward, 3), (ScanDirection::Reverse, 1)] {
+            let mut taken = 0;
+            be.scan(
+                ColumnFamily::Indices,
+                KeyRange::all(),
+                direction,
+                &mut |k, _| {
+                    deleted.push(k.to_vec());
+                    taken += 1;
+                    Ok(if taken < n {
+                        ControlFlow::Continue(())
+                    } else {
+                        ControlFlow::Break(())
+                    })
+                },
+            )?;
+        }
+        for k in &deleted {
+            be.delete(ColumnFamily::Indices, k, Durability::Strict)?;
+        }
+        let added = [
+            codec::label_key(codec::SymbolId(1), NodeId(1_000_000)).to_vec(),
+            vec![0xFF; 9],
+        ];
+        for k in &added {
+            be.put(ColumnFamily::Indices, k, &[], Durability::Strict)?;
+        }
+        let spilled = problems(be, small)?;
+        assert_eq!(spilled, problems(be, AUDIT_MEMORY)?);
+        let mut expected: Vec<String> = deleted
+            .into_iter()
+            .map(|key| format!("{:?}", Problem::MissingIndexEntry { key }))
+            .chain(
+                added
+                    .into_iter()
+                    .map(|key| format!("{:?}", Problem::ExtraIndexEntry { key })),
+            )
+            .collect();
+        expected.sort();
+        assert_eq!(spilled, expected);
+        Ok(())
     }
 }
