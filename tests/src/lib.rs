@@ -192,8 +192,19 @@ impl<B> Drop for DiskHarness<B> {
     /// Fails the test if a store it created is still open: that store
     /// would write into the directory while and after it is removed (its
     /// background work, its close), leaving files behind.
+    ///
+    /// A dropped fjall store's last handle may be released by one of its
+    /// background threads a moment later: files still open are given up
+    /// to two seconds to close before the test fails.
     fn drop(&mut self) {
-        let open = files_open_under(self.dir.path());
+        let mut open = files_open_under(self.dir.path());
+        for _ in 0..200 {
+            if open.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            open = files_open_under(self.dir.path());
+        }
         if !open.is_empty() {
             still_open(
                 "a harness dropped while a store it created is still open \
