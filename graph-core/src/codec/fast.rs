@@ -1,20 +1,23 @@
-//! A decoder of node records written for their format, used before the
-//! serde decoder: decoding through serde costs about twice the allocations
-//! it makes (BENCHMARKS.md, "Encoding as creations are added").
+//! Decoders of node and edge records written for their format, used
+//! before the serde decoder: decoding through serde costs about twice the
+//! allocations it makes (BENCHMARKS.md, "Encoding as creations are
+//! added").
 //!
-//! It reads only the common shape: minimal varints, labels non-empty and
-//! strictly increasing, property keys strictly increasing (as written),
-//! all of them UTF-8, and scalar values (null, bool, int, float, string,
-//! bytes, date-time). Anything else (a list, a map or a vector value, a
-//! non-minimal varint, labels or keys out of order, more than
-//! [`MAX_ITEMS`] labels or properties, any malformed byte) makes it give
-//! up, and the serde decoder decides: so whenever it returns a record, the
-//! serde decoder returns the same one (checked on generated and damaged
-//! records by the tests in `records.rs` and `view.rs`).
+//! They read only the common shape: minimal varints, labels (of a node)
+//! strictly increasing and non-empty, a non-empty type (of an edge),
+//! property keys strictly increasing (as written), all of them UTF-8, and
+//! scalar values (null, bool, int, float, string, bytes, date-time).
+//! Anything else (a list, a map or a vector value, a non-minimal varint,
+//! labels or keys out of order, more than [`MAX_ITEMS`] labels or
+//! properties, any malformed byte) makes them give up, and the serde
+//! decoder decides: so whenever they return a record, the serde decoder
+//! returns the same one (checked on generated, damaged and every
+//! single-byte change of records by the tests in `records.rs`).
 //!
 //! [`layout`] validates a whole record and locates its sections without
 //! allocating; [`NodeView`](super::NodeView) reads them again on demand
 //! ([`Section`]), and [`node`] builds the owned record in the same pass.
+//! [`edge`] decodes an owned edge record.
 
 use std::collections::BTreeMap;
 
@@ -125,13 +128,29 @@ pub(super) fn layout<'a>(
     mut label: impl FnMut(&'a [u8]) -> Option<()>,
     mut property: impl FnMut(&'a [u8], &mut Reader<'a>) -> Option<()>,
 ) -> Option<Layout<'a>> {
+    layout_checked(body, utf8, &mut label, &mut property)
+}
+
+/// Whether `b` is UTF-8, without a call for ASCII.
+fn utf8(b: &[u8]) -> bool {
+    b.is_ascii() || std::str::from_utf8(b).is_ok()
+}
+
+/// [`layout`] with the check of labels and keys as UTF-8 left to `text`:
+/// [`node`] checks them once, as it makes them strings.
+fn layout_checked<'a>(
+    body: &'a [u8],
+    text: impl Fn(&[u8]) -> bool,
+    mut label: impl FnMut(&'a [u8]) -> Option<()>,
+    mut property: impl FnMut(&'a [u8], &mut Reader<'a>) -> Option<()>,
+) -> Option<Layout<'a>> {
     let mut r = Reader(body);
     let id = r.varint()?;
     let count = r.count()?;
     let start = r.0;
     let mut last: Option<&[u8]> = None;
     for _ in 0..count {
-        let l = r.text()?;
+        let l = r.bytes().filter(|b| text(b))?;
         if l.is_empty() || last.is_some_and(|last| !before(last, l)) {
             return None;
         }
@@ -142,21 +161,7 @@ pub(super) fn layout<'a>(
         count,
         bytes: read_since(start, r.0),
     };
-    let count = r.count()?;
-    let start = r.0;
-    let mut last: Option<&[u8]> = None;
-    for _ in 0..count {
-        let key = r.text()?;
-        if last.is_some_and(|last| !before(last, key)) {
-            return None;
-        }
-        last = Some(key);
-        property(key, &mut r)?;
-    }
-    let properties = Section {
-        count,
-        bytes: read_since(start, r.0),
-    };
+    let properties = properties_section(&mut r, &text, &mut property)?;
     let created_at = r.signed()?;
     let updated_at = r.signed()?;
     if !r.0.is_empty() {
@@ -168,6 +173,30 @@ pub(super) fn layout<'a>(
         properties,
         created_at,
         updated_at,
+    })
+}
+
+/// Reads a map of properties: keys strictly increasing and accepted by
+/// `text`, `property` reading each value.
+fn properties_section<'a>(
+    r: &mut Reader<'a>,
+    text: impl Fn(&[u8]) -> bool,
+    mut property: impl FnMut(&'a [u8], &mut Reader<'a>) -> Option<()>,
+) -> Option<Section<'a>> {
+    let count = r.count()?;
+    let start = r.0;
+    let mut last: Option<&[u8]> = None;
+    for _ in 0..count {
+        let key = r.bytes().filter(|b| text(b))?;
+        if last.is_some_and(|last| !before(last, key)) {
+            return None;
+        }
+        last = Some(key);
+        property(key, r)?;
+    }
+    Some(Section {
+        count,
+        bytes: read_since(start, r.0),
     })
 }
 
@@ -194,23 +223,37 @@ fn read_since<'a>(start: &'a [u8], rest: &'a [u8]) -> &'a [u8] {
         .unwrap_or_default()
 }
 
+/// `b` as an owned string, if it is UTF-8.
+fn owned(b: &[u8]) -> Option<String> {
+    std::str::from_utf8(b).ok().map(str::to_owned)
+}
+
+/// A [`properties_section`] callback inserting each property into `map`,
+/// checking its key as UTF-8 as it becomes a `String`.
+fn insert_into<'a>(
+    map: &mut BTreeMap<String, PropertyValue>,
+) -> impl FnMut(&'a [u8], &mut Reader<'a>) -> Option<()> {
+    |k, r| {
+        let key = owned(k)?;
+        map.insert(key, r.value()?.to_value());
+        Some(())
+    }
+}
+
 /// The record body (after the version byte) decoded into owned fields, or
-/// `None` when the serde decoder must decide.
+/// `None` when the serde decoder must decide. Each label and key is
+/// checked as UTF-8 once, as it becomes a `String`.
 pub(super) fn node(body: &[u8]) -> Option<NodeFields> {
     let mut labels = Vec::new();
     let mut properties = BTreeMap::new();
-    let owned = |b| std::str::from_utf8(b).ok().map(str::to_owned);
-    let l = layout(
+    let l = layout_checked(
         body,
+        |_| true,
         |l| {
             labels.push(owned(l)?);
             Some(())
         },
-        |k, r| {
-            let v = r.value()?;
-            properties.insert(owned(k)?, v.to_value());
-            Some(())
-        },
+        insert_into(&mut properties),
     )?;
     Some(NodeFields {
         id: l.id,
@@ -218,6 +261,44 @@ pub(super) fn node(body: &[u8]) -> Option<NodeFields> {
         properties,
         created_at: l.created_at,
         updated_at: l.updated_at,
+    })
+}
+
+/// The fields of an edge record, as the serde decoder returns them.
+pub(super) struct EdgeFields {
+    pub(super) id: u64,
+    pub(super) src: u64,
+    pub(super) dst: u64,
+    pub(super) edge_type: String,
+    pub(super) properties: BTreeMap<String, PropertyValue>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+}
+
+/// An edge record body (after the version byte) of the common shape (as
+/// for nodes, and a non-empty type) decoded into owned fields, or `None`
+/// when the serde decoder must decide.
+pub(super) fn edge(body: &[u8]) -> Option<EdgeFields> {
+    let mut r = Reader(body);
+    let id = r.varint()?;
+    let src = r.varint()?;
+    let dst = r.varint()?;
+    let edge_type = r.bytes().filter(|t| !t.is_empty()).and_then(owned)?;
+    let mut properties = BTreeMap::new();
+    properties_section(&mut r, |_| true, insert_into(&mut properties))?;
+    let created_at = r.signed()?;
+    let updated_at = r.signed()?;
+    if !r.0.is_empty() {
+        return None;
+    }
+    Some(EdgeFields {
+        id,
+        src,
+        dst,
+        edge_type,
+        properties,
+        created_at,
+        updated_at,
     })
 }
 
@@ -275,8 +356,7 @@ impl<'a> Reader<'a> {
 
     /// The bytes of a string, checked to be UTF-8 (ASCII without a call).
     fn text(&mut self) -> Option<&'a [u8]> {
-        let b = self.bytes()?;
-        (b.is_ascii() || std::str::from_utf8(b).is_ok()).then_some(b)
+        self.bytes().filter(|b| utf8(b))
     }
 
     /// Skips a scalar property value, checking it as [`value`](Self::value)
