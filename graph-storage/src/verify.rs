@@ -1,6 +1,6 @@
 //! The integrity check: every derived entry must match the records.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
 
@@ -232,8 +232,9 @@ impl<V: ReadView> GraphReader<'_, V> {
     /// keys the records call for are sorted in bounded memory
     /// ([`AUDIT_MEMORY`]; more is spilled to sorted runs in a temporary
     /// directory under [`std::env::temp_dir`], removed before it returns)
-    /// and merged with a scan of the index family; the node ids are held in
-    /// memory (about 16 bytes each) to check edge endpoints.
+    /// and merged with a scan of the index family; edge endpoints are
+    /// sorted the same way and met by the scan of the nodes, so the audit
+    /// needs no memory in proportion to the graph.
     /// [`GraphStore::repair`](crate::GraphStore::repair) fixes what it finds
     /// in derived data.
     ///
@@ -331,11 +332,50 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
                 std::env::temp_dir().display()
             ),
         })?;
-    let mut expected = Sorter::new(memory, spill.path(), "expected");
+    // Two sorters share the budget: the index keys the records call for,
+    // and each edge's endpoints (node id, edge id, role), which a scan of
+    // the nodes in id order then meets in the same order.
+    let mut expected = Sorter::new(memory / 2, spill.path(), "expected");
+    let mut ends = Sorter::new(memory / 2, spill.path(), "endpoints");
     let mut key = Vec::new();
-    let mut node_ids: HashSet<NodeId> = HashSet::new();
     let (mut max_node, mut max_edge) = (None, None);
 
+    view.scan(
+        ColumnFamily::Edges,
+        KeyRange::all(),
+        ScanDirection::Forward,
+        &mut |k, v| {
+            report.edges += 1;
+            let edge = match codec::decode_edge(k, v) {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(undecodable(ColumnFamily::Edges, k, &e));
+                    return Ok(ControlFlow::Continue(()));
+                }
+            };
+            max_edge = max_edge.max(Some(edge.id.0));
+            for (role, end) in [(0, edge.src), (1, edge.dst)] {
+                key.clear();
+                key.extend_from_slice(&codec::node_key(end));
+                key.extend_from_slice(&codec::edge_key(edge.id));
+                key.push(role);
+                ends.push(&key, &[])?;
+            }
+            if let Some(ty) = symbols.id(&edge.edge_type, problems) {
+                let out = AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id);
+                let inc = AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id);
+                expected.push(&out.encode(), &[])?;
+                expected.push(&inc.encode(), &[])?;
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+
+    // An endpoint is there when a node record of its id decodes: the
+    // endpoints before each decodable node's id are dangling.
+    let (mut ends, _) = ends.finish()?;
+    let mut dangling = Vec::new();
+    let mut next_end = ends.next().transpose()?.map(endpoint).transpose()?;
     view.scan(
         ColumnFamily::Nodes,
         KeyRange::all(),
@@ -351,7 +391,12 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
                 }
             };
             let id = node.id();
-            node_ids.insert(id);
+            while let Some((end, edge)) = next_end.take_if(|(end, _)| *end <= id) {
+                if end < id {
+                    dangling.push((edge, end));
+                }
+                next_end = ends.next().transpose()?.map(endpoint).transpose()?;
+            }
             max_node = max_node.max(Some(id.0));
             for label in node.labels() {
                 if let Some(sym) = symbols.id(label, problems) {
@@ -368,39 +413,18 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
             Ok(ControlFlow::Continue(()))
         },
     )?;
-
-    view.scan(
-        ColumnFamily::Edges,
-        KeyRange::all(),
-        ScanDirection::Forward,
-        &mut |k, v| {
-            report.edges += 1;
-            let edge = match codec::decode_edge(k, v) {
-                Ok(e) => e,
-                Err(e) => {
-                    problems.push(undecodable(ColumnFamily::Edges, k, &e));
-                    return Ok(ControlFlow::Continue(()));
-                }
-            };
-            max_edge = max_edge.max(Some(edge.id.0));
-            for end in [edge.src, edge.dst] {
-                if !node_ids.contains(&end) {
-                    problems.push(Problem::DanglingEdge {
-                        edge: edge.id,
-                        missing: end,
-                    });
-                }
-            }
-            if let Some(ty) = symbols.id(&edge.edge_type, problems) {
-                let out = AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id);
-                let inc = AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id);
-                expected.push(&out.encode(), &[])?;
-                expected.push(&inc.encode(), &[])?;
-            }
-            Ok(ControlFlow::Continue(()))
-        },
-    )?;
-    drop(node_ids);
+    while let Some((end, edge)) = next_end {
+        dangling.push((edge, end));
+        next_end = ends.next().transpose()?.map(endpoint).transpose()?;
+    }
+    drop(ends);
+    // In edge order, source before target, as the edges are listed.
+    dangling.sort_unstable();
+    problems.extend(
+        dangling
+            .into_iter()
+            .map(|((edge, _), missing)| Problem::DanglingEdge { edge, missing }),
+    );
 
     // Both sides in key order: a merge finds what is missing and extra.
     let (mut expected, _) = expected.finish()?;
@@ -504,14 +528,35 @@ fn undecodable(cf: ColumnFamily, key: &[u8], e: &graph_core::Error) -> Problem {
     }
 }
 
+/// An entry of the audit's endpoint sort: the node, and the edge with the
+/// endpoint's role (0 source, 1 target) to order the problems by.
+fn endpoint((key, _): (Vec<u8>, Vec<u8>)) -> Result<(NodeId, (EdgeId, u8))> {
+    let ids = |at: usize| {
+        key.get(at..at + 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+    };
+    match (ids(0), ids(8), key.get(16), key.len()) {
+        (Some(node), Some(edge), Some(&role), 17) => Ok((NodeId(node), (EdgeId(edge), role))),
+        _ => Err(Error::Io {
+            message: format!(
+                "verify's sort of edge endpoints returned a {}-byte entry, not 17: \
+                 its run files under {} were damaged while it ran",
+                key.len(),
+                std::env::temp_dir().display()
+            ),
+        }),
+    }
+}
+
 #[cfg(all(test, feature = "memory"))]
 mod tests {
     use std::ops::ControlFlow;
 
     use graph_core::codec;
     use graph_core::{
-        ColumnFamily, Durability, KeyRange, NodeId, Properties, PropertyValue as V, ReadView,
-        Result, ScanDirection, StorageBackend,
+        ColumnFamily, Durability, EdgeId, KeyRange, NodeId, Properties, PropertyValue as V,
+        ReadView, Result, ScanDirection, StorageBackend,
     };
     use storage_memory::MemoryBackend;
 
@@ -607,6 +652,65 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(spilled, expected);
+        Ok(())
+    }
+
+    /// Edges whose endpoint records are gone or do not decode are reported
+    /// dangling, once per missing end (twice for a loop), in edge order,
+    /// whether the endpoint sort spills runs or not.
+    #[test]
+    fn dangling_edges_are_found_by_the_sorted_endpoints() -> Result<()> {
+        let s = GraphStore::open(MemoryBackend::new())?;
+        let mut b = s.batch();
+        let mut ids = Vec::new();
+        for _ in 0..2_000 {
+            ids.push(b.create_node(&["P"], Properties::new())?);
+        }
+        b.commit()?;
+        let mut b = s.batch();
+        let mut edges: Vec<(EdgeId, NodeId, NodeId)> = Vec::new();
+        for i in 0..4_000usize {
+            let src = ids[(i * 7_919) % ids.len()];
+            // Every 50th edge a loop.
+            let dst = if i % 50 == 0 { src } else { ids[i % ids.len()] };
+            edges.push((b.create_edge(src, dst, "E", Properties::new())?, src, dst));
+        }
+        b.commit()?;
+        // The first, a middle and the last node deleted; one overwritten
+        // with bytes that do not decode.
+        let be = s.backend();
+        let gone = [ids[0], ids[1_000], ids[1_999], ids[50]];
+        for id in &gone[..3] {
+            be.delete(
+                ColumnFamily::Nodes,
+                &codec::node_key(*id),
+                Durability::Strict,
+            )?;
+        }
+        be.put(
+            ColumnFamily::Nodes,
+            &codec::node_key(gone[3]),
+            &[1, 0xFF],
+            Durability::Strict,
+        )?;
+        let expected: Vec<Problem> = edges
+            .iter()
+            .flat_map(|&(edge, src, dst)| [(edge, src), (edge, dst)])
+            .filter(|(_, end)| gone.contains(end))
+            .map(|(edge, missing)| Problem::DanglingEdge { edge, missing })
+            .collect();
+        assert!(expected.len() > 10, "{}", expected.len());
+        // With 64 KiB arenas the 8,000 endpoint entries (17 bytes each)
+        // are spilled to several runs.
+        for memory in [1, AUDIT_MEMORY] {
+            let found: Vec<Problem> = audit_within(be, memory)?
+                .report
+                .problems
+                .into_iter()
+                .filter(|p| matches!(p, Problem::DanglingEdge { .. }))
+                .collect();
+            assert_eq!(found, expected, "memory {memory}");
+        }
         Ok(())
     }
 }
