@@ -954,3 +954,94 @@ fn demo_runs_at_a_small_size() -> TestResult {
     fails(&[&"demo", &dir], 1);
     Ok(())
 }
+
+/// `bytes` gzip-compressed, as one member per part (`cat a.gz b.gz`).
+fn gzip(parts: &[&[u8]]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    for part in parts {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(part)?;
+        out.extend(enc.finish()?);
+    }
+    Ok(out)
+}
+
+/// Gzip-compressed inputs (CSV, JSON Lines, an edge list of two members)
+/// import exactly as their plain bytes do; a truncated or damaged stream
+/// stops the import with one line naming the file, even with
+/// `--skip-bad-rows` (the rest of the file cannot be read, so skipping it
+/// would lose it silently), and leaves no store.
+#[test]
+fn compressed_inputs_import_as_their_plain_bytes() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let files: [(&str, &str, &[u8]); 4] = [
+        ("--nodes", "nodes.csv", b"id:ID,name,:LABEL\n1,Ann,Person\n2,Bob,Person\n3,Cy,Robot\n"),
+        (
+            "--relationships",
+            "rels.csv",
+            b":START_ID,:END_ID,:TYPE,since:int\n1,2,KNOWS,2001\n2,3,OWNS,2010\n",
+        ),
+        (
+            "--jsonl",
+            "more.jsonl",
+            b"{\"type\":\"node\",\"id\":\"j1\",\"labels\":[\"J\"],\"properties\":{\"x\":1}}\n\
+              {\"type\":\"relationship\",\"label\":\"R\",\"start\":{\"id\":\"j1\"},\"end\":{\"id\":\"1\"},\"properties\":{}}\n",
+        ),
+        ("--edge-list", "edges.txt", b"# SNAP-like\n10\t11\n11\t12\r\n12\t10\n"),
+    ];
+    let (mut plain, mut packed) = (Vec::<String>::new(), Vec::<String>::new());
+    let mut packed_paths = Vec::new();
+    for (flag, name, bytes) in files {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, bytes)?;
+        let g = tmp.path().join(format!("{name}.gz"));
+        // The edge list in two members, split inside a line.
+        let (a, b) = bytes.split_at(bytes.len() / 2);
+        std::fs::write(&g, gzip(&[a, b])?)?;
+        for (args, path) in [(&mut plain, &p), (&mut packed, &g)] {
+            args.push(flag.to_owned());
+            args.push(path.display().to_string());
+        }
+        packed_paths.push(g);
+    }
+    let export = |args: &[String], store: &Path| -> Result<String, Box<dyn std::error::Error>> {
+        let mut all: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"import", &store];
+        all.extend(args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+        ok(&all);
+        Ok(ok(&[
+            &"export",
+            &store,
+            &"--format",
+            &"jsonl",
+            &"--out",
+            &"-",
+        ]))
+    };
+    let from_plain = export(&plain, &tmp.path().join("plain"))?;
+    let from_packed = export(&packed, &tmp.path().join("packed"))?;
+    assert_eq!(from_plain.lines().count(), 13, "{from_plain}");
+    assert_eq!(from_packed, from_plain);
+
+    // Truncated (the last member's end lost), or one byte of the deflate
+    // stream changed: an error, also when skipping bad rows.
+    let whole = std::fs::read(&packed_paths[0])?;
+    let mut damaged = whole.clone();
+    damaged[whole.len() / 2] ^= 0x55;
+    for (i, bytes) in [whole[..whole.len() - 6].to_vec(), damaged]
+        .into_iter()
+        .enumerate()
+    {
+        let g = tmp.path().join(format!("bad-{i}.csv.gz"));
+        std::fs::write(&g, bytes)?;
+        let store = tmp.path().join(format!("bad-{i}"));
+        let line = fails(&[&"import", &store, &"--skip-bad-rows", &"--nodes", &g], 1);
+        assert!(line.contains(&g.display().to_string()), "{line}");
+        assert!(line.contains("cannot help"), "{line}");
+        if i == 0 {
+            assert!(line.contains("read error"), "{line}");
+        }
+        assert!(!store.join("CURRENT").exists(), "{line}");
+    }
+    Ok(())
+}

@@ -330,6 +330,12 @@ impl BadRows {
     }
 
     fn bad(&mut self, e: RowError) -> CliResult<()> {
+        if e.fatal {
+            return Err(CliError::new(format!(
+                "{e} (nothing was imported; the file cannot be read past this point, so \
+                 --skip-bad-rows cannot help: fix or replace the file)"
+            )));
+        }
         if !self.skip {
             return Err(CliError::new(format!(
                 "{e} (nothing was imported; fix the row, or pass --skip-bad-rows to skip bad rows)"
@@ -368,6 +374,7 @@ fn ref_error(loc: &Loc, r: &NodeRef, what: &str) -> RowError {
         format!(" in id space {}", r.space)
     };
     RowError {
+        fatal: false,
         loc: loc.clone(),
         column: r.column,
         reason: format!(
@@ -501,6 +508,7 @@ fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
                             .ctx(|| "cannot read the saved id mapping".to_owned())?
                         {
                             bad.bad(RowError {
+                            fatal: false,
                             loc,
                             column: 0,
                             reason: format!(
@@ -510,6 +518,7 @@ fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
                         })?;
                         } else if !seen.insert(&space, &id) {
                             bad.bad(RowError {
+                                fatal: false,
                                 loc,
                                 column: 0,
                                 reason: format!("duplicate node id {id:?}"),
@@ -773,6 +782,7 @@ fn write_rows(
                     && ids.get(&space, id).is_some()
                 {
                     bad.bad(RowError {
+                        fatal: false,
                         loc,
                         column: 0,
                         reason: format!("duplicate node id {id:?}"),

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use flate2::bufread::MultiGzDecoder;
 use graph_storage::{Properties, PropertyValue};
 use serde_json::Value;
 
@@ -32,6 +33,10 @@ pub struct RowError {
     pub column: usize,
     /// Why.
     pub reason: String,
+    /// The file could not be read on from here (an I/O error, a damaged
+    /// compressed stream): skipping the row cannot help, so the import
+    /// stops even with `--skip-bad-rows`.
+    pub fatal: bool,
 }
 
 impl fmt::Display for RowError {
@@ -231,6 +236,7 @@ fn split_header(field: &str) -> (String, Option<String>, Option<String>) {
 
 fn parse_header(fields: &[String], kind: CsvKind, loc: &Loc) -> Result<Vec<Column>, RowError> {
     let err = |column: usize, reason: String| RowError {
+        fatal: false,
         loc: loc.clone(),
         column,
         reason,
@@ -313,10 +319,37 @@ fn parse_header(fields: &[String], kind: CsvKind, loc: &Loc) -> Result<Vec<Colum
     Ok(cols)
 }
 
-/// Opens a file, with the error naming it.
-fn open(path: &Path) -> Result<File, String> {
-    File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+/// Opens an input file, counting into `count` the bytes read from it (so
+/// progress is measured against file sizes). A file that starts with
+/// gzip's magic bytes is decompressed as it is read, every member of it
+/// (as `cat a.gz b.gz` and bgzip make them): datasets import as published
+/// (`.txt.gz`, `.csv.gz`). The error names the file.
+fn open(path: &Path, count: &Arc<std::sync::atomic::AtomicU64>) -> Result<Input, String> {
+    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut raw = BufReader::with_capacity(
+        1 << 20,
+        Counting {
+            inner: file,
+            count: Arc::clone(count),
+        },
+    );
+    let head = raw
+        .fill_buf()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(if head.starts_with(&GZIP_MAGIC) {
+        Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(raw)))
+    } else {
+        Box::new(raw)
+    })
 }
+
+/// The first two bytes of a gzip member (RFC 1952). No UTF-8 text starts
+/// with them (0x8B is a continuation byte), so a plain input is never
+/// taken for a compressed one.
+const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
+
+/// An open input file, decompressed if it was compressed.
+type Input = Box<dyn BufRead + Send>;
 
 /// A reader counting the bytes it has handed out.
 struct Counting<R> {
@@ -334,7 +367,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// One open CSV file.
-type CsvFile = csv::Reader<Counting<BufReader<File>>>;
+type CsvFile = csv::Reader<Input>;
 
 /// Options of the CSV reader.
 #[derive(Debug, Clone)]
@@ -395,7 +428,8 @@ impl CsvReader {
         };
         self.next_file += 1;
         let name: Arc<str> = Arc::from(path.display().to_string());
-        let file = open(&path).map_err(|reason| RowError {
+        let file = open(&path, &self.count).map_err(|reason| RowError {
+            fatal: true,
             loc: Loc {
                 file: Arc::clone(&name),
                 line: 0,
@@ -408,10 +442,7 @@ impl CsvReader {
             .has_headers(false)
             .flexible(true)
             .delimiter(self.opts.delimiter)
-            .from_reader(Counting {
-                inner: BufReader::with_capacity(1 << 20, file),
-                count: Arc::clone(&self.count),
-            });
+            .from_reader(file);
         self.reader = Some((rdr, name));
         Ok(true)
     }
@@ -419,6 +450,7 @@ impl CsvReader {
     fn row(&self, loc: &Loc) -> Result<Item, RowError> {
         let columns = self.columns.as_deref().unwrap_or_default();
         let err = |column: usize, reason: String| RowError {
+            fatal: false,
             loc: loc.clone(),
             column,
             reason,
@@ -545,7 +577,10 @@ impl ItemReader for CsvReader {
                 }
                 Ok(true) => {}
                 Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
+                    // A read error has no position: the line reached so far.
+                    let line = e
+                        .position()
+                        .map_or_else(|| rdr.position().line(), csv::Position::line);
                     let reason = match e.kind() {
                         csv::ErrorKind::Utf8 { err, .. } => {
                             format!("invalid UTF-8 in field {} of the row", err.field() + 1)
@@ -557,10 +592,12 @@ impl ItemReader for CsvReader {
                         csv::ErrorKind::Utf8 { err, .. } => err.field() + 1,
                         _ => 0,
                     };
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
+                    if fatal {
                         self.failed = true;
                     }
                     return Some(Err(RowError {
+                        fatal,
                         loc: Loc { file: name, line },
                         column,
                         reason,
@@ -587,7 +624,7 @@ impl ItemReader for CsvReader {
                     Err(e) => {
                         // Without a header no row of the set can be read.
                         self.failed = true;
-                        return Some(Err(e));
+                        return Some(Err(RowError { fatal: true, ..e }));
                     }
                 }
                 continue;
@@ -606,7 +643,7 @@ impl ItemReader for CsvReader {
 
 /// A line-oriented reader (JSON Lines, edge lists) over one file.
 struct Lines {
-    reader: BufReader<Counting<File>>,
+    reader: Input,
     name: Arc<str>,
     line: u64,
     buf: Vec<u8>,
@@ -617,7 +654,9 @@ struct Lines {
 impl Lines {
     fn open(path: &Path) -> Result<Lines, RowError> {
         let name: Arc<str> = Arc::from(path.display().to_string());
-        let file = open(path).map_err(|reason| RowError {
+        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let reader = open(path, &count).map_err(|reason| RowError {
+            fatal: true,
             loc: Loc {
                 file: Arc::clone(&name),
                 line: 0,
@@ -625,15 +664,8 @@ impl Lines {
             column: 0,
             reason,
         })?;
-        let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
         Ok(Lines {
-            reader: BufReader::with_capacity(
-                1 << 20,
-                Counting {
-                    inner: file,
-                    count: Arc::clone(&count),
-                },
-            ),
+            reader,
             name,
             line: 0,
             buf: Vec::new(),
@@ -665,6 +697,7 @@ impl Lines {
                 match std::str::from_utf8(&self.buf) {
                     Ok(s) => Some(Ok((s, loc))),
                     Err(e) => Some(Err(RowError {
+                        fatal: false,
                         loc,
                         column: e.valid_up_to() + 1,
                         reason: "invalid UTF-8".into(),
@@ -674,6 +707,7 @@ impl Lines {
             Err(e) => {
                 self.done = true;
                 Some(Err(RowError {
+                    fatal: true,
                     loc,
                     column: 0,
                     reason: format!("read error: {e}"),
@@ -773,6 +807,7 @@ impl LineFiles {
                 Ok(Some(item)) => return Some(Ok((item, loc))),
                 Err((column, reason)) => {
                     return Some(Err(RowError {
+                        fatal: false,
                         loc,
                         column,
                         reason,
