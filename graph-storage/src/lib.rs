@@ -58,7 +58,9 @@ pub use mutation::Mutation;
 pub use read::{EdgeRef, GraphReader, IndexInfo};
 pub use repair::{CounterFix, EntryCounts, RepairReport};
 pub use store::{GraphStore, LIBRARY_VERSION, StoreOptions};
-pub use verify::{AUDIT_MEMORY, Problem, VerifyReport};
+pub use verify::{
+    AUDIT_MEMORY, AUDIT_PROGRESS_EVERY, AuditPass, AuditProgress, Problem, VerifyReport,
+};
 
 /// The in-memory reference backend (feature `memory`).
 #[cfg(feature = "memory")]

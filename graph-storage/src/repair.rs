@@ -21,7 +21,7 @@ use graph_core::{
 use crate::ids::{ID_BLOCK, IdAllocator};
 use crate::known::KnownNodes;
 use crate::store::GraphStore;
-use crate::verify::{Audit, Problem, VerifyReport, audit};
+use crate::verify::{Audit, AuditProgress, Problem, VerifyReport, audit};
 
 /// Index and adjacency entries by kind (see [`RepairReport`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -214,8 +214,19 @@ impl<B: StorageBackend> GraphStore<B> {
     /// corruption of the index catalog (repair cannot know the indexes
     /// then).
     pub fn repair(&self) -> Result<RepairReport> {
+        self.repair_with(|_| {})
+    }
+
+    /// [`repair`](Self::repair), calling `progress` as the audits go: the
+    /// passes of the audit before the fixes, then those of the audit after
+    /// them (see [`AuditProgress`]). `progress` runs while the writer lock
+    /// is held and inside scans: it must not call the store.
+    ///
+    /// # Errors
+    /// Those of [`repair`](Self::repair).
+    pub fn repair_with(&self, mut progress: impl FnMut(AuditProgress)) -> Result<RepairReport> {
         let mut writer = self.lock_writer();
-        let found = audit(&self.backend.snapshot())?;
+        let found = audit(&self.backend.snapshot(), &mut progress)?;
         let plan = self.plan(&found, writer.next_index_id)?;
         if !plan.batch.is_empty() {
             self.backend.write(&plan.batch, Durability::Strict)?;
@@ -247,7 +258,7 @@ impl<B: StorageBackend> GraphStore<B> {
             self.settle_lease(allocator, key, *mark)?;
         }
 
-        report.after = audit(&self.backend.snapshot())?.report;
+        report.after = audit(&self.backend.snapshot(), &mut progress)?.report;
         Ok(report)
     }
 

@@ -19,7 +19,7 @@ use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::read::{EdgeRef, GraphReader, IndexInfo};
 use crate::txn::{Counters, validate_name};
-use crate::verify::VerifyReport;
+use crate::verify::{AuditProgress, VerifyReport};
 
 /// How a [`GraphStore`] writes.
 #[derive(Debug, Clone)]
@@ -728,6 +728,15 @@ impl<B: StorageBackend> GraphStore<B> {
     /// Engine errors; inconsistencies are in the report.
     pub fn verify(&self) -> Result<VerifyReport> {
         self.snapshot()?.verify()
+    }
+
+    /// [`verify`](Self::verify), calling `progress` as the audit goes (see
+    /// [`GraphReader::verify_with`]).
+    ///
+    /// # Errors
+    /// Engine errors; inconsistencies are in the report.
+    pub fn verify_with(&self, progress: impl FnMut(AuditProgress)) -> Result<VerifyReport> {
+        self.snapshot()?.verify_with(progress)
     }
 
     /// Makes every acknowledged commit durable against power loss (useful

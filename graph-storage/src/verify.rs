@@ -221,6 +221,97 @@ impl StoredSymbols {
     }
 }
 
+/// A pass of the whole-store audit behind `verify` and `repair`, in the
+/// order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditPass {
+    /// The edge records: decoded, their endpoints and adjacency entries
+    /// noted.
+    Edges,
+    /// The node records: decoded, their label and property-index entries
+    /// noted, edge endpoints checked.
+    Nodes,
+    /// The index family, merged with the entries the records call for.
+    Indices,
+}
+
+impl AuditPass {
+    /// A short name: `edges`, `nodes` or `indices`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditPass::Edges => "edges",
+            AuditPass::Nodes => "nodes",
+            AuditPass::Indices => "indices",
+        }
+    }
+}
+
+/// How far the audit behind [`GraphReader::verify_with`],
+/// [`GraphStore::verify_with`](crate::GraphStore::verify_with) and
+/// [`GraphStore::repair_with`](crate::GraphStore::repair_with) has come:
+/// reported every [`AUDIT_PROGRESS_EVERY`] items of a pass and once at its
+/// end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditProgress {
+    /// The pass running.
+    pub pass: AuditPass,
+    /// Items (records, or index entries) the pass has read so far.
+    pub done: u64,
+    /// About how many it will read: the stored count of nodes or edges,
+    /// the number of entries the records call for; `None` when unknown (a
+    /// count that does not decode). Damage can make `done` exceed it.
+    pub total: Option<u64>,
+    /// Whether the pass is over (`done` is then its final count).
+    pub finished: bool,
+}
+
+/// How often, in items read, the audit reports its progress.
+pub const AUDIT_PROGRESS_EVERY: u64 = 1 << 16;
+
+/// Reports the progress of one pass.
+struct Pass<'p> {
+    pass: AuditPass,
+    done: u64,
+    total: Option<u64>,
+    report: &'p mut dyn FnMut(AuditProgress),
+}
+
+impl<'p> Pass<'p> {
+    fn new(pass: AuditPass, total: Option<u64>, report: &'p mut dyn FnMut(AuditProgress)) -> Self {
+        let mut p = Pass {
+            pass,
+            done: 0,
+            total,
+            report,
+        };
+        p.send(false);
+        p
+    }
+
+    fn send(&mut self, finished: bool) {
+        (self.report)(AuditProgress {
+            pass: self.pass,
+            done: self.done,
+            total: self.total,
+            finished,
+        });
+    }
+
+    /// One more item read.
+    fn tick(&mut self) {
+        self.done += 1;
+        if self.done.is_multiple_of(AUDIT_PROGRESS_EVERY) {
+            self.send(false);
+        }
+    }
+
+    fn finish(mut self) {
+        self.send(true);
+    }
+}
+
 impl<V: ReadView> GraphReader<'_, V> {
     /// Checks the whole store: every record decodes; every edge's endpoints
     /// exist; the label index, property indexes and adjacency hold exactly
@@ -243,7 +334,17 @@ impl<V: ReadView> GraphReader<'_, V> {
     /// inconsistencies, an undecodable counter among them, are reported,
     /// not returned.
     pub fn verify(&self) -> Result<VerifyReport> {
-        audit(self.view()).map(|a| a.report)
+        self.verify_with(|_| {})
+    }
+
+    /// [`verify`](Self::verify), calling `progress` as each pass goes (see
+    /// [`AuditProgress`]): for a progress display over a large store.
+    /// `progress` runs inside the scans: it must not call the store.
+    ///
+    /// # Errors
+    /// Those of [`verify`](Self::verify).
+    pub fn verify_with(&self, mut progress: impl FnMut(AuditProgress)) -> Result<VerifyReport> {
+        audit_within(self.view(), AUDIT_MEMORY, &mut progress).map(|a| a.report)
     }
 }
 
@@ -312,12 +413,19 @@ fn read_counter(
 ///
 /// # Errors
 /// Engine errors; corruption of the index catalog.
-pub(crate) fn audit(view: &impl ReadView) -> Result<Audit> {
-    audit_within(view, AUDIT_MEMORY)
+pub(crate) fn audit(
+    view: &impl ReadView,
+    progress: &mut dyn FnMut(AuditProgress),
+) -> Result<Audit> {
+    audit_within(view, AUDIT_MEMORY, progress)
 }
 
 /// [`audit`] sorting the expected index keys in about `memory` bytes.
-pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit> {
+pub(crate) fn audit_within(
+    view: &impl ReadView,
+    memory: usize,
+    progress: &mut dyn FnMut(AuditProgress),
+) -> Result<Audit> {
     let mut report = VerifyReport::default();
     let problems = &mut report.problems;
     let symbols = StoredSymbols::load(view, problems)?;
@@ -339,13 +447,23 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
     let mut ends = Sorter::new(memory / 2, spill.path(), "endpoints");
     let mut key = Vec::new();
     let (mut max_node, mut max_edge) = (None, None);
+    // The stored counts, for progress only (checked at the end).
+    let stored = |key: &[u8]| -> Result<Option<u64>> {
+        Ok(view
+            .get(ColumnFamily::Default, key)?
+            .and_then(|v| codec::decode_u64_value(ColumnFamily::Default, key, &v).ok()))
+    };
+    let (stored_nodes, stored_edges) = (stored(meta::NODE_COUNT)?, stored(meta::EDGE_COUNT)?);
+    let mut expected_entries = 0u64;
 
+    let mut pass = Pass::new(AuditPass::Edges, stored_edges, &mut *progress);
     view.scan(
         ColumnFamily::Edges,
         KeyRange::all(),
         ScanDirection::Forward,
         &mut |k, v| {
             report.edges += 1;
+            pass.tick();
             let edge = match codec::decode_edge(k, v) {
                 Ok(e) => e,
                 Err(e) => {
@@ -366,22 +484,26 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
                 let inc = AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id);
                 expected.push(&out.encode(), &[])?;
                 expected.push(&inc.encode(), &[])?;
+                expected_entries += 2;
             }
             Ok(ControlFlow::Continue(()))
         },
     )?;
+    pass.finish();
 
     // An endpoint is there when a node record of its id decodes: the
     // endpoints before each decodable node's id are dangling.
     let (mut ends, _) = ends.finish()?;
     let mut dangling = Vec::new();
     let mut next_end = ends.next().transpose()?.map(endpoint).transpose()?;
+    let mut pass = Pass::new(AuditPass::Nodes, stored_nodes, &mut *progress);
     view.scan(
         ColumnFamily::Nodes,
         KeyRange::all(),
         ScanDirection::Forward,
         &mut |k, v| {
             report.nodes += 1;
+            pass.tick();
             // Read in place: only the entries are built, not the node.
             let node = match codec::decode_node_view(k, v) {
                 Ok(n) => n,
@@ -401,18 +523,21 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
             for label in node.labels() {
                 if let Some(sym) = symbols.id(label, problems) {
                     expected.push(&codec::label_key(sym, id), &[])?;
+                    expected_entries += 1;
                 }
                 for (property, index) in catalog.on_label(label) {
                     if let Some(value) = node.property(property) {
                         key.clear();
                         codec::property_index_key(*index, &value.to_value(), id, &mut key);
                         expected.push(&key, &[])?;
+                        expected_entries += 1;
                     }
                 }
             }
             Ok(ControlFlow::Continue(()))
         },
     )?;
+    pass.finish();
     while let Some((end, edge)) = next_end {
         dangling.push((edge, end));
         next_end = ends.next().transpose()?.map(endpoint).transpose()?;
@@ -429,12 +554,14 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
     // Both sides in key order: a merge finds what is missing and extra.
     let (mut expected, _) = expected.finish()?;
     let mut next = expected.next().transpose()?;
+    let mut pass = Pass::new(AuditPass::Indices, Some(expected_entries), &mut *progress);
     view.scan(
         ColumnFamily::Indices,
         KeyRange::all(),
         ScanDirection::Forward,
         &mut |k, v| {
             report.index_entries += 1;
+            pass.tick();
             while let Some((missing, _)) = next.take_if(|(e, _)| e.as_slice() < k) {
                 problems.push(Problem::MissingIndexEntry { key: missing });
                 next = expected.next().transpose()?;
@@ -460,6 +587,7 @@ pub(crate) fn audit_within(view: &impl ReadView, memory: usize) -> Result<Audit>
         problems.push(Problem::MissingIndexEntry { key: missing });
         next = expected.next().transpose()?;
     }
+    pass.finish();
     drop(expected);
     spill.close().map_err(|e| Error::Io {
         message: format!("cannot remove verify's sort runs: {e}"),
@@ -560,12 +688,14 @@ mod tests {
     };
     use storage_memory::MemoryBackend;
 
-    use super::{AUDIT_MEMORY, Problem, audit_within};
+    use super::{
+        AUDIT_MEMORY, AUDIT_PROGRESS_EVERY, AuditPass, AuditProgress, Problem, audit_within,
+    };
     use crate::GraphStore;
 
     /// The problems of an audit in a fixed order.
     fn problems(view: &impl ReadView, memory: usize) -> Result<Vec<String>> {
-        let mut p: Vec<String> = audit_within(view, memory)?
+        let mut p: Vec<String> = audit_within(view, memory, &mut |_| {})?
             .report
             .problems
             .iter()
@@ -604,7 +734,9 @@ mod tests {
         let small = 1;
         assert_eq!(problems(s.backend(), small)?, Vec::<String>::new());
         assert_eq!(
-            audit_within(s.backend(), small)?.report.index_entries,
+            audit_within(s.backend(), small, &mut |_| {})?
+                .report
+                .index_entries,
             17_000
         );
 
@@ -703,7 +835,7 @@ mod tests {
         // With 64 KiB arenas the 8,000 endpoint entries (17 bytes each)
         // are spilled to several runs.
         for memory in [1, AUDIT_MEMORY] {
-            let found: Vec<Problem> = audit_within(be, memory)?
+            let found: Vec<Problem> = audit_within(be, memory, &mut |_| {})?
                 .report
                 .problems
                 .into_iter()
@@ -711,6 +843,55 @@ mod tests {
                 .collect();
             assert_eq!(found, expected, "memory {memory}");
         }
+        Ok(())
+    }
+
+    /// Progress comes pass by pass (edges, nodes, indices), each from 0 to
+    /// its final count in steps of `AUDIT_PROGRESS_EVERY`, with the stored
+    /// counts and the expected entries as totals.
+    #[test]
+    fn the_audit_reports_its_progress_pass_by_pass() -> Result<()> {
+        let s = GraphStore::open(MemoryBackend::new())?;
+        let nodes = AUDIT_PROGRESS_EVERY + 10;
+        let mut b = s.batch();
+        let mut ids = Vec::new();
+        for _ in 0..nodes {
+            ids.push(b.create_node(&["P"], Properties::new())?);
+        }
+        for w in ids.windows(2).take(100) {
+            b.create_edge(w[0], w[1], "E", Properties::new())?;
+        }
+        b.commit()?;
+        let mut seen = Vec::new();
+        let report = s.verify_with(|p| seen.push(p))?;
+        assert!(report.is_clean(), "{report}");
+        let step = |pass, done, total, finished| AuditProgress {
+            pass,
+            done,
+            total: Some(total),
+            finished,
+        };
+        let entries = nodes + 200;
+        let expected = vec![
+            step(AuditPass::Edges, 0, 100, false),
+            step(AuditPass::Edges, 100, 100, true),
+            step(AuditPass::Nodes, 0, nodes, false),
+            step(AuditPass::Nodes, AUDIT_PROGRESS_EVERY, nodes, false),
+            step(AuditPass::Nodes, nodes, nodes, true),
+            step(AuditPass::Indices, 0, entries, false),
+            step(AuditPass::Indices, AUDIT_PROGRESS_EVERY, entries, false),
+            step(AuditPass::Indices, entries, entries, true),
+        ];
+        assert_eq!(seen, expected);
+        assert_eq!(report.index_entries, entries);
+        // Repair reports both of its audits.
+        let mut passes = Vec::new();
+        s.repair_with(|p| {
+            if p.finished {
+                passes.push(p.pass.name());
+            }
+        })?;
+        assert_eq!(passes, ["edges", "nodes", "indices"].repeat(2));
         Ok(())
     }
 }

@@ -228,7 +228,7 @@ async fn index_list(api: Arc<Api>, r: Read<()>) -> Result<Value> {
 }
 
 async fn verify(api: Arc<Api>, r: Read<()>) -> Result<Value> {
-    let verified = on_graph(&api, r.linearizable, reads::verify).await?;
+    let verified = on_graph(&api, r.linearizable, |g| reads::verify(g, |_| {})).await?;
     to_value(&verified)
 }
 

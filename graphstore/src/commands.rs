@@ -388,12 +388,14 @@ pub(crate) fn index(c: IndexCommand) -> CliResult<()> {
     Ok(())
 }
 
-pub(crate) fn verify(a: ReadJson) -> CliResult<()> {
+pub(crate) fn verify(a: ReadJson, quiet: bool) -> CliResult<()> {
     if let Some(url) = remote::url_of(&a.store) {
         return remote::verify(url, &a);
     }
     let store = open_existing(&a.store, Durability::Strict)?;
-    let verified = reads::verify(&store).ctx(|| format!("cannot verify {}", shown(&a.store)))?;
+    let mut shown_progress = progress::AuditDisplay::new(quiet);
+    let verified = reads::verify(&store, |p| shown_progress.update(p))
+        .ctx(|| format!("cannot verify {}", shown(&a.store)))?;
     close(store)?;
     let name = shown(&a.store);
     reads::print_verified(
@@ -404,10 +406,11 @@ pub(crate) fn verify(a: ReadJson) -> CliResult<()> {
     )
 }
 
-pub(crate) fn repair(a: StoreJson) -> CliResult<()> {
+pub(crate) fn repair(a: StoreJson, quiet: bool) -> CliResult<()> {
     let store = open_existing(&a.store, Durability::Strict)?;
+    let mut shown_progress = progress::AuditDisplay::new(quiet);
     let report = store
-        .repair()
+        .repair_with(|p| shown_progress.update(p))
         .ctx(|| format!("cannot repair {}", shown(&a.store)))?;
     close(store)?;
     let unfixed: Vec<String> = report.unfixed.iter().map(ToString::to_string).collect();

@@ -13,6 +13,7 @@ const LINE_EVERY: Duration = Duration::from_secs(2);
 /// percentage and ETA) and rows (for the rate).
 pub struct Progress {
     phase: String,
+    unit: &'static str,
     total: u64,
     rows: u64,
     pos: u64,
@@ -25,6 +26,12 @@ pub struct Progress {
 impl Progress {
     /// Starts a phase. `total` is the input size in bytes (0 if unknown).
     pub fn new(phase: &str, total: u64, quiet: bool) -> Self {
+        Self::counting(phase, total, "rows", quiet)
+    }
+
+    /// Starts a phase whose position is counted in items called `unit`
+    /// rather than bytes; `total` is the expected count (0 if unknown).
+    pub fn counting(phase: &str, total: u64, unit: &'static str, quiet: bool) -> Self {
         let tty = std::io::stderr().is_terminal();
         let bar = (!quiet && tty).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -38,6 +45,7 @@ impl Progress {
         });
         Progress {
             phase: phase.to_owned(),
+            unit,
             total,
             rows: 0,
             pos: 0,
@@ -59,7 +67,12 @@ impl Progress {
         self.pos = pos.min(self.total.max(pos));
         if let Some(bar) = &self.bar {
             bar.set_position(self.pos);
-            bar.set_message(format!("{} rows, {}/s", count(rows), count_f(self.rate())));
+            bar.set_message(format!(
+                "{} {}, {}/s",
+                count(rows),
+                self.unit,
+                count_f(self.rate())
+            ));
         } else if self.plain && self.last_line.elapsed() >= LINE_EVERY {
             self.last_line = Instant::now();
             eprintln!("{}", self.line());
@@ -68,8 +81,9 @@ impl Progress {
 
     fn line(&self) -> String {
         let elapsed = self.started.elapsed().as_secs_f64();
+        let unit = self.unit;
         let mut s = format!(
-            "{}: {} rows, {} rows/s, {:.1} s",
+            "{}: {} {unit}, {} {unit}/s, {:.1} s",
             self.phase,
             count(self.rows),
             count_f(self.rate()),
@@ -87,6 +101,52 @@ impl Progress {
     pub fn finish(self) {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// The progress of `verify` and `repair`: one phase per pass of the audit
+/// (edges, nodes, indices), counted in records or entries.
+pub struct AuditDisplay {
+    quiet: bool,
+    current: Option<(graph_storage::AuditPass, Progress)>,
+}
+
+impl AuditDisplay {
+    /// A display, silent with `quiet`.
+    pub fn new(quiet: bool) -> Self {
+        AuditDisplay {
+            quiet,
+            current: None,
+        }
+    }
+
+    /// Shows `p`, starting a new phase when a pass begins.
+    pub fn update(&mut self, p: graph_storage::AuditProgress) {
+        // A pass's first report starts its phase (its last one ended the
+        // phase before).
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|(pass, _)| *pass != p.pass)
+        {
+            if let Some((_, old)) = self.current.take() {
+                old.finish();
+            }
+            let unit = match p.pass {
+                graph_storage::AuditPass::Indices => "entries",
+                _ => "records",
+            };
+            let phase = Progress::counting(p.pass.name(), p.total.unwrap_or(0), unit, self.quiet);
+            self.current = Some((p.pass, phase));
+        }
+        if let Some((_, phase)) = self.current.as_mut() {
+            phase.update(p.done, p.done);
+        }
+        if p.finished
+            && let Some((_, phase)) = self.current.take()
+        {
+            phase.finish();
         }
     }
 }

@@ -716,8 +716,11 @@ pub struct Verified {
 ///
 /// # Errors
 /// Store errors (not inconsistencies: those are in the result).
-pub fn verify<B: StorageBackend>(store: &GraphStore<B>) -> Result<Verified> {
-    let report = store.verify()?;
+pub fn verify<B: StorageBackend>(
+    store: &GraphStore<B>,
+    progress: impl FnMut(graph_storage::AuditProgress),
+) -> Result<Verified> {
+    let report = store.verify_with(progress)?;
     Ok(Verified {
         clean: report.is_clean(),
         problems: report.problems.iter().map(ToString::to_string).collect(),
