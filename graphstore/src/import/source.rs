@@ -33,9 +33,10 @@ pub struct RowError {
     pub column: usize,
     /// Why.
     pub reason: String,
-    /// The file could not be read on from here (an I/O error, a damaged
-    /// compressed stream): skipping the row cannot help, so the import
-    /// stops even with `--skip-bad-rows`.
+    /// Nothing after this in the file can be read (it cannot be opened or
+    /// read, a compressed stream is damaged or truncated, a CSV header is
+    /// bad): skipping cannot help, so the import stops even with
+    /// `--skip-bad-rows`.
     pub fatal: bool,
 }
 
