@@ -146,6 +146,7 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
             label: a.edge_list_label.clone(),
             edge_type: a.edge_list_type.clone(),
             third_column: a.third_column.clone(),
+            fourth_column: a.fourth_column.clone(),
         },
         skip_bad_rows: a.skip_bad_rows,
         report,

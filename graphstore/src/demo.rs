@@ -103,6 +103,7 @@ fn import_opts(inputs: Vec<Input>, report: PathBuf, quiet: bool) -> ImportOption
             label: "Member".into(),
             edge_type: "FRIEND".into(),
             third_column: "weight".into(),
+            fourth_column: "time".into(),
         },
         skip_bad_rows: false,
         report,

@@ -154,7 +154,7 @@ pub struct ImportArgs {
     /// A JSON Lines file (`{"type":"node",...}` / `{"type":"relationship",...}`). Repeatable.
     #[arg(long, value_name = "FILE")]
     jsonl: Vec<PathBuf>,
-    /// A plain edge list (`src dst [number]` a line, `#`/`%` comments). Repeatable.
+    /// A plain edge list (`src dst [number [number]]` a line, `#`/`%` comments). Repeatable.
     #[arg(long, value_name = "FILE")]
     edge_list: Vec<PathBuf>,
     /// Label of the nodes edge lists create.
@@ -169,6 +169,10 @@ pub struct ImportArgs {
     /// Property name of an edge list's third column.
     #[arg(long, default_value = "weight")]
     third_column: String,
+    /// Property name of an edge list's fourth column (KONECT's and SNAP's
+    /// temporal lists put a timestamp there).
+    #[arg(long, default_value = "time")]
+    fourth_column: String,
     /// CSV field delimiter (one character; `\t` for tab).
     #[arg(long, default_value = ",")]
     delimiter: String,

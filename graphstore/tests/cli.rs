@@ -406,7 +406,7 @@ fn a_bad_row_names_file_line_column_and_changes_nothing() -> TestResult {
         "{line}"
     );
     let el = tmp.path().join("bad.edges");
-    write(&el, "# comment\n1 2\n1 2 3 4\n")?;
+    write(&el, "# comment\n1 2\n1 2 3 4 5\n")?;
     let line = fails(&[&"import", &store, &"--edge-list", &el], 1);
     assert!(line.contains(&format!("{}:3:0:", el.display())), "{line}");
     let header = tmp.path().join("header.csv");
@@ -1043,5 +1043,66 @@ fn compressed_inputs_import_as_their_plain_bytes() -> TestResult {
         }
         assert!(!store.join("CURRENT").exists(), "{line}");
     }
+    Ok(())
+}
+
+/// KONECT's and SNAP's temporal lists: a weight and a timestamp after the
+/// endpoints, stored as `--third-column` and `--fourth-column` (`weight`,
+/// `time`); the two columns named alike, or a fifth column, are bad rows.
+#[test]
+fn edge_lists_with_weights_and_timestamps() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let el = tmp.path().join("out.konect");
+    std::fs::write(
+        &el,
+        "% sym positive\n% 3 3 3\n1 2 1 1200000000\n2\t3\t0.5\t1200000001\n3 1 2\n",
+    )?;
+    let store = tmp.path().join("s");
+    ok(&[&"import", &store, &"--edge-list", &el]);
+    let found: Vec<Properties> = {
+        let s = GraphStore::open(RocksDbBackend::open(&store)?)?;
+        let r = s.snapshot()?;
+        r.iter_edges()
+            .map(|e| e.map(|e| e.properties))
+            .collect::<Result<_, _>>()?
+    };
+    let props = |w: V, t: Option<i64>| {
+        let mut p = Properties::from([("weight".to_owned(), w)]);
+        if let Some(t) = t {
+            p.insert("time".to_owned(), V::Int(t));
+        }
+        p
+    };
+    assert_eq!(
+        found,
+        vec![
+            props(V::Int(1), Some(1_200_000_000)),
+            props(V::Float(0.5), Some(1_200_000_001)),
+            props(V::Int(2), None),
+        ]
+    );
+
+    let line = fails(
+        &[
+            &"import",
+            &tmp.path().join("same"),
+            &"--edge-list",
+            &el,
+            &"--third-column",
+            &"time",
+        ],
+        1,
+    );
+    assert!(
+        line.contains(":3:4:") && line.contains("both be stored as \"time\""),
+        "{line}"
+    );
+    let five = tmp.path().join("five.txt");
+    std::fs::write(&five, "1 2 3 4 5\n")?;
+    let line = fails(
+        &[&"import", &tmp.path().join("five"), &"--edge-list", &five],
+        1,
+    );
+    assert!(line.contains(":1:0:") && line.contains("found 5"), "{line}");
     Ok(())
 }

@@ -958,11 +958,13 @@ pub struct EdgeListOptions {
     pub edge_type: String,
     /// The property a third column is stored as (int or float).
     pub third_column: String,
+    /// The property a fourth column is stored as (int or float).
+    pub fourth_column: String,
 }
 
 /// Plain edge lists, as public datasets ship them: `src dst` a line
-/// (spaces, tabs or commas), an optional third numeric column, `#` and `%`
-/// comment lines. Nodes are implicit: an id not seen before (in this
+/// (spaces, tabs or commas), optional third and fourth numeric columns
+/// (KONECT's weight and timestamp), `#` and `%` comment lines. Nodes are implicit: an id not seen before (in this
 /// import or a saved mapping) becomes a new node.
 pub struct EdgeListReader {
     lines: LineFiles,
@@ -979,6 +981,9 @@ impl EdgeListReader {
     }
 }
 
+/// The names of the optional columns of an edge list, by index.
+const ORDINALS: [&str; 4] = ["first", "second", "third", "fourth"];
+
 fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Option<Item>, (usize, String)> {
     let t = text.trim();
     if t.is_empty() || t.starts_with('#') || t.starts_with('%') {
@@ -988,26 +993,40 @@ fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Option<Item>, (u
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|f| !f.is_empty())
         .collect();
+    if !(2..=4).contains(&fields.len()) {
+        return Err((
+            0,
+            format!(
+                "an edge-list line has 2 to 4 columns (source, target, optional numbers), found {}",
+                fields.len()
+            ),
+        ));
+    }
+    if fields.len() == 4 && opts.third_column == opts.fourth_column {
+        return Err((
+            4,
+            format!(
+                "the third and fourth columns would both be stored as {:?}: pass another \
+                 --third-column or --fourth-column",
+                opts.fourth_column
+            ),
+        ));
+    }
     let mut properties = Properties::new();
-    match fields.len() {
-        2 => {}
-        3 => {
-            let v = match fields[2].parse::<i64>() {
-                Ok(i) => PropertyValue::Int(i),
-                Err(_) => PropertyValue::Float(
-                    value::parse_float(fields[2]).map_err(|e| (3, format!("third column: {e}")))?,
-                ),
-            };
-            properties.insert(opts.third_column.clone(), v);
-        }
-        n => {
-            return Err((
-                0,
-                format!(
-                    "an edge-list line has 2 or 3 columns (source, target, optional number), found {n}"
-                ),
-            ));
-        }
+    for (i, (field, name)) in fields
+        .iter()
+        .zip(["", "", &opts.third_column, &opts.fourth_column])
+        .enumerate()
+        .skip(2)
+    {
+        let v = match field.parse::<i64>() {
+            Ok(n) => PropertyValue::Int(n),
+            Err(_) => PropertyValue::Float(
+                value::parse_float(field)
+                    .map_err(|e| (i + 1, format!("{} column: {e}", ORDINALS[i])))?,
+            ),
+        };
+        properties.insert(name.to_owned(), v);
     }
     let r = |i: usize| NodeRef {
         space: Arc::clone(&opts.space),
