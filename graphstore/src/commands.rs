@@ -227,7 +227,14 @@ pub(crate) fn export(a: ExportArgs, quiet: bool) -> CliResult<()> {
         let snapshot = store
             .snapshot()
             .ctx(|| format!("cannot read the store at {}", shown(&a.store)))?;
-        crate::export::run(&snapshot, a.format, &a.out, a.array_delimiter, quiet)?
+        crate::export::run(
+            &snapshot,
+            a.format,
+            &a.out,
+            a.array_delimiter,
+            a.gzip,
+            quiet,
+        )?
     };
     close(store)?;
     if a.json {

@@ -9,7 +9,8 @@
 //! a plain Neo4j type where every value of the key has that type and is
 //! representable in a cell (an empty cell means "no property", so empty
 //! strings and lists, and nulls, are not), else `json`. Ids are the store's
-//! node ids.
+//! node ids. With `--gzip` (or, for JSON Lines, an output named `*.gz`)
+//! every file is gzip-compressed, which `import` reads back as it is.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -17,6 +18,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use graph_storage::{GraphReader, Properties, PropertyValue, ReadView};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -146,6 +149,52 @@ fn schema<'a>(
     Ok(cols)
 }
 
+/// An output stream, gzip-compressed or not.
+enum Output<W: Write> {
+    Plain(W),
+    Gzip(GzEncoder<W>),
+}
+
+impl<W: Write> Output<W> {
+    fn new(w: W, gzip: bool) -> Self {
+        if gzip {
+            Output::Gzip(GzEncoder::new(w, Compression::default()))
+        } else {
+            Output::Plain(w)
+        }
+    }
+
+    /// Ends the stream (gzip's trailer) and flushes it: without this a
+    /// compressed file is truncated.
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Output::Plain(mut w) => w.flush(),
+            Output::Gzip(e) => e.finish()?.flush(),
+        }
+    }
+}
+
+impl<W: Write> Write for Output<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Output::Plain(w) => w.write(buf),
+            Output::Gzip(e) => e.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Plain(w) => w.flush(),
+            Output::Gzip(e) => e.flush(),
+        }
+    }
+}
+
+/// Ends a CSV file: its buffer written, the stream finished.
+fn finish_csv<W: Write>(w: csv::Writer<Output<W>>) -> std::io::Result<()> {
+    w.into_inner().map_err(|e| e.into_error())?.finish()
+}
+
 fn create(path: &Path) -> CliResult<BufWriter<File>> {
     File::create(path)
         .map(|f| BufWriter::with_capacity(1 << 20, f))
@@ -161,8 +210,10 @@ pub fn run<V: ReadView>(
     format: Format,
     out: &Path,
     array_delimiter: char,
+    gzip: bool,
     quiet: bool,
 ) -> CliResult<ExportSummary> {
+    let ext = if gzip { ".gz" } else { "" };
     let started = Instant::now();
     let total = reader
         .node_count()
@@ -192,8 +243,8 @@ pub fn run<V: ReadView>(
             )
             .ctx(read_err)?;
             let mut progress = Progress::new("export", total, quiet);
-            let nodes_path = out.join("nodes.csv");
-            let mut w = csv::Writer::from_writer(create(&nodes_path)?);
+            let nodes_path = out.join(format!("nodes.csv{ext}"));
+            let mut w = csv::Writer::from_writer(Output::new(create(&nodes_path)?, gzip));
             let write_err = || format!("cannot write {}", nodes_path.display());
             let mut head = vec![":ID".to_owned(), ":LABEL".to_owned()];
             head.extend(node_cols.iter().map(|(k, t)| header(k, *t)));
@@ -224,11 +275,11 @@ pub fn run<V: ReadView>(
                     progress.update(summary.nodes, summary.nodes);
                 }
             }
-            w.flush().ctx(write_err)?;
+            finish_csv(w).ctx(write_err)?;
             summary.files.push(nodes_path.display().to_string());
 
-            let rels_path = out.join("relationships.csv");
-            let mut w = csv::Writer::from_writer(create(&rels_path)?);
+            let rels_path = out.join(format!("relationships.csv{ext}"));
+            let mut w = csv::Writer::from_writer(Output::new(create(&rels_path)?, gzip));
             let write_err = || format!("cannot write {}", rels_path.display());
             let mut head = vec![
                 ":START_ID".to_owned(),
@@ -258,17 +309,19 @@ pub fn run<V: ReadView>(
                     progress.update(done, done);
                 }
             }
-            w.flush().ctx(write_err)?;
+            finish_csv(w).ctx(write_err)?;
             summary.files.push(rels_path.display().to_string());
             progress.finish();
         }
         Format::Jsonl => {
             let to_stdout = out == Path::new("-");
-            let mut w: Box<dyn Write> = if to_stdout {
+            let inner: Box<dyn Write> = if to_stdout {
                 Box::new(BufWriter::new(std::io::stdout().lock()))
             } else {
                 Box::new(create(out)?)
             };
+            let gzip = gzip || out.extension().is_some_and(|e| e == "gz");
+            let mut w = Output::new(inner, gzip);
             let name = out.display().to_string();
             let write_err = || format!("cannot write {name}");
             let mut progress = Progress::new("export", total, quiet || to_stdout);
@@ -310,7 +363,7 @@ pub fn run<V: ReadView>(
                     progress.update(done, done);
                 }
             }
-            w.flush().ctx(write_err)?;
+            w.finish().ctx(write_err)?;
             if !to_stdout {
                 summary.files.push(name);
             }

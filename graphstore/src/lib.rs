@@ -234,6 +234,11 @@ pub struct ExportArgs {
     /// Delimiter inside array cells and `:LABEL` (CSV).
     #[arg(long, default_value = ";")]
     array_delimiter: char,
+    /// Gzip-compress the output (CSV: nodes.csv.gz and
+    /// relationships.csv.gz); implied for JSON Lines by an --out name
+    /// ending in `.gz`. `import` reads such files as they are.
+    #[arg(long)]
+    gzip: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,

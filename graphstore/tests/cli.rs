@@ -968,7 +968,8 @@ fn gzip(parts: &[&[u8]]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
 }
 
 /// Gzip-compressed inputs (CSV, JSON Lines, an edge list of two members)
-/// import exactly as their plain bytes do; a truncated or damaged stream
+/// import exactly as their plain bytes do, and so do compressed exports
+/// (CSV with `--gzip`, JSON Lines named `*.gz`); a truncated or damaged stream
 /// stops the import with one line naming the file, even with
 /// `--skip-bad-rows` (the rest of the file cannot be read, so skipping it
 /// would lose it silently), and leaves no store.
@@ -1022,6 +1023,41 @@ fn compressed_inputs_import_as_their_plain_bytes() -> TestResult {
     let from_packed = export(&packed, &tmp.path().join("packed"))?;
     assert_eq!(from_plain.lines().count(), 13, "{from_plain}");
     assert_eq!(from_packed, from_plain);
+
+    // Exported compressed (CSV with --gzip, JSON Lines by its name) and
+    // imported again: the same graph, exported alike.
+    let plain_store = tmp.path().join("plain");
+    let csv_dir = tmp.path().join("csv-gz");
+    ok(&[&"export", &plain_store, &"--gzip", &"--out", &csv_dir]);
+    let jl = tmp.path().join("graph.jsonl.gz");
+    ok(&[
+        &"export",
+        &plain_store,
+        &"--format",
+        &"jsonl",
+        &"--out",
+        &jl,
+    ]);
+    for file in [
+        csv_dir.join("nodes.csv.gz"),
+        csv_dir.join("relationships.csv.gz"),
+        jl.clone(),
+    ] {
+        assert_eq!(std::fs::read(&file)?.get(..2), Some(&[0x1F, 0x8B][..]));
+    }
+    let again = [
+        vec![
+            "--nodes".to_owned(),
+            csv_dir.join("nodes.csv.gz").display().to_string(),
+            "--relationships".to_owned(),
+            csv_dir.join("relationships.csv.gz").display().to_string(),
+        ],
+        vec!["--jsonl".to_owned(), jl.display().to_string()],
+    ];
+    for (i, args) in again.iter().enumerate() {
+        let store = tmp.path().join(format!("again-{i}"));
+        assert_eq!(export(args, &store)?, from_plain, "{args:?}");
+    }
 
     // Truncated (the last member's end lost), or one byte of the deflate
     // stream changed: an error, also when skipping bad rows.
