@@ -149,16 +149,24 @@ fn schema<'a>(
     Ok(cols)
 }
 
-/// An output stream, gzip-compressed or not.
+/// An output stream, gzip-compressed or not. The compressor gets large
+/// writes: a buffer sits in front of it (JSON Lines are written a token at
+/// a time, and deflating each token alone made a 1M-node, 5M-edge export
+/// take 118 s instead of 67 s). It runs at gzip's fast level: 45 s and
+/// 164 MB for that export against 67 s and 137 MB at the default level
+/// (858 MB uncompressed, 16 to 26 s).
 enum Output<W: Write> {
     Plain(W),
-    Gzip(GzEncoder<W>),
+    Gzip(BufWriter<GzEncoder<W>>),
 }
 
 impl<W: Write> Output<W> {
     fn new(w: W, gzip: bool) -> Self {
         if gzip {
-            Output::Gzip(GzEncoder::new(w, Compression::default()))
+            Output::Gzip(BufWriter::with_capacity(
+                1 << 20,
+                GzEncoder::new(w, Compression::fast()),
+            ))
         } else {
             Output::Plain(w)
         }
@@ -169,7 +177,11 @@ impl<W: Write> Output<W> {
     fn finish(self) -> std::io::Result<()> {
         match self {
             Output::Plain(mut w) => w.flush(),
-            Output::Gzip(e) => e.finish()?.flush(),
+            Output::Gzip(b) => b
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .finish()?
+                .flush(),
         }
     }
 }
@@ -178,14 +190,14 @@ impl<W: Write> Write for Output<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Output::Plain(w) => w.write(buf),
-            Output::Gzip(e) => e.write(buf),
+            Output::Gzip(b) => b.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Output::Plain(w) => w.flush(),
-            Output::Gzip(e) => e.flush(),
+            Output::Gzip(b) => b.flush(),
         }
     }
 }
