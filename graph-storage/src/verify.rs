@@ -447,16 +447,12 @@ pub(crate) fn audit_within(
     let mut ends = Sorter::new(memory / 2, spill.path(), "endpoints");
     let mut key = Vec::new();
     let (mut max_node, mut max_edge) = (None, None);
-    // The stored counts, for progress only (checked at the end).
-    let stored = |key: &[u8]| -> Result<Option<u64>> {
-        Ok(view
-            .get(ColumnFamily::Default, key)?
-            .and_then(|v| codec::decode_u64_value(ColumnFamily::Default, key, &v).ok()))
-    };
-    let (stored_nodes, stored_edges) = (stored(meta::NODE_COUNT)?, stored(meta::EDGE_COUNT)?);
+    // The stored counts: the progress totals, checked at the end.
+    let node_count = read_counter(view, meta::NODE_COUNT, 8, problems)?;
+    let edge_count = read_counter(view, meta::EDGE_COUNT, 8, problems)?;
     let mut expected_entries = 0u64;
 
-    let mut pass = Pass::new(AuditPass::Edges, stored_edges, &mut *progress);
+    let mut pass = Pass::new(AuditPass::Edges, edge_count, &mut *progress);
     view.scan(
         ColumnFamily::Edges,
         KeyRange::all(),
@@ -496,7 +492,7 @@ pub(crate) fn audit_within(
     let (mut ends, _) = ends.finish()?;
     let mut dangling = Vec::new();
     let mut next_end = ends.next().transpose()?.map(endpoint).transpose()?;
-    let mut pass = Pass::new(AuditPass::Nodes, stored_nodes, &mut *progress);
+    let mut pass = Pass::new(AuditPass::Nodes, node_count, &mut *progress);
     view.scan(
         ColumnFamily::Nodes,
         KeyRange::all(),
@@ -593,8 +589,6 @@ pub(crate) fn audit_within(
         message: format!("cannot remove verify's sort runs: {e}"),
     })?;
 
-    let node_count = read_counter(view, meta::NODE_COUNT, 8, problems)?;
-    let edge_count = read_counter(view, meta::EDGE_COUNT, 8, problems)?;
     for (what, stored, actual) in [
         ("nodes", node_count, report.nodes),
         ("edges", edge_count, report.edges),
