@@ -11,7 +11,7 @@ use graph_storage::{
 use serde_json::json;
 
 use crate::error::{CliError, CliResult, Context, EXIT_INCONSISTENT, shown};
-use crate::import::source::{CsvOptions, EdgeListOptions};
+use crate::import::source::{CsvOptions, EdgeListOptions, Notes};
 use crate::import::{self, ImportOptions, Input};
 use crate::progress;
 use crate::reads::{self, FindQuery, NeighborsQuery, Way, print_json};
@@ -147,6 +147,8 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
             edge_type: a.edge_list_type.clone(),
             third_column: a.third_column.clone(),
             fourth_column: a.fourth_column.clone(),
+            header: a.edge_list_header,
+            notes: Notes::default(),
         },
         skip_bad_rows: a.skip_bad_rows,
         report,

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::commands::{Store, close, node_text, open_or_create};
 use crate::error::{CliError, CliResult, Context, shown};
-use crate::import::source::{CsvOptions, EdgeListOptions};
+use crate::import::source::{CsvOptions, EdgeListHeader, EdgeListOptions, Notes};
 use crate::import::{self, ImportOptions, Input};
 use crate::progress::{self, Progress};
 
@@ -104,6 +104,8 @@ fn import_opts(inputs: Vec<Input>, report: PathBuf, quiet: bool) -> ImportOption
             edge_type: "FRIEND".into(),
             third_column: "weight".into(),
             fourth_column: "time".into(),
+            header: EdgeListHeader::No,
+            notes: Notes::default(),
         },
         skip_bad_rows: false,
         report,

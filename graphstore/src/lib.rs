@@ -173,6 +173,11 @@ pub struct ImportArgs {
     /// temporal lists put a timestamp there).
     #[arg(long, default_value = "time")]
     fourth_column: String,
+    /// Whether an edge list's first line names its columns (`source,target`)
+    /// and is skipped: `auto` skips it when its source and target are not
+    /// integers and those of the next line are (and says so).
+    #[arg(long, value_enum, default_value = "auto")]
+    edge_list_header: import::source::EdgeListHeader,
     /// CSV field delimiter (one character; `\t` for tab).
     #[arg(long, default_value = ",")]
     delimiter: String,

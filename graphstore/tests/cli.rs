@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use graph_storage::{
-    Direction, GraphStore, Properties, PropertyValue as V, RocksDbBackend, Timestamp,
+    Direction, GraphStore, NodeId, Properties, PropertyValue as V, RocksDbBackend, Timestamp,
 };
 use graphstore::value::to_json;
 use serde_json::Value;
@@ -1085,6 +1085,235 @@ fn compressed_inputs_import_as_their_plain_bytes() -> TestResult {
 /// KONECT's and SNAP's temporal lists: a weight and a timestamp after the
 /// endpoints, stored as `--third-column` and `--fourth-column` (`weight`,
 /// `time`); the two columns named alike, or a fifth column, are bad rows.
+/// The edges of the store at `dir` as (source, target, weight), the
+/// nodes named by their external ids in the global id space, in edge-id
+/// order; every node must be one of `names`.
+type NamedEdges = Vec<(String, String, Option<V>)>;
+
+fn edges_by_external_id(
+    dir: &Path,
+    names: &[&str],
+) -> Result<NamedEdges, Box<dyn std::error::Error>> {
+    let s = GraphStore::open(RocksDbBackend::open(dir)?)?;
+    let mut by_node = BTreeMap::new();
+    for name in names {
+        if let Some(node) = s.external_id("", name)? {
+            by_node.insert(node, (*name).to_owned());
+        }
+    }
+    let r = s.snapshot()?;
+    let nodes = r.iter_nodes().count();
+    if nodes != by_node.len() {
+        return Err(format!("{nodes} nodes, {} of them named as expected", by_node.len()).into());
+    }
+    let name = |id: NodeId| {
+        by_node
+            .get(&id)
+            .cloned()
+            .ok_or(format!("node {} has no expected name", id.0))
+    };
+    let mut out = Vec::new();
+    for e in r.iter_edges() {
+        let e = e?;
+        out.push((
+            name(e.src)?,
+            name(e.dst)?,
+            e.properties.get("weight").cloned(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Edge lists as public datasets ship them beyond SNAP's and KONECT's
+/// comments: MatrixMarket coordinate files (SuiteSparse, Network
+/// Repository), whose banner and size line are not edges and whose size
+/// line is checked against the entries; CSV edge lists with a header
+/// line; CRLF line ends. Each case runs on both write paths.
+#[test]
+fn matrix_market_files_and_header_lines_are_not_edges() -> TestResult {
+    /// An edge: source, target, weight.
+    type Expected = (&'static str, &'static str, Option<V>);
+    struct Case {
+        name: &'static str,
+        text: &'static str,
+        args: &'static [&'static str],
+        /// `Ok`: the edges (source, target, weight); `Err`: a piece of
+        /// the one error line.
+        expect: Result<Vec<Expected>, &'static str>,
+        /// A piece of the summary's note, when one is expected.
+        note: Option<&'static str>,
+    }
+    let cases = [
+        Case {
+            name: "pattern.mtx",
+            text: "%%MatrixMarket matrix coordinate pattern symmetric\n% made by hand\n%\n4 4 3\n2 1\n3 1\n4 2\n",
+            args: &[],
+            expect: Ok(vec![("2", "1", None), ("3", "1", None), ("4", "2", None)]),
+            note: None,
+        },
+        Case {
+            name: "real.mtx",
+            text: "%%matrixmarket MATRIX Coordinate REAL general\r\n3 3 2\r\n1 2 0.5\r\n3 1 2\r\n",
+            args: &[],
+            expect: Ok(vec![
+                ("1", "2", Some(V::Float(0.5))),
+                ("3", "1", Some(V::Int(2))),
+            ]),
+            note: None,
+        },
+        Case {
+            name: "short.mtx",
+            text: "%%MatrixMarket matrix coordinate pattern general\n4 4 3\n2 1\n3 1\n",
+            args: &["--skip-bad-rows"],
+            expect: Err(":4:0: the MatrixMarket size line declares 3 entries, the file has 2"),
+            note: None,
+        },
+        Case {
+            name: "long.mtx",
+            text: "%%MatrixMarket matrix coordinate pattern general\n4 4 1\n2 1\n9 1\n",
+            args: &["--skip-bad-rows"],
+            expect: Err(":4:0: the MatrixMarket size line declares 1 entries, the file has 2"),
+            note: None,
+        },
+        Case {
+            name: "outside.mtx",
+            text: "%%MatrixMarket matrix coordinate pattern general\n4 4 2\n2 1\n5 1\n",
+            args: &[],
+            expect: Err(":4:1: a MatrixMarket row is an integer from 1 to 4"),
+            note: None,
+        },
+        Case {
+            name: "no-size.mtx",
+            text: "%%MatrixMarket matrix coordinate pattern general\n% nothing else\n",
+            args: &[],
+            expect: Err(":2:0: a MatrixMarket file ends before its size line"),
+            note: None,
+        },
+        Case {
+            name: "array.mtx",
+            text: "%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n",
+            args: &[],
+            expect: Err(":1:0: a MatrixMarket matrix in \"array\" format lists values"),
+            note: None,
+        },
+        Case {
+            name: "complex.mtx",
+            text: "%%MatrixMarket matrix coordinate complex general\n2 2 1\n1 2 0.5 1\n",
+            args: &["--skip-bad-rows"],
+            expect: Err(":1:0: MatrixMarket \"complex\" entries cannot be imported"),
+            note: None,
+        },
+        Case {
+            name: "header.csv",
+            text: "source,target,weight\n1,2,3\n2,3,4\n",
+            args: &[],
+            expect: Ok(vec![
+                ("1", "2", Some(V::Int(3))),
+                ("2", "3", Some(V::Int(4))),
+            ]),
+            note: Some("header.csv:1: skipped \"source,target,weight\" as a header"),
+        },
+        Case {
+            name: "commented-header.csv",
+            text: "# a comment first\n\nfrom to\n1 2\n",
+            args: &[],
+            expect: Ok(vec![("1", "2", None)]),
+            note: Some("commented-header.csv:3: skipped \"from to\" as a header"),
+        },
+        Case {
+            name: "header-kept.csv",
+            text: "source,target\n1,2\n",
+            args: &["--edge-list-header", "no"],
+            expect: Ok(vec![("source", "target", None), ("1", "2", None)]),
+            note: None,
+        },
+        Case {
+            name: "named-header.csv",
+            text: "from,to\na,b\nc,d\n",
+            args: &["--edge-list-header", "yes"],
+            expect: Ok(vec![("a", "b", None), ("c", "d", None)]),
+            note: None,
+        },
+        Case {
+            name: "names.txt",
+            text: "a b\nc d\n",
+            args: &[],
+            expect: Ok(vec![("a", "b", None), ("c", "d", None)]),
+            note: None,
+        },
+        Case {
+            name: "one-line.txt",
+            text: "from to\n",
+            args: &[],
+            expect: Ok(vec![("from", "to", None)]),
+            note: None,
+        },
+        Case {
+            name: "numbers-then-names.txt",
+            text: "n1 n2\nn2 n3\n1 2\n",
+            args: &[],
+            expect: Ok(vec![
+                ("n1", "n2", None),
+                ("n2", "n3", None),
+                ("1", "2", None),
+            ]),
+            note: None,
+        },
+    ];
+    let tmp = tempfile::tempdir()?;
+    for case in &cases {
+        let file = tmp.path().join(case.name);
+        std::fs::write(&file, case.text)?;
+        for mode in ["bulk", "batched"] {
+            let store = tmp.path().join(format!("{}-{mode}", case.name));
+            let report = tmp.path().join(format!("{}-{mode}.bad", case.name));
+            let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+                &"import",
+                &store,
+                &"--edge-list",
+                &file,
+                &"--mode",
+                &mode,
+                &"--bad-rows-report",
+                &report,
+            ];
+            args.extend(case.args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+            let what = format!("{} ({mode})", case.name);
+            match &case.expect {
+                Ok(edges) => {
+                    let out = ok(&args);
+                    let names: Vec<&str> = edges.iter().flat_map(|(a, b, _)| [*a, *b]).collect();
+                    let found = edges_by_external_id(&store, &names)?;
+                    let want: NamedEdges = edges
+                        .iter()
+                        .map(|(a, b, w)| ((*a).to_owned(), (*b).to_owned(), w.clone()))
+                        .collect();
+                    assert_eq!(found, want, "{what}");
+                    match case.note {
+                        Some(note) => {
+                            let noted = out.lines().any(|l| {
+                                l.starts_with("note: ") && l.contains(&format!("/{note}"))
+                            });
+                            assert!(noted, "{what}: {out}");
+                        }
+                        None => assert!(!out.contains("note:"), "{what}: {out}"),
+                    }
+                }
+                Err(piece) => {
+                    let line = fails(&args, 1);
+                    assert!(line.contains(piece), "{what}: {line}");
+                    // Bulk leaves no store; batched, an empty one.
+                    if store.join("CURRENT").exists() {
+                        let s = GraphStore::open(RocksDbBackend::open(&store)?)?;
+                        assert_eq!((s.node_count()?, s.edge_count()?), (0, 0), "{what}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn edge_lists_with_weights_and_timestamps() -> TestResult {
     let tmp = tempfile::tempdir()?;

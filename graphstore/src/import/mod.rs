@@ -196,6 +196,9 @@ pub struct ImportSummary {
     pub peak_rss_bytes: Option<u64>,
     /// Bytes of sorted runs spilled to disk (bulk loads).
     pub spilled_bytes: u64,
+    /// What the import decided about its input that the user should
+    /// know (`file:line: what`): a header line of an edge list skipped.
+    pub notes: Vec<String>,
 }
 
 fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemReader> {
@@ -877,7 +880,7 @@ fn good_row(
     inline: bool,
 ) -> CliResult<Option<(Item, Loc)>> {
     match next {
-        Err(e) if bad.rows.contains(&e.loc) => Ok(None),
+        Err(e) if !e.fatal && bad.rows.contains(&e.loc) => Ok(None),
         Err(e) if inline => bad.bad(e).map(|()| None),
         Err(e) => Err(inconsistent(e)),
         Ok((_, loc)) if bad.rows.contains(&loc) => Ok(None),
@@ -920,7 +923,8 @@ fn check_inputs(opts: &ImportOptions) -> CliResult<()> {
     Ok(())
 }
 
-fn finish_summary(summary: &mut ImportSummary, started: Instant) {
+fn finish_summary(summary: &mut ImportSummary, opts: &ImportOptions, started: Instant) {
+    summary.notes = opts.edge_list.notes.take();
     let elapsed = started.elapsed();
     summary.seconds = elapsed.as_secs_f64();
     summary.nodes_per_second = progress::per_second(summary.nodes, elapsed);
@@ -998,7 +1002,7 @@ pub fn run_bulk(
         .ctx(|| format!("cannot close {}", path.display()))?;
     summary.write_seconds = write_start.elapsed().as_secs_f64();
     summary.spilled_bytes = bulk.spilled_bytes;
-    finish_summary(&mut summary, started);
+    finish_summary(&mut summary, opts, started);
     Ok(summary)
 }
 
@@ -1037,7 +1041,7 @@ pub fn run<B: StorageBackend>(
     let write_start = Instant::now();
     write(store, opts, &mut bad, &mut summary)?;
     summary.write_seconds = write_start.elapsed().as_secs_f64();
-    finish_summary(&mut summary, started);
+    finish_summary(&mut summary, opts, started);
     Ok(summary)
 }
 
@@ -1063,6 +1067,9 @@ pub fn describe(s: &ImportSummary) -> String {
             progress::count(s.bad_rows),
             s.bad_rows_report.as_deref().unwrap_or("the report")
         ));
+    }
+    for note in &s.notes {
+        out.push_str(&format!("\nnote: {note}"));
     }
     out
 }

@@ -131,7 +131,7 @@ pub fn run(member: &Member, opts: &ImportOptions) -> CliResult<ImportSummary> {
         return Err(sink.roll_back(e));
     }
     summary.write_seconds = write_start.elapsed().as_secs_f64();
-    finish_summary(&mut summary, started);
+    finish_summary(&mut summary, opts, started);
     Ok(summary)
 }
 

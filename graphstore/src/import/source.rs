@@ -40,6 +40,26 @@ pub struct RowError {
     pub fatal: bool,
 }
 
+impl RowError {
+    /// A bad row: skipped with `--skip-bad-rows`.
+    fn bad(loc: Loc, column: usize, reason: String) -> Self {
+        RowError {
+            loc,
+            column,
+            reason,
+            fatal: false,
+        }
+    }
+
+    /// What stops the import even with `--skip-bad-rows`.
+    fn fatal(loc: Loc, column: usize, reason: String) -> Self {
+        RowError {
+            fatal: true,
+            ..RowError::bad(loc, column, reason)
+        }
+    }
+}
+
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -675,6 +695,12 @@ impl Lines {
         })
     }
 
+    /// Whether the file has no more bytes (a read error is not the end:
+    /// [`next_line`](Self::next_line) reports it).
+    fn at_end(&mut self) -> bool {
+        self.done || matches!(self.reader.fill_buf(), Ok(b) if b.is_empty())
+    }
+
     /// The next line as text (without the line break), with its location.
     fn next_line(&mut self) -> Option<Result<(&str, Loc), RowError>> {
         if self.done {
@@ -751,6 +777,14 @@ impl JsonlReader {
     }
 }
 
+/// What [`LineFiles`] reads next: a line, or the end of a file.
+enum LineEvent<'a> {
+    /// A line's text, without its line break.
+    Line(&'a str, Loc),
+    /// The end of a file; the location is its last line.
+    End(Loc),
+}
+
 /// The lines of a list of files, one file after the other, each line
 /// parsed by the caller into an item (or skipped: blank lines, comments).
 struct LineFiles {
@@ -779,43 +813,55 @@ impl LineFiles {
         mut parse: impl FnMut(&str) -> Result<Option<Item>, (usize, String)>,
     ) -> Option<Result<(Item, Loc), RowError>> {
         loop {
-            if self.failed {
-                return None;
-            }
-            if self.lines.is_none() {
-                let path = self.files.get(self.next_file)?.clone();
-                self.next_file += 1;
-                match Lines::open(&path) {
-                    Ok(l) => self.lines = Some(l),
-                    Err(e) => {
-                        self.failed = true;
-                        return Some(Err(e));
-                    }
-                }
-            }
-            let lines = self.lines.as_mut()?;
-            let (text, loc) = match lines.next_line() {
-                None => {
-                    self.consumed_before += lines.position();
-                    self.lines = None;
-                    continue;
-                }
-                Some(Err(e)) => return Some(Err(e)),
-                Some(Ok(x)) => x,
+            let (text, loc) = match self.next_event()? {
+                Err(e) => return Some(Err(e)),
+                Ok(LineEvent::End(_)) => continue,
+                Ok(LineEvent::Line(text, loc)) => (text, loc),
             };
             match parse(text) {
                 Ok(None) => continue,
                 Ok(Some(item)) => return Some(Ok((item, loc))),
-                Err((column, reason)) => {
-                    return Some(Err(RowError {
-                        fatal: false,
-                        loc,
-                        column,
-                        reason,
-                    }));
+                Err((column, reason)) => return Some(Err(RowError::bad(loc, column, reason))),
+            }
+        }
+    }
+
+    /// The next line of the files, or the end of one of them (after its
+    /// last line, also of an empty file); `None` after the last file.
+    fn next_event(&mut self) -> Option<Result<LineEvent<'_>, RowError>> {
+        if self.failed {
+            return None;
+        }
+        if self.lines.is_none() {
+            let path = self.files.get(self.next_file)?.clone();
+            self.next_file += 1;
+            match Lines::open(&path) {
+                Ok(l) => self.lines = Some(l),
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
                 }
             }
         }
+        let mut end = None;
+        if let Some(lines) = self.lines.as_mut()
+            && lines.at_end()
+        {
+            let at = Loc {
+                file: Arc::clone(&lines.name),
+                line: lines.line,
+            };
+            end = Some((at, lines.position()));
+        }
+        if let Some((at, read)) = end {
+            self.consumed_before += read;
+            self.lines = None;
+            return Some(Ok(LineEvent::End(at)));
+        }
+        self.lines
+            .as_mut()?
+            .next_line()
+            .map(|r| r.map(|(text, loc)| LineEvent::Line(text, loc)))
     }
 
     fn position(&self) -> u64 {
@@ -960,15 +1006,73 @@ pub struct EdgeListOptions {
     pub third_column: String,
     /// The property a fourth column is stored as (int or float).
     pub fourth_column: String,
+    /// Whether files start with a line naming their columns.
+    pub header: EdgeListHeader,
+    /// Where readers note what they decided about a file (a header line
+    /// skipped), for the import's summary.
+    pub notes: Notes,
+}
+
+/// Whether an edge list's first line (after comments) names its columns
+/// (`source,target`) instead of being an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EdgeListHeader {
+    /// The first line is a header when its source and target are not
+    /// integers and those of the next line are (`source,target` above
+    /// numeric ids). A skipped header is named in the import's notes.
+    Auto,
+    /// The first line of every file is a header, skipped.
+    Yes,
+    /// No file has a header: the first line is an edge like the others.
+    No,
+}
+
+/// Notes an import makes about its input, each kept once (the batched
+/// path reads its input twice), in order of file and line.
+#[derive(Debug, Clone, Default)]
+pub struct Notes(Arc<std::sync::Mutex<std::collections::BTreeSet<Note>>>);
+
+/// A note: file, line, what.
+type Note = (Arc<str>, u64, String);
+
+impl Notes {
+    /// Notes `what` of the line at `loc`.
+    pub fn add(&self, loc: &Loc, what: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((Arc::clone(&loc.file), loc.line, what));
+    }
+
+    /// The notes so far, as `file:line: what` lines; clears them.
+    pub fn take(&self) -> Vec<String> {
+        let notes = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        notes
+            .into_iter()
+            .map(|(file, line, what)| format!("{file}:{line}: {what}"))
+            .collect()
+    }
 }
 
 /// Plain edge lists, as public datasets ship them: `src dst` a line
 /// (spaces, tabs or commas), optional third and fourth numeric columns
-/// (KONECT's weight and timestamp), `#` and `%` comment lines. Nodes are implicit: an id not seen before (in this
-/// import or a saved mapping) becomes a new node.
+/// (KONECT's weight and timestamp), `#` and `%` comment lines, an optional
+/// header line (see [`EdgeListHeader`]), and MatrixMarket coordinate files
+/// (SuiteSparse's and Network Repository's `.mtx`: the banner and size
+/// line are read, not imported, and the number of entries is checked
+/// against the size line). Nodes are implicit: an id not seen before (in
+/// this import or a saved mapping) becomes a new node.
 pub struct EdgeListReader {
     lines: LineFiles,
     opts: EdgeListOptions,
+    file: EdgeFile,
+    /// The line after a held first line that was not a header.
+    queued: Option<Result<(Item, Loc), RowError>>,
 }
 
 impl EdgeListReader {
@@ -977,22 +1081,164 @@ impl EdgeListReader {
         EdgeListReader {
             lines: LineFiles::new(files),
             opts,
+            file: EdgeFile::default(),
+            queued: None,
         }
     }
 }
 
-/// The names of the optional columns of an edge list, by index.
+/// What an edge-list reader knows of the file it is reading.
+#[derive(Default)]
+struct EdgeFile {
+    /// Lines read.
+    lines: u64,
+    /// Lines read that are neither blank nor comments, nor a MatrixMarket
+    /// banner or size line.
+    data: u64,
+    /// Set by a MatrixMarket banner on the first line.
+    matrix: Option<Matrix>,
+    /// `--edge-list-header auto`: a first line that may be a header, held
+    /// until the next line shows whether it is one.
+    held: Option<(String, Loc)>,
+}
+
+/// A MatrixMarket coordinate file: `%%MatrixMarket matrix coordinate
+/// FIELD SYMMETRY`, comments, a size line `rows columns entries`, then an
+/// entry a line: `row column` (`pattern`) or `row column value`.
+struct Matrix {
+    /// Columns of an entry line: 2 for `pattern`, 3 for `integer` and `real`.
+    columns: usize,
+    /// Rows, columns and entries, from the size line once it is read.
+    size: Option<(u64, u64, u64)>,
+    /// Entry lines read.
+    entries: u64,
+}
+
+/// The whitespace-, tab- or comma-separated fields of an edge-list line.
+fn edge_fields(text: &str) -> Vec<&str> {
+    text.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
+impl Matrix {
+    /// Reads the banner line.
+    fn banner(text: &str) -> Result<Matrix, String> {
+        let words: Vec<String> = text
+            .split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let shape = "a MatrixMarket banner is `%%MatrixMarket matrix coordinate pattern|integer|real general|symmetric|skew-symmetric|hermitian`";
+        let [_, object, format, field, symmetry] = words[..] else {
+            return Err(format!("{shape}, found {text:?}"));
+        };
+        if object != "matrix" {
+            return Err(format!(
+                "a MatrixMarket {object:?} is not a graph: only matrices are ({shape})"
+            ));
+        }
+        if format != "coordinate" {
+            return Err(format!(
+                "a MatrixMarket matrix in {format:?} format lists values, not edges: only the \
+                 coordinate format is an edge list ({shape})"
+            ));
+        }
+        let columns = match field {
+            "pattern" => 2,
+            "integer" | "real" => 3,
+            _ => {
+                return Err(format!(
+                    "MatrixMarket {field:?} entries cannot be imported as edges ({shape})"
+                ));
+            }
+        };
+        if !matches!(
+            symmetry,
+            "general" | "symmetric" | "skew-symmetric" | "hermitian"
+        ) {
+            return Err(format!(
+                "unknown MatrixMarket symmetry {symmetry:?} ({shape})"
+            ));
+        }
+        Ok(Matrix {
+            columns,
+            size: None,
+            entries: 0,
+        })
+    }
+
+    /// Reads the size line.
+    fn size_line(text: &str) -> Result<(u64, u64, u64), String> {
+        let numbers: Option<Vec<u64>> = edge_fields(text).iter().map(|f| f.parse().ok()).collect();
+        match numbers.as_deref() {
+            Some(&[rows, columns, entries]) => Ok((rows, columns, entries)),
+            _ => Err(format!(
+                "the line after a MatrixMarket banner's comments gives the size, `rows columns \
+                 entries` (three integers), found {text:?}"
+            )),
+        }
+    }
+
+    /// Checks an entry line: its number of columns, and its row and
+    /// column within the size (MatrixMarket counts from 1).
+    fn entry(&self, fields: &[&str]) -> Result<(), (usize, String)> {
+        if fields.len() != self.columns {
+            return Err((
+                0,
+                format!(
+                    "an entry of this MatrixMarket file has {} columns, found {}",
+                    self.columns,
+                    fields.len()
+                ),
+            ));
+        }
+        let (rows, columns, _) = self.size.unwrap_or_default();
+        for (i, (what, max)) in [("row", rows), ("column", columns)].into_iter().enumerate() {
+            let ok = fields[i]
+                .parse::<u64>()
+                .is_ok_and(|n| (1..=max).contains(&n));
+            if !ok {
+                return Err((
+                    i + 1,
+                    format!(
+                        "a MatrixMarket {what} is an integer from 1 to {max} (the size line), found {:?}",
+                        fields[i]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end of the file: were all the entries the size line
+    /// declares there?
+    fn finish(&self, end: Loc) -> Result<(), RowError> {
+        let reason = match self.size {
+            None => "a MatrixMarket file ends before its size line".to_owned(),
+            Some((_, _, declared)) if declared != self.entries => format!(
+                "the MatrixMarket size line declares {declared} entries, the file has {}: it is \
+                 truncated or damaged",
+                self.entries
+            ),
+            Some(_) => return Ok(()),
+        };
+        Err(RowError::fatal(end, 0, reason))
+    }
+}
+
+/// Whether a line's first two fields (source and target) are integers.
+fn integer_ids(text: &str) -> bool {
+    let fields = edge_fields(text);
+    fields.len() >= 2 && fields[..2].iter().all(|f| f.parse::<i64>().is_ok())
+}
+
+/// The ordinals of an edge list's columns, by index.
 const ORDINALS: [&str; 4] = ["first", "second", "third", "fourth"];
 
-fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Option<Item>, (usize, String)> {
-    let t = text.trim();
-    if t.is_empty() || t.starts_with('#') || t.starts_with('%') {
-        return Ok(None);
-    }
-    let fields: Vec<&str> = t
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|f| !f.is_empty())
-        .collect();
+/// The edge on a data line (not blank, not a comment).
+fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Item, (usize, String)> {
+    let fields = edge_fields(text);
     if !(2..=4).contains(&fields.len()) {
         return Err((
             0,
@@ -1033,18 +1279,142 @@ fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Option<Item>, (u
         id: fields[i].to_owned(),
         column: i + 1,
     };
-    Ok(Some(Item::Edge {
+    Ok(Item::Edge {
         start: r(0),
         end: r(1),
         edge_type: opts.edge_type.clone(),
         properties,
-    }))
+    })
+}
+
+/// [`edge_list_item`] with its location, or the bad row.
+fn edge_at(text: &str, opts: &EdgeListOptions, loc: Loc) -> Result<(Item, Loc), RowError> {
+    match edge_list_item(text, opts) {
+        Ok(item) => Ok((item, loc)),
+        Err((column, reason)) => Err(RowError::bad(loc, column, reason)),
+    }
+}
+
+impl EdgeFile {
+    /// What a line of the file is: `None` for a line that is no edge
+    /// (blank, comment, banner, size line, header), else the edge or the
+    /// bad row; a held first line that turns out to be an edge comes
+    /// first and this line goes to `queued`.
+    fn line(
+        &mut self,
+        opts: &EdgeListOptions,
+        queued: &mut Option<Result<(Item, Loc), RowError>>,
+        text: &str,
+        loc: Loc,
+    ) -> Option<Result<(Item, Loc), RowError>> {
+        self.lines += 1;
+        let t = text.trim();
+        if self.lines == 1
+            && t.get(..14)
+                .is_some_and(|b| b.eq_ignore_ascii_case("%%MatrixMarket"))
+        {
+            return match Matrix::banner(t) {
+                Ok(m) => {
+                    self.matrix = Some(m);
+                    None
+                }
+                Err(reason) => Some(Err(RowError::fatal(loc, 0, reason))),
+            };
+        }
+        if t.is_empty() || t.starts_with('#') || t.starts_with('%') {
+            return None;
+        }
+        if let Some(m) = &mut self.matrix {
+            if m.size.is_none() {
+                return match Matrix::size_line(t) {
+                    Ok(size) => {
+                        m.size = Some(size);
+                        None
+                    }
+                    Err(reason) => Some(Err(RowError::fatal(loc, 0, reason))),
+                };
+            }
+            m.entries += 1;
+            if let Err((column, reason)) = m.entry(&edge_fields(t)) {
+                return Some(Err(RowError::bad(loc, column, reason)));
+            }
+            return Some(edge_at(t, opts, loc));
+        }
+        self.data += 1;
+        if self.data == 1 {
+            match opts.header {
+                EdgeListHeader::Yes => return None,
+                EdgeListHeader::Auto if !integer_ids(t) => {
+                    self.held = Some((t.to_owned(), loc));
+                    return None;
+                }
+                EdgeListHeader::Auto | EdgeListHeader::No => {}
+            }
+        }
+        if let Some((held, held_loc)) = self.held.take() {
+            if integer_ids(t) {
+                opts.notes.add(
+                    &held_loc,
+                    format!(
+                        "skipped {held:?} as a header: its source and target are not integers, \
+                         those of the lines below are (--edge-list-header no imports it as an edge)"
+                    ),
+                );
+            } else {
+                *queued = Some(edge_at(t, opts, loc));
+                return Some(edge_at(&held, opts, held_loc));
+            }
+        }
+        Some(edge_at(t, opts, loc))
+    }
+
+    /// A line that could not be read as text (a bad row): it counts as
+    /// a line of data.
+    fn unreadable_line(&mut self) {
+        self.lines += 1;
+        self.data += 1;
+        if let Some(m) = &mut self.matrix
+            && m.size.is_some()
+        {
+            m.entries += 1;
+        }
+    }
+
+    /// At the end of the file: a held first line is an edge (there was no
+    /// line below to compare it with); a MatrixMarket file must have had
+    /// all its entries.
+    fn end(self, opts: &EdgeListOptions, end: Loc) -> Option<Result<(Item, Loc), RowError>> {
+        if let Some((held, loc)) = self.held {
+            return Some(edge_at(&held, opts, loc));
+        }
+        self.matrix.and_then(|m| m.finish(end).err()).map(Err)
+    }
 }
 
 impl ItemReader for EdgeListReader {
     fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>> {
-        let opts = &self.opts;
-        self.lines.next_item(|text| edge_list_item(text, opts))
+        let EdgeListReader {
+            lines,
+            opts,
+            file,
+            queued,
+        } = self;
+        if let Some(next) = queued.take() {
+            return Some(next);
+        }
+        loop {
+            let found = match lines.next_event()? {
+                Err(e) => {
+                    file.unreadable_line();
+                    Some(Err(e))
+                }
+                Ok(LineEvent::Line(text, loc)) => file.line(opts, queued, text, loc),
+                Ok(LineEvent::End(end)) => std::mem::take(file).end(opts, end),
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
     }
 
     fn position(&self) -> u64 {
