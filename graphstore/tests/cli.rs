@@ -1235,6 +1235,20 @@ fn matrix_market_files_and_header_lines_are_not_edges() -> TestResult {
             note: None,
         },
         Case {
+            name: "bom.mtx",
+            text: "\u{feff}%%MatrixMarket matrix coordinate pattern general\n2 2 1\n1 2\n",
+            args: &[],
+            expect: Ok(vec![("1", "2", None)]),
+            note: None,
+        },
+        Case {
+            name: "bom.txt",
+            text: "\u{feff}1 2\n2 1\n",
+            args: &[],
+            expect: Ok(vec![("1", "2", None), ("2", "1", None)]),
+            note: None,
+        },
+        Case {
             name: "names.txt",
             text: "a b\nc d\n",
             args: &[],

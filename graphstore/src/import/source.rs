@@ -721,6 +721,11 @@ impl Lines {
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();
                 }
+                // A UTF-8 byte-order mark (files saved by Windows tools)
+                // is not part of the first line's text.
+                if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                    self.buf.drain(..3);
+                }
                 match std::str::from_utf8(&self.buf) {
                     Ok(s) => Some(Ok((s, loc))),
                     Err(e) => Some(Err(RowError {
