@@ -967,6 +967,54 @@ fn gzip(parts: &[&[u8]]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     Ok(out)
 }
 
+/// Archives and files compressed by something other than gzip (what
+/// KONECT, SuiteSparse and others ship) are named, with what to do, as
+/// one error line, instead of being read as rows of garbage: whatever the
+/// kind of input, and a tar archive also inside gzip.
+#[test]
+fn archives_and_other_compressors_are_named_not_read() -> TestResult {
+    let mut tar = vec![0u8; 1024];
+    tar[..9].copy_from_slice(b"g/g.edges");
+    tar[257..263].copy_from_slice(b"ustar\0");
+    let mut bzip2 = b"BZh91AY&SY".to_vec();
+    bzip2.extend([0x12, 0x34, 0x56]);
+    let cases: [(&str, Vec<u8>, &str); 6] = [
+        ("g.tar", tar.clone(), "is a tar archive"),
+        ("g.tar.gz", gzip(&[&tar])?, "is a tar archive"),
+        ("g.bz2", bzip2, "is bzip2-compressed"),
+        (
+            "g.xz",
+            vec![0xFD, b'7', b'z', b'X', b'Z', 0, 0, 4],
+            "is xz-compressed",
+        ),
+        (
+            "g.zst",
+            vec![0x28, 0xB5, 0x2F, 0xFD, 0, 0],
+            "is zstd-compressed",
+        ),
+        (
+            "g.zip",
+            b"PK\x03\x04\x14\x00\x00\x00".to_vec(),
+            "is a zip archive",
+        ),
+    ];
+    let tmp = tempfile::tempdir()?;
+    for (name, bytes, piece) in &cases {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, bytes)?;
+        for flag in ["--edge-list", "--jsonl", "--nodes"] {
+            let store = tmp.path().join(format!("{name}{flag}"));
+            let line = fails(&[&"import", &store, &flag, &file, &"--skip-bad-rows"], 1);
+            assert!(
+                line.contains(&format!("{name} {piece}")),
+                "{name} {flag}: {line}"
+            );
+            assert!(!store.join("CURRENT").exists(), "{name} {flag}");
+        }
+    }
+    Ok(())
+}
+
 /// Gzip-compressed inputs (CSV, JSON Lines, an edge list of two members)
 /// import exactly as their plain bytes do, and so do compressed exports
 /// (CSV with `--gzip`, JSON Lines named `*.gz`); a truncated or damaged stream

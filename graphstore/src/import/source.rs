@@ -354,13 +354,43 @@ fn open(path: &Path, count: &Arc<std::sync::atomic::AtomicU64>) -> Result<Input,
             count: Arc::clone(count),
         },
     );
-    let head = raw
-        .fill_buf()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(if head.starts_with(&GZIP_MAGIC) {
+    let cannot_read = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let head = raw.fill_buf().map_err(cannot_read)?;
+    let mut input: Input = if head.starts_with(&GZIP_MAGIC) {
         Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(raw)))
     } else {
         Box::new(raw)
+    };
+    if let Some(what) = unread_format(input.fill_buf().map_err(cannot_read)?) {
+        return Err(format!("{} is {what}", path.display()));
+    }
+    Ok(input)
+}
+
+/// What an input is when it is an archive, or compressed by something
+/// other than gzip: the formats datasets ship in that are not read as
+/// they are, named with what to do, instead of being read as text (rows
+/// of garbage). Looked for in the first bytes, after gzip's decompression.
+fn unread_format(head: &[u8]) -> Option<&'static str> {
+    // bzip2: "BZh", the block size, then the block magic (pi's digits).
+    let bzip2 = head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && head[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    Some(if bzip2 {
+        "bzip2-compressed (as KONECT's .tar.bz2): only gzip is read; decompress it first \
+         (`tar xjf` for an archive, `bunzip2` otherwise)"
+    } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
+        "xz-compressed: only gzip is read; decompress it first (`unxz`, or `tar xJf`)"
+    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        "zstd-compressed: only gzip is read; decompress it first (`unzstd`)"
+    } else if head.starts_with(b"PK\x03\x04") {
+        "a zip archive: extract its files first (`unzip`) and import those"
+    } else if head.get(257..262) == Some(b"ustar") {
+        "a tar archive (as SuiteSparse's .tar.gz): extract its files first (`tar xf`) \
+         and import those"
+    } else {
+        return None;
     })
 }
 
