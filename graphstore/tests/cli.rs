@@ -1296,6 +1296,45 @@ fn matrix_market_files_and_header_lines_are_not_edges() -> TestResult {
             expect: Ok(vec![("1", "2", None), ("2", "1", None)]),
             note: None,
         },
+        // What networkx's write_edgelist writes by default (the data
+        // dict's repr), with spaces and with commas.
+        Case {
+            name: "networkx.edgelist",
+            text: "0 1 {}\n1 2 {'weight': 3}\n2 0 {'weight': 0.5, 'label': 'it\\'s \"x\"', 'l': [1, 'a']}\n",
+            args: &[],
+            expect: Ok(vec![
+                ("0", "1", None),
+                ("1", "2", Some(V::Int(3))),
+                ("2", "0", Some(V::Float(0.5))),
+            ]),
+            note: None,
+        },
+        Case {
+            name: "networkx.csv",
+            text: "0,1,{}\n1,2,{'weight': 3}\n",
+            args: &[],
+            expect: Ok(vec![("0", "1", None), ("1", "2", Some(V::Int(3)))]),
+            note: None,
+        },
+        Case {
+            name: "spaces-in-ids.csv",
+            text: "Evelyn Jefferson,E1,{}\nEvelyn Jefferson , E2\n",
+            args: &[],
+            expect: Ok(vec![
+                ("Evelyn Jefferson", "E1", None),
+                ("Evelyn Jefferson", "E2", None),
+            ]),
+            note: None,
+        },
+        Case {
+            name: "networkx-bad.edgelist",
+            text: "0 1 {}\n1 2 {'weight': }\n",
+            args: &[],
+            expect: Err(
+                ":2:3: edge data: expected a number, a string, True, False, None, a list or a dict at byte 11",
+            ),
+            note: None,
+        },
         Case {
             name: "names.txt",
             text: "a b\nc d\n",

@@ -32,6 +32,7 @@
 //! ids: importing one again adds parallel edges. Edge-list ids are "get or
 //! create": an id already mapped names the existing node.
 
+pub mod literal;
 pub mod remote;
 pub mod source;
 

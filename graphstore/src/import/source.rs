@@ -1149,11 +1149,18 @@ struct Matrix {
     entries: u64,
 }
 
-/// The whitespace-, tab- or comma-separated fields of an edge-list line.
+/// The fields of an edge-list line: separated by commas if it has any
+/// (then a field may hold spaces, `Evelyn Jefferson,E1`, and is
+/// trimmed), otherwise by spaces and tabs.
 fn edge_fields(text: &str) -> Vec<&str> {
-    text.split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|f| !f.is_empty())
-        .collect()
+    if text.contains(',') {
+        text.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .collect()
+    } else {
+        text.split_whitespace().collect()
+    }
 }
 
 impl Matrix {
@@ -1273,6 +1280,9 @@ const ORDINALS: [&str; 4] = ["first", "second", "third", "fourth"];
 
 /// The edge on a data line (not blank, not a comment).
 fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Item, (usize, String)> {
+    if let Some(at) = text.find('{') {
+        return networkx_edge(&text[..at], &text[at..], opts);
+    }
     let fields = edge_fields(text);
     if !(2..=4).contains(&fields.len()) {
         return Err((
@@ -1309,17 +1319,41 @@ fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Item, (usize, St
         };
         properties.insert(name.to_owned(), v);
     }
-    let r = |i: usize| NodeRef {
+    Ok(edge_between(fields[0], fields[1], properties, opts))
+}
+
+/// An edge as networkx's `write_edgelist` writes it by default: source,
+/// target, then the edge's data as a Python dict literal (`0 1 {}`,
+/// `1 2 {'weight': 3}`), read into the edge's properties.
+fn networkx_edge(ids: &str, data: &str, opts: &EdgeListOptions) -> Result<Item, (usize, String)> {
+    let fields = edge_fields(ids);
+    if fields.len() != 2 {
+        return Err((
+            0,
+            format!(
+                "an edge-list line with edge data has a source, a target, then the data \
+                 ({{'weight': 3}}), found {} columns before it",
+                fields.len()
+            ),
+        ));
+    }
+    let properties = super::literal::python_dict(data).map_err(|e| (3, e))?;
+    Ok(edge_between(fields[0], fields[1], properties, opts))
+}
+
+/// An edge of the edge list's type between two external ids.
+fn edge_between(start: &str, end: &str, properties: Properties, opts: &EdgeListOptions) -> Item {
+    let r = |id: &str, column: usize| NodeRef {
         space: Arc::clone(&opts.space),
-        id: fields[i].to_owned(),
-        column: i + 1,
+        id: id.to_owned(),
+        column,
     };
-    Ok(Item::Edge {
-        start: r(0),
-        end: r(1),
+    Item::Edge {
+        start: r(start, 1),
+        end: r(end, 2),
         edge_type: opts.edge_type.clone(),
         properties,
-    })
+    }
 }
 
 /// [`edge_list_item`] with its location, or the bad row.
