@@ -11,6 +11,7 @@ use graph_storage::{
 use serde_json::json;
 
 use crate::error::{CliError, CliResult, Context, EXIT_INCONSISTENT, shown};
+use crate::import::graphml::GraphmlOptions;
 use crate::import::source::{CsvOptions, EdgeListOptions, Notes};
 use crate::import::{self, ImportOptions, Input};
 use crate::progress;
@@ -117,6 +118,7 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
     inputs.extend(a.relationships.iter().map(|s| Input::relationships(s)));
     inputs.extend(a.jsonl.iter().cloned().map(Input::Jsonl));
     inputs.extend(a.edge_list.iter().cloned().map(Input::EdgeList));
+    inputs.extend(a.graphml.iter().cloned().map(Input::Graphml));
     let delimiter = match a.delimiter.as_str() {
         "\\t" | "\t" | "tab" | "TAB" => b'\t',
         d if d.len() == 1 => d.as_bytes()[0],
@@ -149,6 +151,10 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
             fourth_column: a.fourth_column.clone(),
             header: a.edge_list_header,
             notes: Notes::default(),
+        },
+        graphml: GraphmlOptions {
+            label: a.graphml_label.clone(),
+            edge_type: a.graphml_type.clone(),
         },
         skip_bad_rows: a.skip_bad_rows,
         report,

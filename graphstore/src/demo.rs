@@ -107,6 +107,10 @@ fn import_opts(inputs: Vec<Input>, report: PathBuf, quiet: bool) -> ImportOption
             header: EdgeListHeader::No,
             notes: Notes::default(),
         },
+        graphml: import::graphml::GraphmlOptions {
+            label: "Node".into(),
+            edge_type: "EDGE".into(),
+        },
         skip_bad_rows: false,
         report,
         batch_size: 10_000,

@@ -157,6 +157,16 @@ pub struct ImportArgs {
     /// A plain edge list (`src dst [number [number]]` a line, `#`/`%` comments). Repeatable.
     #[arg(long, value_name = "FILE")]
     edge_list: Vec<PathBuf>,
+    /// A GraphML file (networkx, igraph, Gephi, yEd, Neo4j APOC): nodes by
+    /// their GraphML ids, `<key>` types and defaults. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    graphml: Vec<PathBuf>,
+    /// Label of GraphML nodes (those without APOC's `labels` attribute).
+    #[arg(long, default_value = "Node")]
+    graphml_label: String,
+    /// Type of GraphML edges (those without APOC's `label` attribute).
+    #[arg(long, default_value = "EDGE")]
+    graphml_type: String,
     /// Label of the nodes edge lists create.
     #[arg(long, default_value = "Node")]
     edge_list_label: String,

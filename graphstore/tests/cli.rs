@@ -967,6 +967,199 @@ fn gzip(parts: &[&[u8]]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     Ok(out)
 }
 
+/// GraphML as networkx, igraph, Gephi, yEd and Neo4j's APOC write it:
+/// typed keys with defaults, entities and CDATA in values, an edge
+/// before the nodes it names, APOC's labels and types, yEd's graphics
+/// keys ignored, gzip-compressed; and what is wrong with a file, each
+/// reported at its line (bad rows skippable, broken files fatal).
+#[test]
+fn graphml_files_import_with_their_keys_and_defaults() -> TestResult {
+    let doc = r##"<?xml version="1.0" encoding="UTF-8"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:y="http://www.yworks.com/xml/graphml">
+  <key id="d0" for="node" attr.name="name" attr.type="string"/>
+  <key id="d1" for="node" attr.name="age" attr.type="int"><default>7</default></key>
+  <key id="d2" for="edge" attr.name="weight" attr.type="double"><default>1.5</default></key>
+  <key id="d3" for="all" attr.name="ok" attr.type="boolean"/>
+  <key id="d4" for="node" yfiles.type="nodegraphics"/>
+  <key id="labels" for="node" attr.name="labels"/>
+  <graph id="G" edgedefault="directed">
+    <edge id="e0" source="a" target="b"><data key="d2">2.5</data></edge>
+    <node id="a"><data key="d0">Ann &amp; Bo &#233;</data><data key="d3">True</data>
+      <data key="d4"><y:ShapeNode><y:Fill color="#FFCC00"/></y:ShapeNode></data></node>
+    <node id="b" labels=":Person:Admin"><data key="labels">:Person:Admin</data><data key="d0"><![CDATA[<b>]]></data><data key="d1">41</data></node>
+    <edge source="b" target="a" label="KNOWS"><data key="d3">false</data></edge>
+  </graph>
+</graphml>
+"##;
+    let tmp = tempfile::tempdir()?;
+    let file = tmp.path().join("g.graphml.gz");
+    std::fs::write(&file, gzip(&[doc.as_bytes()])?)?;
+    for mode in ["bulk", "batched"] {
+        let store = tmp.path().join(mode);
+        ok(&[&"import", &store, &"--graphml", &file, &"--mode", &mode]);
+        let s = GraphStore::open(RocksDbBackend::open(&store)?)?;
+        let id = |x: &str| -> Result<NodeId, Box<dyn std::error::Error>> {
+            Ok(s.external_id("", x)?.ok_or(format!("no node {x}"))?)
+        };
+        let (a, b) = (id("a")?, id("b")?);
+        let node = |n: NodeId| -> Result<_, Box<dyn std::error::Error>> {
+            let n = s.get_node(n)?.ok_or("missing node")?;
+            Ok((n.labels, n.properties))
+        };
+        let props = |pairs: &[(&str, V)]| -> Properties {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect()
+        };
+        assert_eq!(
+            node(a)?,
+            (
+                vec!["Node".to_owned()],
+                props(&[
+                    ("name", V::String("Ann & Bo é".into())),
+                    ("age", V::Int(7)),
+                    ("ok", V::Bool(true)),
+                ])
+            ),
+            "{mode}"
+        );
+        assert_eq!(
+            node(b)?,
+            (
+                vec!["Admin".to_owned(), "Person".to_owned()],
+                props(&[("name", V::String("<b>".into())), ("age", V::Int(41))])
+            ),
+            "{mode}"
+        );
+        let r = s.snapshot()?;
+        let edges: Vec<_> = r
+            .iter_edges()
+            .map(|e| e.map(|e| (e.src, e.dst, e.edge_type, e.properties)))
+            .collect::<Result<_, _>>()?;
+        assert_eq!(
+            edges,
+            vec![
+                (a, b, "EDGE".to_owned(), props(&[("weight", V::Float(2.5))])),
+                (
+                    b,
+                    a,
+                    "KNOWS".to_owned(),
+                    props(&[("weight", V::Float(1.5)), ("ok", V::Bool(false))])
+                ),
+            ],
+            "{mode}"
+        );
+        assert_eq!(s.node_count()?, 2);
+    }
+
+    let head = r#"<graphml><key id="n" for="node" attr.name="n" attr.type="int"/><graph edgedefault="directed">"#;
+    let cases: [(&str, String, bool, &str); 9] = [
+        (
+            "bad-value",
+            format!(
+                "{head}\n<node id=\"a\"><data key=\"n\">x</data></node>\n<node id=\"b\"/></graph></graphml>"
+            ),
+            true,
+            ":2:0: \"n\" (a 64-bit integer) is \"x\"",
+        ),
+        (
+            "no-key",
+            format!(
+                "{head}\n<node id=\"a\"><data key=\"zz\">1</data></node>\n<node id=\"b\"/></graph></graphml>"
+            ),
+            true,
+            ":2:0: <data key=\"zz\"> names no declared <key>",
+        ),
+        (
+            "no-id",
+            format!(
+                "{head}\n<node><data key=\"n\">1</data></node>\n<node id=\"b\"/></graph></graphml>"
+            ),
+            true,
+            ":2:0: <node> has no id attribute",
+        ),
+        (
+            "dangling",
+            format!(
+                "{head}\n<node id=\"b\"/>\n<edge source=\"b\" target=\"nobody\"/></graph></graphml>"
+            ),
+            true,
+            "\"nobody\"",
+        ),
+        (
+            "truncated",
+            format!("{head}\n<node id=\"a\"><data key=\"n\">1</data>"),
+            false,
+            "the file ends inside an element: it is truncated",
+        ),
+        (
+            "not-xml",
+            format!("{head}\n<node id=\"a\"></edge></graph></graphml>"),
+            false,
+            "not well-formed XML",
+        ),
+        (
+            "nested",
+            format!("{head}\n<node id=\"a\"><graph id=\"inner\"/></node></graph></graphml>"),
+            false,
+            ":2:0: a nested graph",
+        ),
+        (
+            "hyperedge",
+            format!("{head}\n<hyperedge><endpoint node=\"a\"/></hyperedge></graph></graphml>"),
+            false,
+            "a hyperedge",
+        ),
+        (
+            "bad-type",
+            "<graphml><key id=\"k\" attr.name=\"k\" attr.type=\"complex\"/></graphml>".to_owned(),
+            false,
+            "unknown attr.type \"complex\"",
+        ),
+    ];
+    for (name, text, skippable, piece) in cases {
+        let file = tmp.path().join(format!("{name}.graphml"));
+        std::fs::write(&file, text)?;
+        for mode in ["bulk", "batched"] {
+            let store = tmp.path().join(format!("{name}-{mode}"));
+            let report = tmp.path().join(format!("{name}-{mode}.bad"));
+            let base: [&dyn AsRef<std::ffi::OsStr>; 8] = [
+                &"import",
+                &store,
+                &"--graphml",
+                &file,
+                &"--mode",
+                &mode,
+                &"--bad-rows-report",
+                &report,
+            ];
+            let line = fails(&base, 1);
+            assert!(line.contains(piece), "{name} {mode}: {line}");
+            let mut skip = base.to_vec();
+            skip.push(&"--skip-bad-rows");
+            if skippable {
+                let out = ok(&skip);
+                assert!(
+                    out.contains("imported 1 nodes") && out.contains("skipped 1 bad rows"),
+                    "{name} {mode}: {out}"
+                );
+                assert!(
+                    std::fs::read_to_string(&report)?.contains(piece),
+                    "{name} {mode}"
+                );
+            } else {
+                let line = fails(&skip, 1);
+                assert!(
+                    line.contains(piece) && line.contains("cannot help"),
+                    "{name} {mode}: {line}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Archives and files compressed by something other than gzip (what
 /// KONECT, SuiteSparse and others ship) are named, with what to do, as
 /// one error line, instead of being read as rows of garbage: whatever the

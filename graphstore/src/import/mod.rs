@@ -32,6 +32,7 @@
 //! ids: importing one again adds parallel edges. Edge-list ids are "get or
 //! create": an id already mapped names the existing node.
 
+pub mod graphml;
 pub mod literal;
 pub mod remote;
 pub mod source;
@@ -78,6 +79,8 @@ pub enum Input {
     Jsonl(PathBuf),
     /// An edge list.
     EdgeList(PathBuf),
+    /// A GraphML file.
+    Graphml(PathBuf),
 }
 
 impl Input {
@@ -111,13 +114,16 @@ impl Input {
             Input::Nodes { files, .. } | Input::Relationships { files, .. } => {
                 files.iter().map(PathBuf::as_path).collect()
             }
-            Input::Jsonl(p) | Input::EdgeList(p) => vec![p.as_path()],
+            Input::Jsonl(p) | Input::EdgeList(p) | Input::Graphml(p) => vec![p.as_path()],
         }
     }
 
     /// Whether the input holds nodes (read in the node phase of the write).
     fn has_nodes(&self) -> bool {
-        matches!(self, Input::Nodes { .. } | Input::Jsonl(_))
+        matches!(
+            self,
+            Input::Nodes { .. } | Input::Jsonl(_) | Input::Graphml(_)
+        )
     }
 
     /// Whether the input holds relationships.
@@ -151,6 +157,8 @@ pub struct ImportOptions {
     pub csv: CsvOptions,
     /// Edge-list options.
     pub edge_list: EdgeListOptions,
+    /// GraphML options.
+    pub graphml: graphml::GraphmlOptions,
     /// Skip bad rows instead of stopping.
     pub skip_bad_rows: bool,
     /// Where skipped rows are reported.
@@ -222,6 +230,11 @@ fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemR
         Input::EdgeList(p) => {
             Box::new(EdgeListReader::new(vec![p.clone()], opts.edge_list.clone()))
         }
+        Input::Graphml(p) => Box::new(graphml::GraphmlReader::new(
+            p.clone(),
+            part,
+            opts.graphml.clone(),
+        )),
     }
 }
 
@@ -483,7 +496,8 @@ fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
     for input in order {
         let mut r = reader(input, opts, JsonlPart::All);
         let is_edge_list = matches!(input, Input::EdgeList(_));
-        let is_jsonl = matches!(input, Input::Jsonl(_));
+        // Files in which a relationship may name a node that comes later.
+        let is_jsonl = matches!(input, Input::Jsonl(_) | Input::Graphml(_));
         loop {
             ahead.extend(std::iter::from_fn(|| r.next_item()).take(LOOKAHEAD));
             if ahead.is_empty() {
@@ -908,7 +922,7 @@ fn known(ids: &IdMap, w: &dyn RowSink, r: &NodeRef) -> CliResult<Option<NodeId>>
 fn check_inputs(opts: &ImportOptions) -> CliResult<()> {
     if opts.inputs.is_empty() {
         return Err(CliError::new(
-            "nothing to import: pass --nodes, --relationships, --jsonl or --edge-list files",
+            "nothing to import: pass --nodes, --relationships, --jsonl, --edge-list or --graphml files",
         ));
     }
     for input in &opts.inputs {

@@ -345,7 +345,10 @@ fn parse_header(fields: &[String], kind: CsvKind, loc: &Loc) -> Result<Vec<Colum
 /// gzip's magic bytes is decompressed as it is read, every member of it
 /// (as `cat a.gz b.gz` and bgzip make them): datasets import as published
 /// (`.txt.gz`, `.csv.gz`). The error names the file.
-fn open(path: &Path, count: &Arc<std::sync::atomic::AtomicU64>) -> Result<Input, String> {
+pub(crate) fn open(
+    path: &Path,
+    count: &Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Input, String> {
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut raw = BufReader::with_capacity(
         1 << 20,
@@ -400,7 +403,7 @@ fn unread_format(head: &[u8]) -> Option<&'static str> {
 const GZIP_MAGIC: [u8; 2] = [0x1F, 0x8B];
 
 /// An open input file, decompressed if it was compressed.
-type Input = Box<dyn BufRead + Send>;
+pub(crate) type Input = Box<dyn BufRead + Send>;
 
 /// A reader counting the bytes it has handed out.
 struct Counting<R> {

@@ -1,0 +1,554 @@
+//! GraphML (<http://graphml.graphdrawing.org/>), as networkx, igraph,
+//! Gephi, yEd, Neo4j's APOC export and dataset archives write it: `<key>`
+//! declarations with `attr.name`, `attr.type` and `<default>`, then
+//! `<node id>` and `<edge source target>` elements with `<data key>`
+//! children. Read as a stream (constant memory whatever the file's size)
+//! into the importer's items: nodes with their GraphML id as external id
+//! (global id space), edges by their ends' ids.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use graph_storage::{Properties, PropertyValue};
+use quick_xml::events::{BytesStart, Event};
+
+use super::source::{Input, Item, ItemReader, JsonlPart, Loc, NodeRef, RowError, open};
+use crate::value;
+
+/// Options of GraphML files.
+#[derive(Debug, Clone)]
+pub struct GraphmlOptions {
+    /// The label of nodes without APOC's `labels` attribute.
+    pub label: String,
+    /// The type of edges without APOC's `label` attribute.
+    pub edge_type: String,
+}
+
+/// The value type of a `<key>` (`attr.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyType {
+    Boolean,
+    Int,
+    Float,
+    String,
+}
+
+/// A `<key>` declaration: the property it names, its type and default.
+#[derive(Debug, Clone)]
+struct Key {
+    /// `attr.name`, or the key's id if it has none.
+    name: String,
+    ty: KeyType,
+    /// `for`: `node`, `edge`, `all`, `graph`, ...
+    domain: String,
+    /// `<default>`, as text.
+    default: Option<String>,
+    /// A key without `attr.name` carrying markup (yEd's `yfiles.type`
+    /// graphics): not a property.
+    ignored: bool,
+}
+
+/// The element being read.
+enum Open {
+    Node {
+        id: String,
+        labels: Option<Vec<String>>,
+        properties: Properties,
+        loc: Loc,
+    },
+    Edge {
+        source: String,
+        target: String,
+        edge_type: Option<String>,
+        properties: Properties,
+        loc: Loc,
+    },
+}
+
+/// A GraphML file's nodes and edges (the `part` of them asked for).
+pub struct GraphmlReader {
+    path: PathBuf,
+    name: Arc<str>,
+    part: JsonlPart,
+    opts: GraphmlOptions,
+    count: Arc<std::sync::atomic::AtomicU64>,
+    xml: Option<quick_xml::Reader<Lines<Input>>>,
+    buf: Vec<u8>,
+    keys: HashMap<String, Key>,
+    /// The node or edge being read.
+    open: Option<Open>,
+    /// The `<data>` (its key) or `<default>` being read, and its text.
+    text: Option<(TextOf, String)>,
+    /// `<graph>` elements open (a graph inside a node is refused).
+    graphs: usize,
+    /// The `<key>` being read (its `<default>` applies to it).
+    pending_key: Option<String>,
+    /// A bad node or edge is being skipped, up to its end tag.
+    skipping: bool,
+    done: bool,
+}
+
+/// Whose text is being collected.
+enum TextOf {
+    Data(String),
+    Default(String),
+}
+
+impl GraphmlReader {
+    /// A reader of `path`, returning the items of `part`.
+    pub fn new(path: PathBuf, part: JsonlPart, opts: GraphmlOptions) -> Self {
+        GraphmlReader {
+            name: Arc::from(path.display().to_string()),
+            path,
+            part,
+            opts,
+            count: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            xml: None,
+            buf: Vec::new(),
+            keys: HashMap::new(),
+            open: None,
+            text: None,
+            graphs: 0,
+            pending_key: None,
+            skipping: false,
+            done: false,
+        }
+    }
+
+    fn loc(&self) -> Loc {
+        Loc {
+            file: Arc::clone(&self.name),
+            line: self.xml.as_ref().map_or(0, |x| x.get_ref().line),
+        }
+    }
+
+    fn fatal(&mut self, reason: String) -> Option<Result<(Item, Loc), RowError>> {
+        self.done = true;
+        Some(Err(RowError {
+            loc: self.loc(),
+            column: 0,
+            reason,
+            fatal: true,
+        }))
+    }
+
+    fn wanted(&self, item: &Item) -> bool {
+        matches!(
+            (item, self.part),
+            (_, JsonlPart::All)
+                | (Item::Node { .. }, JsonlPart::Nodes)
+                | (Item::Edge { .. }, JsonlPart::Relationships)
+        )
+    }
+
+    /// The attributes of an element, unescaped, by local name.
+    fn attributes(e: &BytesStart<'_>) -> Result<HashMap<String, String>, String> {
+        let mut out = HashMap::new();
+        for a in e.attributes() {
+            let a = a.map_err(|e| format!("a malformed attribute: {e}"))?;
+            let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+            let value = a
+                .unescape_value()
+                .map_err(|e| format!("attribute {key}: {e}"))?
+                .into_owned();
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+
+    /// A start (or empty) element. `Ok(Some(item))` when an empty
+    /// `<node/>` or `<edge/>` is complete.
+    fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<Option<(Item, Loc)>, RowError> {
+        let tag = e.local_name().as_ref().to_vec();
+        let attrs = Self::attributes(e).map_err(|r| self.row_error(r, true))?;
+        let need = |name: &str| -> Result<String, String> {
+            attrs.get(name).cloned().ok_or_else(|| {
+                format!(
+                    "<{}> has no {name} attribute",
+                    String::from_utf8_lossy(&tag)
+                )
+            })
+        };
+        match tag.as_slice() {
+            b"key" => {
+                let id = need("id").map_err(|r| self.row_error(r, true))?;
+                let ty = match attrs.get("attr.type").map(String::as_str) {
+                    None | Some("string") => KeyType::String,
+                    Some("boolean") => KeyType::Boolean,
+                    Some("int" | "long") => KeyType::Int,
+                    Some("float" | "double") => KeyType::Float,
+                    Some(other) => {
+                        return Err(self.row_error(
+                            format!("key {id:?}: unknown attr.type {other:?} (GraphML's are boolean, int, long, float, double, string)"),
+                            true,
+                        ));
+                    }
+                };
+                let key = Key {
+                    name: attrs
+                        .get("attr.name")
+                        .cloned()
+                        .unwrap_or_else(|| id.clone()),
+                    ty,
+                    domain: attrs.get("for").cloned().unwrap_or_else(|| "all".into()),
+                    default: None,
+                    ignored: !attrs.contains_key("attr.name") && attrs.contains_key("yfiles.type"),
+                };
+                self.keys.insert(id.clone(), key);
+                if !empty {
+                    self.pending_key = Some(id);
+                }
+            }
+            b"default" => {
+                if let Some(id) = self.pending_key.clone() {
+                    self.text = Some((TextOf::Default(id), String::new()));
+                }
+            }
+            b"graph" => {
+                if self.open.is_some() {
+                    return Err(self.row_error(
+                        "a nested graph (a <graph> inside a node or edge) cannot be imported"
+                            .into(),
+                        true,
+                    ));
+                }
+                self.graphs += 1;
+            }
+            b"node" => {
+                self.skipping = !empty;
+                let id = need("id").map_err(|r| self.row_error(r, false))?;
+                self.skipping = false;
+                let labels = attrs.get("labels").map(|l| {
+                    l.split(':')
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                });
+                self.open = Some(Open::Node {
+                    id,
+                    labels,
+                    properties: Properties::new(),
+                    loc: self.loc(),
+                });
+            }
+            b"edge" => {
+                let (source, target) = match (need("source"), need("target")) {
+                    (Ok(s), Ok(t)) => (s, t),
+                    (Err(r), _) | (_, Err(r)) => {
+                        self.skipping = !empty;
+                        return Err(self.row_error(r, false));
+                    }
+                };
+                self.open = Some(Open::Edge {
+                    source,
+                    target,
+                    edge_type: attrs.get("label").cloned(),
+                    properties: Properties::new(),
+                    loc: self.loc(),
+                });
+            }
+            b"data" => {
+                let key = need("key").map_err(|r| self.row_error(r, false))?;
+                if self.open.is_some() {
+                    self.text = Some((TextOf::Data(key), String::new()));
+                }
+            }
+            b"hyperedge" => {
+                return Err(self.row_error(
+                    "a hyperedge (an edge of more than two nodes) cannot be imported".into(),
+                    true,
+                ));
+            }
+            _ => {}
+        }
+        if empty {
+            return self.end(&tag);
+        }
+        Ok(None)
+    }
+
+    fn row_error(&self, reason: String, fatal: bool) -> RowError {
+        RowError {
+            loc: self.loc(),
+            column: 0,
+            reason,
+            fatal,
+        }
+    }
+
+    /// An end tag (or the end of an empty element).
+    fn end(&mut self, tag: &[u8]) -> Result<Option<(Item, Loc)>, RowError> {
+        match tag {
+            b"key" => self.pending_key = None,
+            b"default" => {
+                if let Some((TextOf::Default(id), text)) = self.text.take()
+                    && let Some(key) = self.keys.get_mut(&id)
+                {
+                    key.default = Some(text);
+                }
+            }
+            b"graph" => self.graphs = self.graphs.saturating_sub(1),
+            b"data" => {
+                if let Some((TextOf::Data(id), text)) = self.text.take() {
+                    self.data(&id, &text)?;
+                }
+            }
+            b"node" | b"edge" => {
+                if std::mem::take(&mut self.skipping) {
+                    return Ok(None);
+                }
+                return self.finish().map(Some);
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// A `<data>` of the open element.
+    fn data(&mut self, id: &str, text: &str) -> Result<(), RowError> {
+        let Some(key) = self.keys.get(id).cloned() else {
+            return Err(self.row_error(format!("<data key={id:?}> names no declared <key>"), false));
+        };
+        if key.ignored {
+            return Ok(());
+        }
+        let value = parse(&key, text).map_err(|r| self.row_error(r, false))?;
+        match &mut self.open {
+            // APOC writes labels and types as attributes and again as data.
+            Some(Open::Node {
+                labels: Some(_), ..
+            }) if key.name == "labels" => {}
+            Some(Open::Edge {
+                edge_type: Some(_), ..
+            }) if key.name == "label" => {}
+            Some(Open::Node { properties, .. } | Open::Edge { properties, .. }) => {
+                properties.insert(key.name, value);
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// The open node or edge, complete: defaults added.
+    fn finish(&mut self) -> Result<(Item, Loc), RowError> {
+        let Some(open) = self.open.take() else {
+            return Err(self.row_error("an end tag without its start".into(), true));
+        };
+        let domain = if matches!(open, Open::Node { .. }) {
+            "node"
+        } else {
+            "edge"
+        };
+        let mut defaults = Vec::new();
+        for key in self.keys.values() {
+            if let Some(text) = &key.default
+                && !key.ignored
+                && (key.domain == domain || key.domain == "all")
+            {
+                defaults.push((key.name.clone(), parse(key, text)));
+            }
+        }
+        let space: Arc<str> = Arc::from("");
+        let (mut item, loc) = match open {
+            Open::Node {
+                id,
+                labels,
+                properties,
+                loc,
+            } => (
+                Item::Node {
+                    space,
+                    id: Some(id),
+                    labels: labels.unwrap_or_else(|| vec![self.opts.label.clone()]),
+                    properties,
+                },
+                loc,
+            ),
+            Open::Edge {
+                source,
+                target,
+                edge_type,
+                properties,
+                loc,
+            } => {
+                let r = |id: String, column| NodeRef {
+                    space: Arc::clone(&space),
+                    id,
+                    column,
+                };
+                (
+                    Item::Edge {
+                        start: r(source, 0),
+                        end: r(target, 0),
+                        edge_type: edge_type.unwrap_or_else(|| self.opts.edge_type.clone()),
+                        properties,
+                    },
+                    loc,
+                )
+            }
+        };
+        let (Item::Node { properties, .. } | Item::Edge { properties, .. }) = &mut item;
+        for (name, value) in defaults {
+            if let std::collections::btree_map::Entry::Vacant(slot) = properties.entry(name) {
+                let value = value.map_err(|r| RowError {
+                    loc: loc.clone(),
+                    column: 0,
+                    reason: format!("the default of {:?}: {r}", slot.key()),
+                    fatal: true,
+                })?;
+                slot.insert(value);
+            }
+        }
+        Ok((item, loc))
+    }
+}
+
+/// A `<data>` or `<default>` text as its key's type.
+fn parse(key: &Key, text: &str) -> Result<PropertyValue, String> {
+    let t = text.trim();
+    let what = |ty: &str| format!("{:?} ({}) is {t:?}, not {ty}", key.name, ty);
+    Ok(match key.ty {
+        KeyType::String => PropertyValue::String(text.to_owned()),
+        KeyType::Boolean => match t.to_ascii_lowercase().as_str() {
+            "true" | "1" => PropertyValue::Bool(true),
+            "false" | "0" => PropertyValue::Bool(false),
+            _ => return Err(what("a boolean")),
+        },
+        KeyType::Int => PropertyValue::Int(t.parse().map_err(|_| what("a 64-bit integer"))?),
+        KeyType::Float => {
+            PropertyValue::Float(value::parse_float(t).map_err(|_| what("a number"))?)
+        }
+    })
+}
+
+impl ItemReader for GraphmlReader {
+    fn next_item(&mut self) -> Option<Result<(Item, Loc), RowError>> {
+        if self.done {
+            return None;
+        }
+        if self.xml.is_none() {
+            match open(&self.path, &self.count) {
+                Ok(input) => {
+                    let mut xml = quick_xml::Reader::from_reader(Lines {
+                        inner: input,
+                        line: 1,
+                    });
+                    xml.config_mut().trim_text(false);
+                    self.xml = Some(xml);
+                }
+                Err(reason) => return self.fatal(reason),
+            }
+        }
+        loop {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            let event = match self.xml.as_mut()?.read_event_into(&mut buf) {
+                Ok(e) => e.into_owned(),
+                Err(e) => {
+                    self.buf = buf;
+                    return self.fatal(format!("not well-formed XML: {e}"));
+                }
+            };
+            self.buf = buf;
+            let found = match &event {
+                Event::Start(e) => self.start(e, false),
+                Event::Empty(e) => self.start(e, true),
+                Event::End(e) => self.end(e.local_name().as_ref()),
+                Event::Text(t) => {
+                    if let Some((_, text)) = &mut self.text {
+                        match t.decode() {
+                            Ok(s) => text.push_str(&s),
+                            Err(e) => return self.fatal(format!("text that is not UTF-8: {e}")),
+                        }
+                    }
+                    Ok(None)
+                }
+                Event::CData(t) => {
+                    if let Some((_, text)) = &mut self.text {
+                        text.push_str(&String::from_utf8_lossy(t));
+                    }
+                    Ok(None)
+                }
+                Event::GeneralRef(r) => {
+                    if let Some((_, text)) = &mut self.text {
+                        let resolved = match r.resolve_char_ref() {
+                            Ok(Some(c)) => Some(c.to_string()),
+                            _ => r.decode().ok().and_then(|name| {
+                                quick_xml::escape::resolve_predefined_entity(&name)
+                                    .map(str::to_owned)
+                            }),
+                        };
+                        match resolved {
+                            Some(s) => text.push_str(&s),
+                            None => {
+                                return self.fatal(format!(
+                                    "an unknown entity &{};",
+                                    String::from_utf8_lossy(r)
+                                ));
+                            }
+                        }
+                    }
+                    Ok(None)
+                }
+                Event::Eof => {
+                    self.done = true;
+                    if self.open.is_some() || self.graphs > 0 {
+                        return self
+                            .fatal("the file ends inside an element: it is truncated".into());
+                    }
+                    return None;
+                }
+                _ => Ok(None),
+            };
+            match found {
+                Ok(Some(row)) if self.wanted(&row.0) => return Some(Ok(row)),
+                Ok(_) => {}
+                Err(e) => {
+                    if e.fatal {
+                        self.done = true;
+                    } else if self.open.take().is_some() {
+                        // The rest of the bad element is skipped.
+                        self.skipping = true;
+                    }
+                    self.text = None;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
+    fn position(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// A reader counting the lines it has handed out, so elements are
+/// reported by line.
+struct Lines<R> {
+    inner: R,
+    line: u64,
+}
+
+impl<R: BufRead> Read for Lines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.line += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Lines<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        if let Ok(b) = self.inner.fill_buf() {
+            let n = amt.min(b.len());
+            self.line += b[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        self.inner.consume(amt);
+    }
+}
