@@ -26,6 +26,19 @@ pub struct GraphmlOptions {
     pub edge_type: String,
 }
 
+/// An element's attributes, unescaped, by local name (few: a list).
+struct Attrs(Vec<(String, String)>);
+
+impl Attrs {
+    fn get(&self, name: &str) -> Option<&String> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
 /// The value type of a `<key>` (`attr.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyType {
@@ -87,8 +100,16 @@ pub struct GraphmlReader {
     pending_key: Option<String>,
     /// A bad node or edge is being skipped, up to its end tag.
     skipping: bool,
+    /// The keys' defaults for nodes and edges, by name; `None` when a key
+    /// changed since they were gathered.
+    defaults: Option<[Defaults; 2]>,
+    /// The global id space.
+    space: Arc<str>,
     done: bool,
 }
+
+/// Default values by property name (or why a default does not parse).
+type Defaults = Vec<(String, Result<PropertyValue, String>)>;
 
 /// Whose text is being collected.
 enum TextOf {
@@ -113,6 +134,8 @@ impl GraphmlReader {
             graphs: 0,
             pending_key: None,
             skipping: false,
+            defaults: None,
+            space: Arc::from(""),
             done: false,
         }
     }
@@ -144,8 +167,8 @@ impl GraphmlReader {
     }
 
     /// The attributes of an element, unescaped, by local name.
-    fn attributes(e: &BytesStart<'_>) -> Result<HashMap<String, String>, String> {
-        let mut out = HashMap::new();
+    fn attributes(e: &BytesStart<'_>) -> Result<Attrs, String> {
+        let mut out = Attrs(Vec::new());
         for a in e.attributes() {
             let a = a.map_err(|e| format!("a malformed attribute: {e}"))?;
             let key = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
@@ -153,7 +176,7 @@ impl GraphmlReader {
                 .unescape_value()
                 .map_err(|e| format!("attribute {key}: {e}"))?
                 .into_owned();
-            out.insert(key, value);
+            out.0.push((key, value));
         }
         Ok(out)
     }
@@ -161,17 +184,21 @@ impl GraphmlReader {
     /// A start (or empty) element. `Ok(Some(item))` when an empty
     /// `<node/>` or `<edge/>` is complete.
     fn start(&mut self, e: &BytesStart<'_>, empty: bool) -> Result<Option<(Item, Loc)>, RowError> {
-        let tag = e.local_name().as_ref().to_vec();
+        let tag = e.local_name();
+        let tag = tag.as_ref();
+        if !matches!(
+            tag,
+            b"key" | b"default" | b"graph" | b"node" | b"edge" | b"data" | b"hyperedge"
+        ) {
+            return Ok(None);
+        }
         let attrs = Self::attributes(e).map_err(|r| self.row_error(r, true))?;
         let need = |name: &str| -> Result<String, String> {
             attrs.get(name).cloned().ok_or_else(|| {
-                format!(
-                    "<{}> has no {name} attribute",
-                    String::from_utf8_lossy(&tag)
-                )
+                format!("<{}> has no {name} attribute", String::from_utf8_lossy(tag))
             })
         };
-        match tag.as_slice() {
+        match tag {
             b"key" => {
                 let id = need("id").map_err(|r| self.row_error(r, true))?;
                 let ty = match attrs.get("attr.type").map(String::as_str) {
@@ -197,6 +224,7 @@ impl GraphmlReader {
                     ignored: !attrs.contains_key("attr.name") && attrs.contains_key("yfiles.type"),
                 };
                 self.keys.insert(id.clone(), key);
+                self.defaults = None;
                 if !empty {
                     self.pending_key = Some(id);
                 }
@@ -264,7 +292,7 @@ impl GraphmlReader {
             _ => {}
         }
         if empty {
-            return self.end(&tag);
+            return self.end(tag);
         }
         Ok(None)
     }
@@ -287,6 +315,7 @@ impl GraphmlReader {
                     && let Some(key) = self.keys.get_mut(&id)
                 {
                     key.default = Some(text);
+                    self.defaults = None;
                 }
             }
             b"graph" => self.graphs = self.graphs.saturating_sub(1),
@@ -341,16 +370,30 @@ impl GraphmlReader {
         } else {
             "edge"
         };
-        let mut defaults = Vec::new();
-        for key in self.keys.values() {
-            if let Some(text) = &key.default
-                && !key.ignored
-                && (key.domain == domain || key.domain == "all")
-            {
-                defaults.push((key.name.clone(), parse(key, text)));
-            }
+        if self.defaults.is_none() {
+            let of = |domain: &str| -> Defaults {
+                let mut list: Vec<_> = self
+                    .keys
+                    .values()
+                    .filter(|k| !k.ignored && (k.domain == domain || k.domain == "all"))
+                    .filter_map(|k| Some((k.name.clone(), parse(k, k.default.as_ref()?))))
+                    .collect();
+                list.sort_by(|a, b| a.0.cmp(&b.0));
+                list
+            };
+            self.defaults = Some([of("node"), of("edge")]);
         }
-        let space: Arc<str> = Arc::from("");
+        let defaults = match &self.defaults {
+            Some([node, edge]) => {
+                if domain == "node" {
+                    node.clone()
+                } else {
+                    edge.clone()
+                }
+            }
+            None => Vec::new(),
+        };
+        let space = Arc::clone(&self.space);
         let (mut item, loc) = match open {
             Open::Node {
                 id,
@@ -445,13 +488,9 @@ impl ItemReader for GraphmlReader {
             let mut buf = std::mem::take(&mut self.buf);
             buf.clear();
             let event = match self.xml.as_mut()?.read_event_into(&mut buf) {
-                Ok(e) => e.into_owned(),
-                Err(e) => {
-                    self.buf = buf;
-                    return self.fatal(format!("not well-formed XML: {e}"));
-                }
+                Ok(e) => e,
+                Err(e) => return self.fatal(format!("not well-formed XML: {e}")),
             };
-            self.buf = buf;
             let found = match &event {
                 Event::Start(e) => self.start(e, false),
                 Event::Empty(e) => self.start(e, true),
@@ -502,6 +541,8 @@ impl ItemReader for GraphmlReader {
                 }
                 _ => Ok(None),
             };
+            drop(event);
+            self.buf = buf;
             match found {
                 Ok(Some(row)) if self.wanted(&row.0) => return Some(Ok(row)),
                 Ok(_) => {}
