@@ -247,7 +247,7 @@ pub(crate) fn export(a: ExportArgs, quiet: bool) -> CliResult<()> {
     close(store)?;
     if a.json {
         print_json(&serde_json::to_value(&summary).ctx(|| "cannot print the summary".to_owned())?);
-    } else if !(a.format == crate::export::Format::Jsonl && a.out == Path::new("-")) {
+    } else if a.format == crate::export::Format::Csv || a.out != Path::new("-") {
         println!("{}", crate::export::describe(&summary));
     } else {
         eprintln!("{}", crate::export::describe(&summary));

@@ -11,6 +11,15 @@
 //! strings and lists, and nulls, are not), else `json`. Ids are the store's
 //! node ids. With `--gzip` (or, for JSON Lines, an output named `*.gz`)
 //! every file is gzip-compressed, which `import` reads back as it is.
+//!
+//! GraphML: one `<key>` per property key and element kind, typed
+//! (`boolean`, `long`, `double`, `string`) where every value of the key
+//! has that type, else `string` holding each value's text (JSON for
+//! lists, maps, bytes and vectors; ISO 8601 for times); labels and edge
+//! types as Neo4j's APOC export writes them (`labels=":A:B"`, `label`
+//! attributes, and `labels`/`label` data for readers that ignore
+//! attributes); node ids `n<id>`. Text XML 1.0 cannot carry (control
+//! characters) stops the export with the element it is in.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -36,6 +45,9 @@ pub enum Format {
     Csv,
     /// JSON Lines (the APOC shape), one file.
     Jsonl,
+    /// GraphML (typed keys; labels and types as APOC writes them), one
+    /// file, for Gephi, networkx, igraph, yEd and `import --graphml`.
+    Graphml,
 }
 
 /// What an export wrote.
@@ -213,6 +225,197 @@ fn create(path: &Path) -> CliResult<BufWriter<File>> {
         .ctx(|| format!("cannot create {}", path.display()))
 }
 
+/// A GraphML key's type: the one of every value of the key, or text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum XmlType {
+    Boolean,
+    Long,
+    Double,
+    String,
+}
+
+impl XmlType {
+    fn of(v: &PropertyValue) -> XmlType {
+        match v {
+            PropertyValue::Bool(_) => XmlType::Boolean,
+            PropertyValue::Int(_) => XmlType::Long,
+            PropertyValue::Float(_) => XmlType::Double,
+            _ => XmlType::String,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            XmlType::Boolean => "boolean",
+            XmlType::Long => "long",
+            XmlType::Double => "double",
+            XmlType::String => "string",
+        }
+    }
+}
+
+/// GraphML key types of every property key, from one pass over `props`.
+fn xml_schema<'a>(
+    props: impl Iterator<Item = graph_storage::Result<Properties>> + 'a,
+) -> graph_storage::Result<BTreeMap<String, XmlType>> {
+    let mut keys: BTreeMap<String, XmlType> = BTreeMap::new();
+    for p in props {
+        for (k, v) in p? {
+            let t = XmlType::of(&v);
+            keys.entry(k)
+                .and_modify(|old| {
+                    if *old != t {
+                        *old = XmlType::String;
+                    }
+                })
+                .or_insert(t);
+        }
+    }
+    Ok(keys)
+}
+
+/// A value's GraphML text, for a key of type `t`.
+fn xml_text(v: &PropertyValue, t: XmlType) -> String {
+    match (t, v) {
+        (XmlType::Double, PropertyValue::Float(f)) if f.is_infinite() => {
+            if *f > 0.0 { "INF" } else { "-INF" }.to_owned()
+        }
+        (_, PropertyValue::String(s)) => s.clone(),
+        (_, PropertyValue::Null) => "null".to_owned(),
+        (_, v) => scalar_text(v),
+    }
+}
+
+/// `text` escaped for XML, or `None` if XML 1.0 cannot carry it (control
+/// characters other than tab, line feed and carriage return).
+fn xml_escaped(text: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let allowed = |c: char| !c.is_control() || matches!(c, '\t' | '\n' | '\r') || c > '\u{9f}';
+    let ok = text
+        .chars()
+        .all(|c| allowed(c) && !matches!(c, '\u{fffe}' | '\u{ffff}'));
+    ok.then(|| quick_xml::escape::escape(text))
+}
+
+/// Writes the graph as GraphML to `w`.
+fn write_graphml<V: ReadView, W: Write>(
+    reader: &GraphReader<'_, V>,
+    w: &mut W,
+    summary: &mut ExportSummary,
+    progress: &mut Progress,
+) -> CliResult<()> {
+    let read_err = || "cannot read the store".to_owned();
+    let node_keys =
+        xml_schema(reader.iter_nodes().map(|n| n.map(|n| n.properties))).ctx(read_err)?;
+    let edge_keys =
+        xml_schema(reader.iter_edges().map(|e| e.map(|e| e.properties))).ctx(read_err)?;
+    let unwritable = |what: String, text: &str| {
+        CliError::new(format!(
+            "{what} holds {text:?}, with a control character XML cannot carry: export with --format jsonl or csv"
+        ))
+    };
+    let esc = |what: &dyn Fn() -> String, text: &str| -> CliResult<String> {
+        xml_escaped(text)
+            .map(std::borrow::Cow::into_owned)
+            .ok_or_else(|| unwritable(what(), text))
+    };
+    let io = |e: std::io::Error| CliError::new(format!("cannot write the GraphML output: {e}"));
+    writeln!(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>").map_err(io)?;
+    writeln!(
+        w,
+        "<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\" \
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+         xsi:schemaLocation=\"http://graphml.graphdrawing.org/xmlns \
+         http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd\">"
+    )
+    .map_err(io)?;
+    // The APOC-style data keys, unless a property has the name.
+    let labels_key = !node_keys.contains_key("labels");
+    let label_key = !edge_keys.contains_key("label");
+    if labels_key {
+        writeln!(
+            w,
+            "  <key id=\"labels\" for=\"node\" attr.name=\"labels\" attr.type=\"string\"/>"
+        )
+        .map_err(io)?;
+    }
+    if label_key {
+        writeln!(
+            w,
+            "  <key id=\"label\" for=\"edge\" attr.name=\"label\" attr.type=\"string\"/>"
+        )
+        .map_err(io)?;
+    }
+    let mut ids: BTreeMap<(&str, &str), String> = BTreeMap::new();
+    for (domain, keys, prefix) in [("node", &node_keys, "n"), ("edge", &edge_keys, "e")] {
+        for (i, (name, t)) in keys.iter().enumerate() {
+            let id = format!("{prefix}{i}");
+            let name_xml = esc(&|| format!("the {domain} property key {name:?}"), name)?;
+            writeln!(
+                w,
+                "  <key id=\"{id}\" for=\"{domain}\" attr.name=\"{name_xml}\" attr.type=\"{}\"/>",
+                t.name()
+            )
+            .map_err(io)?;
+            ids.insert((domain, name.as_str()), id);
+        }
+    }
+    writeln!(w, "  <graph edgedefault=\"directed\">").map_err(io)?;
+    let data = |w: &mut W,
+                domain: &str,
+                keys: &BTreeMap<String, XmlType>,
+                props: &Properties,
+                what: &dyn Fn() -> String|
+     -> CliResult<()> {
+        for (k, v) in props {
+            let (Some(t), Some(id)) = (keys.get(k), ids.get(&(domain, k.as_str()))) else {
+                continue;
+            };
+            let text = esc(&|| format!("{}, property {k:?},", what()), &xml_text(v, *t))?;
+            writeln!(w, "      <data key=\"{id}\">{text}</data>").map_err(io)?;
+        }
+        Ok(())
+    };
+    for node in reader.iter_nodes() {
+        let node = node.ctx(read_err)?;
+        let what = || format!("node {}", node.id.0);
+        let labels: String = node.labels.iter().map(|l| format!(":{l}")).collect();
+        let labels = esc(&|| format!("{}, a label,", what()), &labels)?;
+        writeln!(w, "    <node id=\"n{}\" labels=\"{labels}\">", node.id.0).map_err(io)?;
+        if labels_key {
+            writeln!(w, "      <data key=\"labels\">{labels}</data>").map_err(io)?;
+        }
+        data(w, "node", &node_keys, &node.properties, &what)?;
+        writeln!(w, "    </node>").map_err(io)?;
+        summary.nodes += 1;
+        if summary.nodes.is_multiple_of(4096) {
+            progress.update(summary.nodes, summary.nodes);
+        }
+    }
+    for edge in reader.iter_edges() {
+        let edge = edge.ctx(read_err)?;
+        let what = || format!("edge {}", edge.id.0);
+        let ty = esc(&|| format!("{}, its type,", what()), &edge.edge_type)?;
+        writeln!(
+            w,
+            "    <edge id=\"e{}\" source=\"n{}\" target=\"n{}\" label=\"{ty}\">",
+            edge.id.0, edge.src.0, edge.dst.0
+        )
+        .map_err(io)?;
+        if label_key {
+            writeln!(w, "      <data key=\"label\">{ty}</data>").map_err(io)?;
+        }
+        data(w, "edge", &edge_keys, &edge.properties, &what)?;
+        writeln!(w, "    </edge>").map_err(io)?;
+        summary.relationships += 1;
+        if summary.relationships.is_multiple_of(4096) {
+            let done = summary.nodes + summary.relationships;
+            progress.update(done, done);
+        }
+    }
+    writeln!(w, "  </graph>\n</graphml>").map_err(io)?;
+    Ok(())
+}
+
 /// Writes the graph seen by `reader` (a snapshot) to `out`.
 ///
 /// # Errors
@@ -323,6 +526,24 @@ pub fn run<V: ReadView>(
             }
             finish_csv(w).ctx(write_err)?;
             summary.files.push(rels_path.display().to_string());
+            progress.finish();
+        }
+        Format::Graphml => {
+            let to_stdout = out == Path::new("-");
+            let inner: Box<dyn Write> = if to_stdout {
+                Box::new(BufWriter::new(std::io::stdout().lock()))
+            } else {
+                Box::new(create(out)?)
+            };
+            let gzip = gzip || out.extension().is_some_and(|e| e == "gz");
+            let mut w = Output::new(inner, gzip);
+            let mut progress = Progress::new("export", total, quiet || to_stdout);
+            write_graphml(reader, &mut w, &mut summary, &mut progress)?;
+            let name = out.display().to_string();
+            w.finish().ctx(|| format!("cannot write {name}"))?;
+            if !to_stdout {
+                summary.files.push(name);
+            }
             progress.finish();
         }
         Format::Jsonl => {

@@ -243,15 +243,16 @@ pub struct ExportArgs {
     /// The format.
     #[arg(long, value_enum, default_value = "csv")]
     format: export::Format,
-    /// A directory (CSV) or a file (JSON Lines; `-` for standard output).
+    /// A directory (CSV) or a file (JSON Lines, GraphML; `-` for standard
+    /// output).
     #[arg(long, short)]
     out: PathBuf,
     /// Delimiter inside array cells and `:LABEL` (CSV).
     #[arg(long, default_value = ";")]
     array_delimiter: char,
     /// Gzip-compress the output (CSV: nodes.csv.gz and
-    /// relationships.csv.gz); implied for JSON Lines by an --out name
-    /// ending in `.gz`. `import` reads such files as they are.
+    /// relationships.csv.gz); implied for JSON Lines and GraphML by an
+    /// --out name ending in `.gz`. `import` reads such files as they are.
     #[arg(long)]
     gzip: bool,
     /// Print the summary as JSON.

@@ -345,13 +345,15 @@ impl GraphmlReader {
         }
         let value = parse(&key, text).map_err(|r| self.row_error(r, false))?;
         match &mut self.open {
-            // APOC writes labels and types as attributes and again as data.
+            // APOC writes labels and types as attributes and again as data
+            // of the keys with these ids (a property of that name has
+            // another key id).
             Some(Open::Node {
                 labels: Some(_), ..
-            }) if key.name == "labels" => {}
+            }) if id == "labels" => {}
             Some(Open::Edge {
                 edge_type: Some(_), ..
-            }) if key.name == "label" => {}
+            }) if id == "label" => {}
             Some(Open::Node { properties, .. } | Open::Edge { properties, .. }) => {
                 properties.insert(key.name, value);
             }
