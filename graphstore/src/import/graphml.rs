@@ -595,3 +595,120 @@ impl<R: BufRead> BufRead for Lines<R> {
         self.inner.consume(amt);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const DOC: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <key id="d0" for="node" attr.name="name" attr.type="string"><default>x</default></key>
+  <key id="d1" for="edge" attr.name="w" attr.type="double"/>
+  <graph edgedefault="directed">
+    <node id="a"><data key="d0">A &amp; &#233;<![CDATA[<c>]]></data></node>
+    <node id="b" labels=":P:Q"/>
+    <edge source="a" target="b" label="T"><data key="d1">1.5</data></edge>
+  </graph>
+</graphml>
+"#;
+
+    /// Every item of a file, or the first error.
+    fn read_all(bytes: &[u8]) -> Result<Vec<(Item, Loc)>, RowError> {
+        let dir = tempfile::tempdir().map_err(|e| RowError {
+            loc: Loc {
+                file: Arc::from("tmp"),
+                line: 0,
+            },
+            column: 0,
+            reason: e.to_string(),
+            fatal: true,
+        })?;
+        let path = dir.path().join("g.graphml");
+        std::fs::write(&path, bytes).map_err(|e| RowError {
+            loc: Loc {
+                file: Arc::from("tmp"),
+                line: 0,
+            },
+            column: 0,
+            reason: e.to_string(),
+            fatal: true,
+        })?;
+        let opts = GraphmlOptions {
+            label: "Node".into(),
+            edge_type: "EDGE".into(),
+        };
+        let mut r = GraphmlReader::new(path, JsonlPart::All, opts);
+        let mut items = Vec::new();
+        while let Some(next) = r.next_item() {
+            items.push(next?);
+        }
+        Ok(items)
+    }
+
+    #[test]
+    fn the_reference_document_reads_as_three_items_at_their_lines() {
+        let items = read_all(DOC.as_bytes()).map_err(|e| e.to_string());
+        let summary: Result<Vec<(u64, String)>, String> = items.map(|items| {
+            items
+                .into_iter()
+                .map(|(item, loc)| {
+                    let what = match item {
+                        Item::Node {
+                            id,
+                            labels,
+                            properties,
+                            ..
+                        } => {
+                            format!("node {id:?} {labels:?} {properties:?}")
+                        }
+                        Item::Edge {
+                            start,
+                            end,
+                            edge_type,
+                            properties,
+                        } => {
+                            format!("edge {} {} {edge_type} {properties:?}", start.id, end.id)
+                        }
+                    };
+                    (loc.line, what)
+                })
+                .collect()
+        });
+        assert_eq!(
+            summary,
+            Ok(vec![
+                (
+                    6,
+                    r#"node Some("a") ["Node"] {"name": String("A & é<c>")}"#.to_owned()
+                ),
+                (
+                    7,
+                    r#"node Some("b") ["P", "Q"] {"name": String("x")}"#.to_owned()
+                ),
+                (8, r#"edge a b T {"w": Float(1.5)}"#.to_owned()),
+            ])
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A damaged or truncated file is read or refused, never a panic;
+        /// a refusal names a line of the file.
+        #[test]
+        fn damaged_files_are_read_or_refused(at in 0usize..DOC.len(), byte in any::<u8>(), cut in any::<bool>()) {
+            let mut bytes = DOC.as_bytes().to_vec();
+            if cut {
+                bytes.truncate(at);
+            } else {
+                bytes[at] = byte;
+            }
+            if let Err(e) = read_all(&bytes) {
+                let lines = bytes.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+                prop_assert!(e.loc.line <= lines, "{e} (of {lines} lines)");
+            }
+        }
+    }
+}

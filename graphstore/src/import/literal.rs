@@ -259,6 +259,8 @@ fn is_integer(word: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn props(pairs: &[(&str, PropertyValue)]) -> Properties {
@@ -309,6 +311,109 @@ mod tests {
             .ok()
             .and_then(|m| m.get("w").cloned());
         assert!(matches!(nan, Some(V::Float(f)) if f.is_nan()));
+    }
+
+    /// Python's `repr` of a value, as networkx writes edge data.
+    fn repr(v: &PropertyValue) -> String {
+        match v {
+            PropertyValue::Null => "None".into(),
+            PropertyValue::Bool(true) => "True".into(),
+            PropertyValue::Bool(false) => "False".into(),
+            PropertyValue::Int(i) => i.to_string(),
+            PropertyValue::Float(f) if f.is_infinite() => {
+                if *f > 0.0 { "inf" } else { "-inf" }.into()
+            }
+            // Python writes floats with their shortest round-trip digits.
+            PropertyValue::Float(f) => format!("{f:?}"),
+            PropertyValue::String(s) => repr_str(s),
+            PropertyValue::List(items) => {
+                let items: Vec<String> = items.iter().map(repr).collect();
+                format!("[{}]", items.join(", "))
+            }
+            PropertyValue::Map(m) => repr_map(m),
+            other => panic!("no Python literal for {other:?}"),
+        }
+    }
+
+    fn repr_str(s: &str) -> String {
+        let quote = if s.contains('\'') && !s.contains('"') {
+            '"'
+        } else {
+            '\''
+        };
+        let mut out = String::from(quote);
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c == quote => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    out.push_str(&format!("\\x{:02x}", c as u32))
+                }
+                c => out.push(c),
+            }
+        }
+        out.push(quote);
+        out
+    }
+
+    fn repr_map(m: &Properties) -> String {
+        let items: Vec<String> = m
+            .iter()
+            .map(|(k, v)| format!("{}: {}", repr_str(k), repr(v)))
+            .collect();
+        format!("{{{}}}", items.join(", "))
+    }
+
+    fn scalar() -> impl proptest::strategy::Strategy<Value = PropertyValue> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(PropertyValue::Null),
+            any::<bool>().prop_map(PropertyValue::Bool),
+            any::<i64>().prop_map(PropertyValue::Int),
+            any::<f64>()
+                .prop_filter("NaN is not equal to itself", |f| !f.is_nan())
+                .prop_map(PropertyValue::Float),
+            any::<String>().prop_map(PropertyValue::String),
+            "[a'\"\\\\\n\\x00é]{0,6}".prop_map(PropertyValue::String),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever edge data networkx writes reads back as it was:
+        /// scalars of every kind, any text (quotes, escapes, control
+        /// characters, non-ASCII), lists and nested dicts.
+        #[test]
+        fn python_reprs_read_back_as_their_values(
+            map in proptest::collection::btree_map(
+                "[a-z'\"]{0,4}",
+                scalar().prop_recursive(3, 16, 4, |inner| {
+                    use proptest::prelude::*;
+                    prop_oneof![
+                        proptest::collection::vec(inner.clone(), 0..4).prop_map(PropertyValue::List),
+                        proptest::collection::btree_map("[a-z]{0,3}", inner, 0..3).prop_map(PropertyValue::Map),
+                    ]
+                }),
+                0..5,
+            )
+        ) {
+            let text = repr_map(&map);
+            proptest::prop_assert_eq!(python_dict(&text), Ok(map), "{}", text);
+        }
+
+        /// Any text is read or refused, never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,40}|[{}\\[\\]()'\":, 0-9a-zA-Z_\\\\.+-]{0,40}") {
+            let _ = python_dict(&text);
+            let _ = python_dict(&format!("{{{text}"));
+        }
     }
 
     #[test]
