@@ -154,7 +154,9 @@ pub struct ImportArgs {
     /// A JSON Lines file (`{"type":"node",...}` / `{"type":"relationship",...}`). Repeatable.
     #[arg(long, value_name = "FILE")]
     jsonl: Vec<PathBuf>,
-    /// A plain edge list (`src dst [number [number]]` a line, `#`/`%` comments). Repeatable.
+    /// An edge list: `src dst [number [number]]` a line (spaces, tabs or
+    /// commas), `#`/`%` comments, an optional header line, networkx's
+    /// `src dst {'weight': 3}`, or a MatrixMarket `.mtx` file. Repeatable.
     #[arg(long, value_name = "FILE")]
     edge_list: Vec<PathBuf>,
     /// A GraphML file (networkx, igraph, Gephi, yEd, Neo4j APOC): nodes by
