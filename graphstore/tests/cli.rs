@@ -936,6 +936,7 @@ fn demo_runs_at_a_small_size() -> TestResult {
     ]);
     for want in [
         "Les Misérables",
+        "node n73 is \"Valjean\" again",
         "karate club",
         "get_node",
         "neighbors",
