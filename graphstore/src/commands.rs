@@ -119,6 +119,7 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
     inputs.extend(a.jsonl.iter().cloned().map(Input::Jsonl));
     inputs.extend(a.edge_list.iter().cloned().map(Input::EdgeList));
     inputs.extend(a.graphml.iter().cloned().map(Input::Graphml));
+    inputs.extend(a.node_link.iter().cloned().map(Input::NodeLink));
     let delimiter = match a.delimiter.as_str() {
         "\\t" | "\t" | "tab" | "TAB" => b'\t',
         d if d.len() == 1 => d.as_bytes()[0],
@@ -155,6 +156,10 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
         graphml: GraphmlOptions {
             label: a.graphml_label.clone(),
             edge_type: a.graphml_type.clone(),
+        },
+        node_link: GraphmlOptions {
+            label: a.node_link_label.clone(),
+            edge_type: a.node_link_type.clone(),
         },
         skip_bad_rows: a.skip_bad_rows,
         report,

@@ -169,6 +169,17 @@ pub struct ImportArgs {
     /// Type of GraphML edges (those without APOC's `label` attribute).
     #[arg(long, default_value = "EDGE")]
     graphml_type: String,
+    /// A node-link JSON file, as networkx's `json_graph.node_link_data`
+    /// and D3 write it (`{"nodes": [...], "edges" or "links": [...]}`),
+    /// read whole. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    node_link: Vec<PathBuf>,
+    /// Label of node-link nodes.
+    #[arg(long, default_value = "Node")]
+    node_link_label: String,
+    /// Type of node-link edges.
+    #[arg(long, default_value = "EDGE")]
+    node_link_type: String,
     /// Label of the nodes edge lists create.
     #[arg(long, default_value = "Node")]
     edge_list_label: String,

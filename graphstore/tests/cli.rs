@@ -1254,6 +1254,108 @@ fn graphml_exports_import_as_the_same_graph() -> TestResult {
     Ok(())
 }
 
+/// networkx's node-link JSON (`json_graph.node_link_data`, here as
+/// networkx 3 writes a multigraph: "edges", a `key` per edge) and the older
+/// "links" spelling import with their attributes as properties; elements
+/// that are not nodes or edges are bad rows at their position, and what is
+/// not a node-link document stops the import.
+#[test]
+fn node_link_json_imports_with_its_attributes() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let docs = [
+        (
+            "multi.json",
+            r#"{"directed": true, "multigraph": true, "graph": {}, "nodes": [{"id": "a", "n": 1.5}, {"id": "b"}, {"tags": ["x", "y"], "id": 3}], "edges": [{"w": 1, "source": "a", "target": "b", "key": 0}, {"w": 2, "source": 3, "target": "a", "key": 1}]}"#,
+        ),
+        (
+            "links.json",
+            r#"{"directed": false, "multigraph": false, "nodes": [{"id": "a", "n": 1.5}, {"id": "b"}, {"id": 3, "tags": ["x", "y"]}], "links": [{"source": "a", "target": "b", "w": 1}, {"source": 3, "target": "a", "w": 2}]}"#,
+        ),
+    ];
+    let mut exports = Vec::new();
+    for (name, text) in docs {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, text)?;
+        for mode in ["bulk", "batched"] {
+            let store = tmp.path().join(format!("{name}-{mode}"));
+            ok(&[&"import", &store, &"--node-link", &file, &"--mode", &mode]);
+            exports.push(ok(&[
+                &"export",
+                &store,
+                &"--format",
+                &"jsonl",
+                &"--out",
+                &"-",
+            ]));
+        }
+    }
+    let want = concat!(
+        r#"{"id":"0","labels":["Node"],"properties":{"n":1.5},"type":"node"}"#,
+        "\n",
+        r#"{"id":"1","labels":["Node"],"properties":{},"type":"node"}"#,
+        "\n",
+        r#"{"id":"2","labels":["Node"],"properties":{"tags":["x","y"]},"type":"node"}"#,
+        "\n",
+        r#"{"end":{"id":"1"},"id":"0","label":"EDGE","properties":{"w":1},"start":{"id":"0"},"type":"relationship"}"#,
+        "\n",
+        r#"{"end":{"id":"0"},"id":"1","label":"EDGE","properties":{"w":2},"start":{"id":"2"},"type":"relationship"}"#,
+        "\n",
+    );
+    for e in &exports {
+        assert_eq!(e, want);
+    }
+
+    let cases = [
+        (
+            "bad-node.json",
+            r#"{"nodes": [{"id": 1}, {"x": 2}, {"id": 3}], "links": [{"source": 1, "target": 3}]}"#,
+            Some(":2:0: nodes[1]: no \"id\""),
+        ),
+        (
+            "bad-edge.json",
+            r#"{"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2}, {"source": 1}]}"#,
+            Some(":4:0: edges[1]: no \"target\""),
+        ),
+        ("not-object.json", "[1, 2]", None),
+        ("no-nodes.json", r#"{"links": []}"#, None),
+        (
+            "both.json",
+            r#"{"nodes": [], "links": [], "edges": []}"#,
+            None,
+        ),
+        ("lines.json", "{\"nodes\": []}\n{\"nodes\": []}\n", None),
+    ];
+    for (name, text, bad_row) in cases {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, text)?;
+        let store = tmp.path().join(format!("{name}-store"));
+        let report = tmp.path().join(format!("{name}.bad"));
+        let args: [&dyn AsRef<std::ffi::OsStr>; 6] = [
+            &"import",
+            &store,
+            &"--node-link",
+            &file,
+            &"--bad-rows-report",
+            &report,
+        ];
+        let line = fails(&args, 1);
+        match bad_row {
+            Some(piece) => {
+                assert!(line.contains(piece), "{name}: {line}");
+                let mut skip = args.to_vec();
+                skip.push(&"--skip-bad-rows");
+                let out = ok(&skip);
+                assert!(out.contains("skipped 1 bad rows"), "{name}: {out}");
+            }
+            None => assert!(
+                line.contains("cannot help") && line.contains(":0:0:"),
+                "{name}: {line}"
+            ),
+        }
+    }
+    Ok(())
+}
+
 /// Archives and files compressed by something other than gzip (what
 /// KONECT, SuiteSparse and others ship) are named, with what to do, as
 /// one error line, instead of being read as rows of garbage: whatever the

@@ -17,7 +17,8 @@ use quick_xml::events::{BytesStart, Event};
 use super::source::{Input, Item, ItemReader, JsonlPart, Loc, NodeRef, RowError, open};
 use crate::value;
 
-/// Options of GraphML files.
+/// The label of the nodes and the type of the edges of a GraphML or
+/// node-link file (where the file does not name them).
 #[derive(Debug, Clone)]
 pub struct GraphmlOptions {
     /// The label of nodes without APOC's `labels` attribute.

@@ -34,6 +34,7 @@
 
 pub mod graphml;
 pub mod literal;
+pub mod nodelink;
 pub mod remote;
 pub mod source;
 
@@ -81,6 +82,8 @@ pub enum Input {
     EdgeList(PathBuf),
     /// A GraphML file.
     Graphml(PathBuf),
+    /// A node-link JSON file (networkx, D3).
+    NodeLink(PathBuf),
 }
 
 impl Input {
@@ -114,7 +117,9 @@ impl Input {
             Input::Nodes { files, .. } | Input::Relationships { files, .. } => {
                 files.iter().map(PathBuf::as_path).collect()
             }
-            Input::Jsonl(p) | Input::EdgeList(p) | Input::Graphml(p) => vec![p.as_path()],
+            Input::Jsonl(p) | Input::EdgeList(p) | Input::Graphml(p) | Input::NodeLink(p) => {
+                vec![p.as_path()]
+            }
         }
     }
 
@@ -122,7 +127,7 @@ impl Input {
     fn has_nodes(&self) -> bool {
         matches!(
             self,
-            Input::Nodes { .. } | Input::Jsonl(_) | Input::Graphml(_)
+            Input::Nodes { .. } | Input::Jsonl(_) | Input::Graphml(_) | Input::NodeLink(_)
         )
     }
 
@@ -159,6 +164,9 @@ pub struct ImportOptions {
     pub edge_list: EdgeListOptions,
     /// GraphML options.
     pub graphml: graphml::GraphmlOptions,
+    /// Node-link JSON options (the label of its nodes, the type of its
+    /// edges).
+    pub node_link: graphml::GraphmlOptions,
     /// Skip bad rows instead of stopping.
     pub skip_bad_rows: bool,
     /// Where skipped rows are reported.
@@ -234,6 +242,11 @@ fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemR
             p.clone(),
             part,
             opts.graphml.clone(),
+        )),
+        Input::NodeLink(p) => Box::new(nodelink::NodeLinkReader::new(
+            p.clone(),
+            part,
+            opts.node_link.clone(),
         )),
     }
 }
@@ -497,7 +510,10 @@ fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
         let mut r = reader(input, opts, JsonlPart::All);
         let is_edge_list = matches!(input, Input::EdgeList(_));
         // Files in which a relationship may name a node that comes later.
-        let is_jsonl = matches!(input, Input::Jsonl(_) | Input::Graphml(_));
+        let is_jsonl = matches!(
+            input,
+            Input::Jsonl(_) | Input::Graphml(_) | Input::NodeLink(_)
+        );
         loop {
             ahead.extend(std::iter::from_fn(|| r.next_item()).take(LOOKAHEAD));
             if ahead.is_empty() {
@@ -922,7 +938,7 @@ fn known(ids: &IdMap, w: &dyn RowSink, r: &NodeRef) -> CliResult<Option<NodeId>>
 fn check_inputs(opts: &ImportOptions) -> CliResult<()> {
     if opts.inputs.is_empty() {
         return Err(CliError::new(
-            "nothing to import: pass --nodes, --relationships, --jsonl, --edge-list or --graphml files",
+            "nothing to import: pass --nodes, --relationships, --jsonl, --edge-list, --graphml or --node-link files",
         ));
     }
     for input in &opts.inputs {
