@@ -120,6 +120,7 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
     inputs.extend(a.edge_list.iter().cloned().map(Input::EdgeList));
     inputs.extend(a.graphml.iter().cloned().map(Input::Graphml));
     inputs.extend(a.node_link.iter().cloned().map(Input::NodeLink));
+    inputs.extend(a.gml.iter().cloned().map(Input::Gml));
     let delimiter = match a.delimiter.as_str() {
         "\\t" | "\t" | "tab" | "TAB" => b'\t',
         d if d.len() == 1 => d.as_bytes()[0],
@@ -160,6 +161,10 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
         node_link: GraphmlOptions {
             label: a.node_link_label.clone(),
             edge_type: a.node_link_type.clone(),
+        },
+        gml: GraphmlOptions {
+            label: a.gml_label.clone(),
+            edge_type: a.gml_type.clone(),
         },
         skip_bad_rows: a.skip_bad_rows,
         report,

@@ -180,6 +180,16 @@ pub struct ImportArgs {
     /// Type of node-link edges.
     #[arg(long, default_value = "EDGE")]
     node_link_type: String,
+    /// A GML file (Newman's network data, networkx's `write_gml`, igraph,
+    /// Cytoscape), read whole. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    gml: Vec<PathBuf>,
+    /// Label of GML nodes.
+    #[arg(long, default_value = "Node")]
+    gml_label: String,
+    /// Type of GML edges.
+    #[arg(long, default_value = "EDGE")]
+    gml_type: String,
     /// Label of the nodes edge lists create.
     #[arg(long, default_value = "Node")]
     edge_list_label: String,

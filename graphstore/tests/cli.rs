@@ -1356,6 +1356,82 @@ fn node_link_json_imports_with_its_attributes() -> TestResult {
     Ok(())
 }
 
+/// GML as Newman's network data and networkx's `write_gml` write it:
+/// nodes by their `id`, every other key a property (entities resolved,
+/// nested lists as maps), edges by `source` and `target`; a bad element is
+/// a bad row at its line, a file that is not GML stops the import.
+#[test]
+fn gml_files_import_with_their_attributes() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let file = tmp.path().join("newman.gml");
+    std::fs::write(
+        &file,
+        "Creator \"Mark Newman on Fri Jul 21 12:39:27 2006\"\ngraph\n[\n  directed 0\n  node\n  [\n    id 1\n    label \"a &#34;b&#34; &amp; c\"\n    graphics [ x 1.5 ]\n  ]\n  node [ id 2 value 7 ]\n  edge [ source 2 target 1 value 3 ]\n  edge [ source 1 target 1 ]\n]\n",
+    )?;
+    let want = concat!(
+        r#"{"id":"0","labels":["Node"],"properties":{"graphics":{"x":1.5},"label":"a \"b\" & c"},"type":"node"}"#,
+        "\n",
+        r#"{"id":"1","labels":["Node"],"properties":{"value":7},"type":"node"}"#,
+        "\n",
+        r#"{"end":{"id":"0"},"id":"0","label":"EDGE","properties":{"value":3},"start":{"id":"1"},"type":"relationship"}"#,
+        "\n",
+        r#"{"end":{"id":"0"},"id":"1","label":"EDGE","properties":{},"start":{"id":"0"},"type":"relationship"}"#,
+        "\n",
+    );
+    for mode in ["bulk", "batched"] {
+        let store = tmp.path().join(mode);
+        ok(&[&"import", &store, &"--gml", &file, &"--mode", &mode]);
+        assert_eq!(
+            ok(&[&"export", &store, &"--format", &"jsonl", &"--out", &"-"]),
+            want,
+            "{mode}"
+        );
+    }
+    let cases = [
+        (
+            "no-id.gml",
+            "graph [\n node [ id 1 ]\n node [ label \"x\" ]\n]\n",
+            Some(":3:0: GML: a node without `id`"),
+        ),
+        (
+            "dangling.gml",
+            "graph [\n node [ id 1 ]\n edge [ source 1 target 9 ]\n]\n",
+            Some(":3:0: end node \"9\""),
+        ),
+        (
+            "truncated.gml",
+            "graph [\n node [ id 1 ]\n node [ id 2\n",
+            None,
+        ),
+        ("no-graph.gml", "Creator \"x\"\n", None),
+    ];
+    for (name, text, bad_row) in cases {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, text)?;
+        let store = tmp.path().join(format!("{name}-store"));
+        let report = tmp.path().join(format!("{name}.bad"));
+        let args: [&dyn AsRef<std::ffi::OsStr>; 6] = [
+            &"import",
+            &store,
+            &"--gml",
+            &file,
+            &"--bad-rows-report",
+            &report,
+        ];
+        let line = fails(&args, 1);
+        match bad_row {
+            Some(piece) => {
+                assert!(line.contains(piece), "{name}: {line}");
+                let mut skip = args.to_vec();
+                skip.push(&"--skip-bad-rows");
+                assert!(ok(&skip).contains("skipped 1 bad rows"), "{name}");
+            }
+            None => assert!(line.contains("cannot help"), "{name}: {line}"),
+        }
+    }
+    Ok(())
+}
+
 /// Archives and files compressed by something other than gzip (what
 /// KONECT, SuiteSparse and others ship) are named, with what to do, as
 /// one error line, instead of being read as rows of garbage: whatever the

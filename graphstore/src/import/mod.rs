@@ -32,6 +32,7 @@
 //! ids: importing one again adds parallel edges. Edge-list ids are "get or
 //! create": an id already mapped names the existing node.
 
+pub mod gml;
 pub mod graphml;
 pub mod literal;
 pub mod nodelink;
@@ -84,6 +85,8 @@ pub enum Input {
     Graphml(PathBuf),
     /// A node-link JSON file (networkx, D3).
     NodeLink(PathBuf),
+    /// A GML file.
+    Gml(PathBuf),
 }
 
 impl Input {
@@ -117,7 +120,11 @@ impl Input {
             Input::Nodes { files, .. } | Input::Relationships { files, .. } => {
                 files.iter().map(PathBuf::as_path).collect()
             }
-            Input::Jsonl(p) | Input::EdgeList(p) | Input::Graphml(p) | Input::NodeLink(p) => {
+            Input::Jsonl(p)
+            | Input::EdgeList(p)
+            | Input::Graphml(p)
+            | Input::NodeLink(p)
+            | Input::Gml(p) => {
                 vec![p.as_path()]
             }
         }
@@ -127,7 +134,11 @@ impl Input {
     fn has_nodes(&self) -> bool {
         matches!(
             self,
-            Input::Nodes { .. } | Input::Jsonl(_) | Input::Graphml(_) | Input::NodeLink(_)
+            Input::Nodes { .. }
+                | Input::Jsonl(_)
+                | Input::Graphml(_)
+                | Input::NodeLink(_)
+                | Input::Gml(_)
         )
     }
 
@@ -167,6 +178,8 @@ pub struct ImportOptions {
     /// Node-link JSON options (the label of its nodes, the type of its
     /// edges).
     pub node_link: graphml::GraphmlOptions,
+    /// GML options (the label of its nodes, the type of its edges).
+    pub gml: graphml::GraphmlOptions,
     /// Skip bad rows instead of stopping.
     pub skip_bad_rows: bool,
     /// Where skipped rows are reported.
@@ -248,6 +261,7 @@ fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemR
             part,
             opts.node_link.clone(),
         )),
+        Input::Gml(p) => Box::new(gml::GmlReader::new(p.clone(), part, opts.gml.clone())),
     }
 }
 
@@ -512,7 +526,7 @@ fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
         // Files in which a relationship may name a node that comes later.
         let is_jsonl = matches!(
             input,
-            Input::Jsonl(_) | Input::Graphml(_) | Input::NodeLink(_)
+            Input::Jsonl(_) | Input::Graphml(_) | Input::NodeLink(_) | Input::Gml(_)
         );
         loop {
             ahead.extend(std::iter::from_fn(|| r.next_item()).take(LOOKAHEAD));
@@ -938,7 +952,7 @@ fn known(ids: &IdMap, w: &dyn RowSink, r: &NodeRef) -> CliResult<Option<NodeId>>
 fn check_inputs(opts: &ImportOptions) -> CliResult<()> {
     if opts.inputs.is_empty() {
         return Err(CliError::new(
-            "nothing to import: pass --nodes, --relationships, --jsonl, --edge-list, --graphml or --node-link files",
+            "nothing to import: pass --nodes, --relationships, --jsonl, --edge-list, --graphml, --node-link or --gml files",
         ));
     }
     for input in &opts.inputs {
