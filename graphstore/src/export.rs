@@ -416,6 +416,20 @@ fn write_graphml<V: ReadView, W: Write>(
     Ok(())
 }
 
+/// The one-file output `out` (`-`: standard output), gzip-compressed
+/// with `gzip` or a name ending in `.gz`; and whether it is standard
+/// output.
+fn stream(out: &Path, gzip: bool) -> CliResult<(Output<Box<dyn Write>>, bool)> {
+    let to_stdout = out == Path::new("-");
+    let inner: Box<dyn Write> = if to_stdout {
+        Box::new(BufWriter::new(std::io::stdout().lock()))
+    } else {
+        Box::new(create(out)?)
+    };
+    let gzip = gzip || out.extension().is_some_and(|e| e == "gz");
+    Ok((Output::new(inner, gzip), to_stdout))
+}
+
 /// Writes the graph seen by `reader` (a snapshot) to `out`.
 ///
 /// # Errors
@@ -529,14 +543,7 @@ pub fn run<V: ReadView>(
             progress.finish();
         }
         Format::Graphml => {
-            let to_stdout = out == Path::new("-");
-            let inner: Box<dyn Write> = if to_stdout {
-                Box::new(BufWriter::new(std::io::stdout().lock()))
-            } else {
-                Box::new(create(out)?)
-            };
-            let gzip = gzip || out.extension().is_some_and(|e| e == "gz");
-            let mut w = Output::new(inner, gzip);
+            let (mut w, to_stdout) = stream(out, gzip)?;
             let mut progress = Progress::new("export", total, quiet || to_stdout);
             write_graphml(reader, &mut w, &mut summary, &mut progress)?;
             let name = out.display().to_string();
@@ -547,14 +554,7 @@ pub fn run<V: ReadView>(
             progress.finish();
         }
         Format::Jsonl => {
-            let to_stdout = out == Path::new("-");
-            let inner: Box<dyn Write> = if to_stdout {
-                Box::new(BufWriter::new(std::io::stdout().lock()))
-            } else {
-                Box::new(create(out)?)
-            };
-            let gzip = gzip || out.extension().is_some_and(|e| e == "gz");
-            let mut w = Output::new(inner, gzip);
+            let (mut w, to_stdout) = stream(out, gzip)?;
             let name = out.display().to_string();
             let write_err = || format!("cannot write {name}");
             let mut progress = Progress::new("export", total, quiet || to_stdout);

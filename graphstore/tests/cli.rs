@@ -1325,32 +1325,20 @@ fn node_link_json_imports_with_its_attributes() -> TestResult {
         ),
         ("lines.json", "{\"nodes\": []}\n{\"nodes\": []}\n", None),
     ];
-    for (name, text, bad_row) in cases {
-        let file = tmp.path().join(name);
-        std::fs::write(&file, text)?;
-        let store = tmp.path().join(format!("{name}-store"));
-        let report = tmp.path().join(format!("{name}.bad"));
-        let args: [&dyn AsRef<std::ffi::OsStr>; 6] = [
-            &"import",
-            &store,
-            &"--node-link",
-            &file,
-            &"--bad-rows-report",
-            &report,
-        ];
-        let line = fails(&args, 1);
-        match bad_row {
-            Some(piece) => {
-                assert!(line.contains(piece), "{name}: {line}");
-                let mut skip = args.to_vec();
-                skip.push(&"--skip-bad-rows");
-                let out = ok(&skip);
-                assert!(out.contains("skipped 1 bad rows"), "{name}: {out}");
-            }
-            None => assert!(
-                line.contains("cannot help") && line.contains(":0:0:"),
-                "{name}: {line}"
-            ),
+    broken_inputs(tmp.path(), "--node-link", &cases)?;
+    // Documents that are not node-link ones are reported at no position.
+    for (name, _, bad_row) in cases {
+        if bad_row.is_none() {
+            let line = fails(
+                &[
+                    &"import",
+                    &tmp.path().join("again"),
+                    &"--node-link",
+                    &tmp.path().join(name),
+                ],
+                1,
+            );
+            assert!(line.contains(":0:0:"), "{name}: {line}");
         }
     }
     Ok(())
@@ -1405,31 +1393,7 @@ fn gml_files_import_with_their_attributes() -> TestResult {
         ),
         ("no-graph.gml", "Creator \"x\"\n", None),
     ];
-    for (name, text, bad_row) in cases {
-        let file = tmp.path().join(name);
-        std::fs::write(&file, text)?;
-        let store = tmp.path().join(format!("{name}-store"));
-        let report = tmp.path().join(format!("{name}.bad"));
-        let args: [&dyn AsRef<std::ffi::OsStr>; 6] = [
-            &"import",
-            &store,
-            &"--gml",
-            &file,
-            &"--bad-rows-report",
-            &report,
-        ];
-        let line = fails(&args, 1);
-        match bad_row {
-            Some(piece) => {
-                assert!(line.contains(piece), "{name}: {line}");
-                let mut skip = args.to_vec();
-                skip.push(&"--skip-bad-rows");
-                assert!(ok(&skip).contains("skipped 1 bad rows"), "{name}");
-            }
-            None => assert!(line.contains("cannot help"), "{name}: {line}"),
-        }
-    }
-    Ok(())
+    broken_inputs(tmp.path(), "--gml", &cases)
 }
 
 /// Archives and files compressed by something other than gzip (what
@@ -1635,6 +1599,43 @@ fn edges_by_external_id(
         ));
     }
     Ok(out)
+}
+
+/// Imports each `(file name, text, bad row)` case with `flag` into a new
+/// store in `dir`: `Some(piece)`, a bad row whose error line holds
+/// `piece`, skipped with `--skip-bad-rows`; `None`, a file that stops the
+/// import even with `--skip-bad-rows`.
+fn broken_inputs(dir: &Path, flag: &str, cases: &[(&str, &str, Option<&str>)]) -> TestResult {
+    for (name, text, bad_row) in cases {
+        let file = dir.join(name);
+        std::fs::write(&file, text)?;
+        let store = dir.join(format!("{name}-store"));
+        let report = dir.join(format!("{name}.bad"));
+        let args: [&dyn AsRef<std::ffi::OsStr>; 6] = [
+            &"import",
+            &store,
+            &flag,
+            &file,
+            &"--bad-rows-report",
+            &report,
+        ];
+        let line = fails(&args, 1);
+        let mut skip = args.to_vec();
+        skip.push(&"--skip-bad-rows");
+        match bad_row {
+            Some(piece) => {
+                assert!(line.contains(piece), "{name}: {line}");
+                let out = ok(&skip);
+                assert!(out.contains("skipped 1 bad rows"), "{name}: {out}");
+            }
+            None => {
+                assert!(line.contains("cannot help"), "{name}: {line}");
+                let again = fails(&skip, 1);
+                assert!(again.contains("cannot help"), "{name}: {again}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Edge lists as public datasets ship them beyond SNAP's and KONECT's

@@ -282,15 +282,14 @@ impl ItemReader for GmlReader {
                 Ok(items) => self.elements = Some(items.into_iter()),
                 Err((line, reason)) => {
                     self.done = true;
-                    return Some(Err(RowError {
-                        loc: Loc {
+                    return Some(Err(RowError::fatal(
+                        Loc {
                             file: Arc::clone(&self.name),
                             line,
                         },
-                        column: 0,
+                        0,
                         reason,
-                        fatal: true,
-                    }));
+                    )));
                 }
             }
         }
@@ -313,12 +312,11 @@ impl ItemReader for GmlReader {
                 line,
             };
             let Gml::List(items) = value else {
-                return Some(Err(RowError {
+                return Some(Err(RowError::bad(
                     loc,
-                    column: 0,
-                    reason: format!("GML: `{key}` is not a [list]"),
-                    fatal: false,
-                }));
+                    0,
+                    format!("GML: `{key}` is not a [list]"),
+                )));
             };
             let id = |name: &str| -> Result<String, String> {
                 let mut found = items.iter().filter(|(k, _, _)| k == name);
@@ -358,12 +356,7 @@ impl ItemReader for GmlReader {
             };
             return Some(match item {
                 Ok(item) => Ok((item, loc)),
-                Err(reason) => Err(RowError {
-                    loc,
-                    column: 0,
-                    reason,
-                    fatal: false,
-                }),
+                Err(reason) => Err(RowError::bad(loc, 0, reason)),
             });
         }
     }

@@ -150,12 +150,7 @@ impl GraphmlReader {
 
     fn fatal(&mut self, reason: String) -> Option<Result<(Item, Loc), RowError>> {
         self.done = true;
-        Some(Err(RowError {
-            loc: self.loc(),
-            column: 0,
-            reason,
-            fatal: true,
-        }))
+        Some(Err(RowError::fatal(self.loc(), 0, reason)))
     }
 
     fn wanted(&self, item: &Item) -> bool {
@@ -299,11 +294,10 @@ impl GraphmlReader {
     }
 
     fn row_error(&self, reason: String, fatal: bool) -> RowError {
-        RowError {
-            loc: self.loc(),
-            column: 0,
-            reason,
-            fatal,
+        if fatal {
+            RowError::fatal(self.loc(), 0, reason)
+        } else {
+            RowError::bad(self.loc(), 0, reason)
         }
     }
 
@@ -438,11 +432,12 @@ impl GraphmlReader {
         let (Item::Node { properties, .. } | Item::Edge { properties, .. }) = &mut item;
         for (name, value) in defaults {
             if let std::collections::btree_map::Entry::Vacant(slot) = properties.entry(name) {
-                let value = value.map_err(|r| RowError {
-                    loc: loc.clone(),
-                    column: 0,
-                    reason: format!("the default of {:?}: {r}", slot.key()),
-                    fatal: true,
+                let value = value.map_err(|r| {
+                    RowError::fatal(
+                        loc.clone(),
+                        0,
+                        format!("the default of {:?}: {r}", slot.key()),
+                    )
                 })?;
                 slot.insert(value);
             }
@@ -617,25 +612,16 @@ mod tests {
 
     /// Every item of a file, or the first error.
     fn read_all(bytes: &[u8]) -> Result<Vec<(Item, Loc)>, RowError> {
-        let dir = tempfile::tempdir().map_err(|e| RowError {
-            loc: Loc {
+        let io = |e: std::io::Error| {
+            let loc = Loc {
                 file: Arc::from("tmp"),
                 line: 0,
-            },
-            column: 0,
-            reason: e.to_string(),
-            fatal: true,
-        })?;
+            };
+            RowError::fatal(loc, 0, e.to_string())
+        };
+        let dir = tempfile::tempdir().map_err(io)?;
         let path = dir.path().join("g.graphml");
-        std::fs::write(&path, bytes).map_err(|e| RowError {
-            loc: Loc {
-                file: Arc::from("tmp"),
-                line: 0,
-            },
-            column: 0,
-            reason: e.to_string(),
-            fatal: true,
-        })?;
+        std::fs::write(&path, bytes).map_err(io)?;
         let opts = GraphmlOptions {
             label: "Node".into(),
             edge_type: "EDGE".into(),

@@ -57,15 +57,14 @@ impl NodeLinkReader {
 
     fn fatal(&mut self, reason: String) -> Option<Result<(Item, Loc), RowError>> {
         self.done = true;
-        Some(Err(RowError {
-            loc: Loc {
+        Some(Err(RowError::fatal(
+            Loc {
                 file: Arc::clone(&self.name),
                 line: 0,
             },
-            column: 0,
+            0,
             reason,
-            fatal: true,
-        }))
+        )))
     }
 
     fn load(&mut self) -> Result<Doc, String> {
@@ -210,12 +209,7 @@ impl ItemReader for NodeLinkReader {
             };
             return Some(match item {
                 Ok(item) => Ok((item, loc)),
-                Err(reason) => Err(RowError {
-                    loc,
-                    column: 0,
-                    reason: format!("{what}: {reason}"),
-                    fatal: false,
-                }),
+                Err(reason) => Err(RowError::bad(loc, 0, format!("{what}: {reason}"))),
             });
         }
     }

@@ -42,7 +42,7 @@ pub struct RowError {
 
 impl RowError {
     /// A bad row: skipped with `--skip-bad-rows`.
-    fn bad(loc: Loc, column: usize, reason: String) -> Self {
+    pub(crate) fn bad(loc: Loc, column: usize, reason: String) -> Self {
         RowError {
             loc,
             column,
@@ -52,7 +52,7 @@ impl RowError {
     }
 
     /// What stops the import even with `--skip-bad-rows`.
-    fn fatal(loc: Loc, column: usize, reason: String) -> Self {
+    pub(crate) fn fatal(loc: Loc, column: usize, reason: String) -> Self {
         RowError {
             fatal: true,
             ..RowError::bad(loc, column, reason)
