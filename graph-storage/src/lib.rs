@@ -47,6 +47,7 @@ mod verify;
 
 pub use batch::GraphBatch;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use graph_core::codec::value::{validate_properties, validate_property};
 pub use graph_core::codec::{FORMAT_VERSION, OLDEST_READABLE_FORMAT};
 pub use graph_core::{
     BulkSink, ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind,

@@ -50,10 +50,11 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import Neo4j admin-import CSV, JSON Lines or edge lists into a store
-    /// (created if missing); all or nothing for bad input.
+    /// Import Neo4j admin-import CSV, JSON Lines, edge lists, GraphML, GML or
+    /// node-link JSON into a store (created if missing); all or nothing for
+    /// bad input.
     Import(Box<ImportArgs>),
-    /// Export the whole graph as Neo4j CSV (a directory) or JSON Lines.
+    /// Export the whole graph as Neo4j CSV (a directory), JSON Lines or GraphML.
     Export(ExportArgs),
     /// Counts of nodes, edges, labels, types, column families and engine figures.
     Stats(StatsArgs),

@@ -512,6 +512,102 @@ fn bad_rows_can_be_skipped_into_a_report() -> TestResult {
     Ok(())
 }
 
+/// What the store refuses (empty property keys, labels and types, values
+/// nested too deeply) is a bad row at its line, found before anything is
+/// written, on both write paths; a node left out takes its relationships
+/// with it.
+#[test]
+fn rows_the_store_would_refuse_are_bad_rows_at_their_line() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+    let jsonl = tmp.path().join("g.jsonl");
+    write(
+        &jsonl,
+        &[
+            r#"{"type":"node","id":"a","labels":["P"],"properties":{"":1}}"#.to_owned(),
+            r#"{"type":"node","id":"b","labels":["P",""],"properties":{}}"#.to_owned(),
+            format!(r#"{{"type":"node","id":"c","labels":[],"properties":{{"x":{deep}}}}}"#),
+            r#"{"type":"node","id":"d","labels":["P"],"properties":{"k":1}}"#.to_owned(),
+            r#"{"type":"relationship","id":"r1","label":"","start":{"id":"d"},"end":{"id":"d"},"properties":{}}"#.to_owned(),
+            r#"{"type":"relationship","id":"r2","label":"T","start":{"id":"a"},"end":{"id":"d"},"properties":{}}"#.to_owned(),
+            r#"{"type":"relationship","id":"r3","label":"T","start":{"id":"d"},"end":{"id":"d"},"properties":{"w":2}}"#.to_owned(),
+            String::new(),
+        ]
+        .join("\n"),
+    )?;
+    let edges = tmp.path().join("e.txt");
+    write(&edges, "1 2 {'': 3}\n2 3 {'w': 1}\n")?;
+    let reasons = [
+        "g.jsonl:1:0: property keys must not be empty",
+        "g.jsonl:2:0: an empty label",
+        "g.jsonl:3:0: property \"x\" nests deeper than 32 levels",
+        "g.jsonl:5:0: an empty relationship type",
+        "g.jsonl:6:",
+    ];
+    for mode in ["bulk", "batched"] {
+        let store = tmp.path().join(mode);
+        let line = fails(
+            &[&"import", &store, &"--mode", &mode, &"--jsonl", &jsonl],
+            1,
+        );
+        assert!(line.contains(reasons[0]), "{mode}: {line}");
+        assert!(line.contains("nothing was imported"), "{mode}: {line}");
+        let line = fails(
+            &[&"import", &store, &"--mode", &mode, &"--edge-list", &edges],
+            1,
+        );
+        assert!(
+            line.contains("e.txt:1:0: property keys must not be empty"),
+            "{mode}: {line}"
+        );
+        let (n, e) = canonical(&store, &by_id)?;
+        assert!(n.is_empty() && e.is_empty(), "{mode}: {n:?} {e:?}");
+
+        // canonical() opened the store: the bulk path needs a new one.
+        let store = tmp.path().join(format!("{mode}-skip"));
+        let report = tmp.path().join(format!("{mode}.txt"));
+        let v = json(&ok(&[
+            &"import",
+            &store,
+            &"--mode",
+            &mode,
+            &"--jsonl",
+            &jsonl,
+            &"--skip-bad-rows",
+            &"--bad-rows-report",
+            &report,
+            &"--json",
+        ]));
+        assert_eq!(
+            (&v["nodes"], &v["relationships"], &v["bad_rows"]),
+            (&1.into(), &1.into(), &5.into()),
+            "{mode}: {v}"
+        );
+        let text = std::fs::read_to_string(&report)?;
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), reasons.len(), "{mode}: {text}");
+        for (line, want) in lines.iter().zip(reasons) {
+            assert!(line.contains(want), "{mode}: {line:?} lacks {want:?}");
+        }
+        assert!(lines[4].contains("start node \"a\""), "{mode}: {text}");
+        let v = json(&ok(&[
+            &"import",
+            &store,
+            &"--edge-list",
+            &edges,
+            &"--skip-bad-rows",
+            &"--json",
+        ]));
+        assert_eq!(
+            (&v["relationships"], &v["bad_rows"]),
+            (&1.into(), &1.into()),
+            "{mode}: {v}"
+        );
+        ok(&[&"verify", &store]);
+    }
+    Ok(())
+}
+
 #[test]
 fn inspection_commands_answer_in_text_and_json() -> TestResult {
     let tmp = tempfile::tempdir()?;

@@ -411,6 +411,35 @@ impl BadRows {
     }
 }
 
+/// What the store would refuse in an item (an empty label or relationship
+/// type, an empty property key, a value nested too deeply), as a bad row
+/// at its line. The check pass finds it, so that nothing is written; the
+/// store would otherwise refuse the whole batch holding it, naming no line.
+fn refused(item: &Item, loc: &Loc) -> Option<RowError> {
+    let (labels, edge_type, properties) = match item {
+        Item::Node {
+            labels, properties, ..
+        } => (labels.as_slice(), None, properties),
+        Item::Edge {
+            edge_type,
+            properties,
+            ..
+        } => (&[][..], Some(edge_type.as_str()), properties),
+    };
+    let reason = if labels.iter().any(String::is_empty) {
+        "an empty label".to_owned()
+    } else if edge_type == Some("") {
+        "an empty relationship type".to_owned()
+    } else {
+        match graph_storage::validate_properties(properties) {
+            Ok(()) => return None,
+            Err(graph_storage::Error::InvalidArgument(why)) => why,
+            Err(e) => e.to_string(),
+        }
+    };
+    Some(RowError::bad(loc.clone(), 0, reason))
+}
+
 fn ref_error(loc: &Loc, r: &NodeRef, what: &str) -> RowError {
     let space = if r.space.is_empty() {
         String::new()
@@ -548,6 +577,12 @@ fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
                         continue;
                     }
                 };
+                if let Some(e) = refused(&item, &loc) {
+                    // A node left out leaves its relationships unresolved:
+                    // they are bad rows too.
+                    bad.bad(e)?;
+                    continue;
+                }
                 match item {
                     Item::Node { space, id, .. } => {
                         let Some(id) = id else { continue };
@@ -929,6 +964,10 @@ fn good_row(
         Err(e) if inline => bad.bad(e).map(|()| None),
         Err(e) => Err(inconsistent(e)),
         Ok((_, loc)) if bad.rows.contains(&loc) => Ok(None),
+        Ok((item, loc)) if inline => match refused(&item, &loc) {
+            Some(e) => bad.bad(e).map(|()| None),
+            None => Ok(Some((item, loc))),
+        },
         Ok(row) => Ok(Some(row)),
     }
 }
