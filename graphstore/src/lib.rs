@@ -157,7 +157,8 @@ pub struct ImportArgs {
     jsonl: Vec<PathBuf>,
     /// An edge list: `src dst [number [number]]` a line (spaces, tabs or
     /// commas), `#`/`%` comments, an optional header line, networkx's
-    /// `src dst {'weight': 3}`, or a MatrixMarket `.mtx` file. Repeatable.
+    /// `src dst {'weight': 3}`, a MatrixMarket `.mtx` file or a DIMACS
+    /// graph (`p sp`, `p edge`). Repeatable.
     #[arg(long, value_name = "FILE")]
     edge_list: Vec<PathBuf>,
     /// A GraphML file (networkx, igraph, Gephi, yEd, Neo4j APOC): nodes by

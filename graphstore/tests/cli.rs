@@ -1813,6 +1813,77 @@ fn matrix_market_files_and_header_lines_are_not_edges() -> TestResult {
             expect: Err(":1:0: MatrixMarket \"complex\" entries cannot be imported"),
             note: None,
         },
+        // DIMACS graphs: the 9th challenge's road networks (`p sp`, arcs
+        // with lengths) and the clique/colouring challenges' (`p edge`).
+        Case {
+            name: "road.gr",
+            text: "c 9th DIMACS Implementation Challenge: Shortest Paths\nc graph by hand\np sp 3 3\nc arcs follow\na 1 2 803\na 2 1 803\n\na 3 3 0\n",
+            args: &[],
+            expect: Ok(vec![
+                ("1", "2", Some(V::Int(803))),
+                ("2", "1", Some(V::Int(803))),
+                ("3", "3", Some(V::Int(0))),
+            ]),
+            note: Some("road.gr:3: read as a DIMACS graph (\"p sp 3 3\")"),
+        },
+        Case {
+            name: "clique.col",
+            text: "p edge 3 2\ne 1 2\ne 2 3\n",
+            args: &[],
+            expect: Ok(vec![("1", "2", None), ("2", "3", None)]),
+            note: Some("clique.col:1: read as a DIMACS graph (\"p edge 3 2\")"),
+        },
+        Case {
+            name: "short.gr",
+            text: "c x\np sp 3 3\na 1 2 1\na 2 3 1\n",
+            args: &["--skip-bad-rows"],
+            expect: Err(":4:0: the DIMACS problem line declares 3 edges, the file has 2"),
+            note: None,
+        },
+        Case {
+            name: "outside.gr",
+            text: "p sp 3 1\na 1 4 1\n",
+            args: &[],
+            expect: Err(
+                ":2:3: a DIMACS target is a node from 1 to 3 (the problem line), found \"4\"",
+            ),
+            note: None,
+        },
+        Case {
+            name: "length.gr",
+            text: "p sp 3 1\na 1 2 x\n",
+            args: &[],
+            expect: Err(":2:4: a DIMACS arc length is an integer, found \"x\""),
+            note: None,
+        },
+        Case {
+            name: "no-problem.gr",
+            text: "c only comments\n",
+            args: &[],
+            expect: Err(":1:0: a DIMACS file ends before its problem line"),
+            note: None,
+        },
+        Case {
+            name: "two-problems.gr",
+            text: "p sp 2 0\np sp 2 0\n",
+            args: &["--skip-bad-rows"],
+            expect: Err(":2:0: a second DIMACS problem line"),
+            note: None,
+        },
+        Case {
+            name: "not-dimacs.txt",
+            text: "c d\nd e\n",
+            args: &["--skip-bad-rows"],
+            expect: Err(":2:0: this file began like a DIMACS graph"),
+            note: None,
+        },
+        Case {
+            name: "escaped-c.txt",
+            text: "# sources named c\nc d\nd e\n",
+            args: &[],
+            expect: Ok(vec![("c", "d", None), ("d", "e", None)]),
+            note: None,
+        },
         Case {
             name: "header.csv",
             text: "source,target,weight\n1,2,3\n2,3,4\n",

@@ -1135,6 +1135,8 @@ struct EdgeFile {
     data: u64,
     /// Set by a MatrixMarket banner on the first line.
     matrix: Option<Matrix>,
+    /// Set by a DIMACS comment or problem line on the first line.
+    dimacs: Option<Dimacs>,
     /// `--edge-list-header auto`: a first line that may be a header, held
     /// until the next line shows whether it is one.
     held: Option<(String, Loc)>,
@@ -1150,6 +1152,130 @@ struct Matrix {
     size: Option<(u64, u64, u64)>,
     /// Entry lines read.
     entries: u64,
+}
+
+/// A DIMACS graph, as the DIMACS implementation challenges ship them (the
+/// 9th challenge's road networks, `USA-road-d.NY.gr`; the clique and
+/// colouring graphs): `c` comment lines, one problem line `p FORMAT NODES
+/// EDGES`, then a line per edge between nodes numbered from 1: `a u v w`
+/// for `sp` (shortest paths: an arc with its integer length, stored as the
+/// third column's property), `e u v` for `edge` and `col`.
+struct Dimacs {
+    /// From the problem line, once it is read: the edge letter (`a` or
+    /// `e`), the number of nodes and of edges.
+    problem: Option<(char, u64, u64)>,
+    /// Edge lines read.
+    edges: u64,
+}
+
+/// Whether the first line of an edge list makes it a DIMACS file: a
+/// comment line (`c`, then a space or nothing) or a problem line (`p `).
+fn dimacs_start(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    matches!(
+        (words.next(), words.next()),
+        (Some("c"), _) | (Some("p"), Some("sp" | "edge" | "col"))
+    )
+}
+
+impl Dimacs {
+    /// What a line (not blank) of a DIMACS file is: `Ok(None)` for a comment
+    /// or the problem line; the edge's fields (source, target and, for
+    /// `sp`, the length); a bad row (`Err(false, ..)`) or an error that
+    /// stops the import (`Err(true, ..)`).
+    fn line<'t>(&mut self, text: &'t str) -> Result<Option<Vec<&'t str>>, (bool, usize, String)> {
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let shape = "a DIMACS problem line is `p sp NODES ARCS` (arcs `a u v length`) or `p edge \
+                     NODES EDGES` (edges `e u v`)";
+        match fields[0] {
+            "c" => Ok(None),
+            "p" => {
+                if self.problem.is_some() {
+                    return Err((true, 0, "a second DIMACS problem line".to_owned()));
+                }
+                let letter = match fields.get(1) {
+                    Some(&"sp") => 'a',
+                    Some(&"edge" | &"col") => 'e',
+                    _ => return Err((true, 0, format!("{shape}, found {text:?}"))),
+                };
+                let numbers: Option<Vec<u64>> =
+                    fields[2..].iter().map(|f| f.parse().ok()).collect();
+                let Some(&[nodes, edges]) = numbers.as_deref() else {
+                    return Err((true, 0, format!("{shape}, found {text:?}")));
+                };
+                self.problem = Some((letter, nodes, edges));
+                Ok(None)
+            }
+            first => {
+                let Some((letter, nodes, _)) = self.problem else {
+                    return Err((
+                        true,
+                        0,
+                        format!(
+                            "this file began like a DIMACS graph (a `c` or `p` line first), but \
+                             {text:?} comes before its problem line; if it is a plain edge list \
+                             whose first source is \"c\", put a `#` comment line first"
+                        ),
+                    ));
+                };
+                let width = if letter == 'a' { 4 } else { 3 };
+                if first.len() != 1 || !first.starts_with(letter) || fields.len() != width {
+                    let want = if letter == 'a' {
+                        "a u v length"
+                    } else {
+                        "e u v"
+                    };
+                    return Err((
+                        false,
+                        0,
+                        format!(
+                            "a line of this DIMACS file is `c ...` or `{want}`, found {text:?}"
+                        ),
+                    ));
+                }
+                self.edges += 1;
+                for (i, what) in [(1, "source"), (2, "target")] {
+                    if !fields[i]
+                        .parse::<u64>()
+                        .is_ok_and(|n| (1..=nodes).contains(&n))
+                    {
+                        return Err((
+                            false,
+                            i + 1,
+                            format!(
+                                "a DIMACS {what} is a node from 1 to {nodes} (the problem line), \
+                                 found {:?}",
+                                fields[i]
+                            ),
+                        ));
+                    }
+                }
+                if letter == 'a' && fields[3].parse::<i64>().is_err() {
+                    return Err((
+                        false,
+                        4,
+                        format!("a DIMACS arc length is an integer, found {:?}", fields[3]),
+                    ));
+                }
+                Ok(Some(fields[1..].to_vec()))
+            }
+        }
+    }
+
+    /// At the end of the file: were all the edges the problem line
+    /// declares there?
+    fn finish(&self, end: Loc) -> Result<(), RowError> {
+        let reason = match self.problem {
+            None => "a DIMACS file ends before its problem line (`p sp NODES ARCS`)".to_owned(),
+            Some((_, _, declared)) if declared != self.edges => format!(
+                "the DIMACS problem line declares {declared} edges, the file has {}: it is \
+                 truncated or damaged",
+                self.edges
+            ),
+            Some(_) => return Ok(()),
+        };
+        Err(RowError::fatal(end, 0, reason))
+    }
 }
 
 /// The fields of an edge-list line: separated by commas if it has any
@@ -1286,7 +1412,12 @@ fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Item, (usize, St
     if let Some(at) = text.find('{') {
         return networkx_edge(&text[..at], &text[at..], opts);
     }
-    let fields = edge_fields(text);
+    fields_item(&edge_fields(text), opts)
+}
+
+/// The edge of an edge-list line's fields: source, target, optional
+/// numbers.
+fn fields_item(fields: &[&str], opts: &EdgeListOptions) -> Result<Item, (usize, String)> {
     if !(2..=4).contains(&fields.len()) {
         return Err((
             0,
@@ -1393,8 +1524,34 @@ impl EdgeFile {
                 Err(reason) => Some(Err(RowError::fatal(loc, 0, reason))),
             };
         }
+        if self.lines == 1 && dimacs_start(t) {
+            self.dimacs = Some(Dimacs {
+                problem: None,
+                edges: 0,
+            });
+        }
         if t.is_empty() || t.starts_with('#') || t.starts_with('%') {
             return None;
+        }
+        if let Some(d) = &mut self.dimacs {
+            let had_problem = d.problem.is_some();
+            return match d.line(t) {
+                Ok(None) => {
+                    if !had_problem && d.problem.is_some() {
+                        opts.notes.add(
+                            &loc,
+                            format!("read as a DIMACS graph ({t:?}): nodes numbered from 1"),
+                        );
+                    }
+                    None
+                }
+                Ok(Some(fields)) => Some(match fields_item(&fields, opts) {
+                    Ok(item) => Ok((item, loc)),
+                    Err((column, reason)) => Err(RowError::bad(loc, column, reason)),
+                }),
+                Err((true, column, reason)) => Some(Err(RowError::fatal(loc, column, reason))),
+                Err((false, column, reason)) => Some(Err(RowError::bad(loc, column, reason))),
+            };
         }
         if let Some(m) = &mut self.matrix {
             if m.size.is_none() {
@@ -1450,6 +1607,11 @@ impl EdgeFile {
         {
             m.entries += 1;
         }
+        if let Some(d) = &mut self.dimacs
+            && d.problem.is_some()
+        {
+            d.edges += 1;
+        }
     }
 
     /// At the end of the file: a held first line is an edge (there was no
@@ -1458,6 +1620,9 @@ impl EdgeFile {
     fn end(self, opts: &EdgeListOptions, end: Loc) -> Option<Result<(Item, Loc), RowError>> {
         if let Some((held, loc)) = self.held {
             return Some(edge_at(&held, opts, loc));
+        }
+        if let Some(d) = self.dimacs {
+            return d.finish(end).err().map(Err);
         }
         self.matrix.and_then(|m| m.finish(end).err()).map(Err)
     }
