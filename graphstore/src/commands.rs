@@ -121,6 +121,7 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
     inputs.extend(a.graphml.iter().cloned().map(Input::Graphml));
     inputs.extend(a.node_link.iter().cloned().map(Input::NodeLink));
     inputs.extend(a.gml.iter().cloned().map(Input::Gml));
+    inputs.extend(a.pajek.iter().cloned().map(Input::Pajek));
     let delimiter = match a.delimiter.as_str() {
         "\\t" | "\t" | "tab" | "TAB" => b'\t',
         d if d.len() == 1 => d.as_bytes()[0],
@@ -165,6 +166,10 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
         gml: GraphmlOptions {
             label: a.gml_label.clone(),
             edge_type: a.gml_type.clone(),
+        },
+        pajek: GraphmlOptions {
+            label: a.pajek_label.clone(),
+            edge_type: a.pajek_type.clone(),
         },
         skip_bad_rows: a.skip_bad_rows,
         report,

@@ -119,6 +119,10 @@ fn import_opts(inputs: Vec<Input>, report: PathBuf, quiet: bool) -> ImportOption
             label: "Node".into(),
             edge_type: "EDGE".into(),
         },
+        pajek: import::graphml::GraphmlOptions {
+            label: "Node".into(),
+            edge_type: "EDGE".into(),
+        },
         skip_bad_rows: false,
         report,
         batch_size: 10_000,

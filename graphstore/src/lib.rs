@@ -50,9 +50,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import Neo4j admin-import CSV, JSON Lines, edge lists, GraphML, GML or
-    /// node-link JSON into a store (created if missing); all or nothing for
-    /// bad input.
+    /// Import Neo4j admin-import CSV, JSON Lines, edge lists, GraphML, GML,
+    /// Pajek or node-link JSON into a store (created if missing); all or
+    /// nothing for bad input.
     Import(Box<ImportArgs>),
     /// Export the whole graph as Neo4j CSV (a directory), JSON Lines or GraphML.
     Export(ExportArgs),
@@ -192,6 +192,17 @@ pub struct ImportArgs {
     /// Type of GML edges.
     #[arg(long, default_value = "EDGE")]
     gml_type: String,
+    /// A Pajek `.net` file (Pajek, networkx's `write_pajek`, igraph; the
+    /// Pajek datasets): vertices by number, `*Arcs`, `*Edges`, their lists
+    /// and `*Matrix`. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pajek: Vec<PathBuf>,
+    /// Label of Pajek nodes.
+    #[arg(long, default_value = "Node")]
+    pajek_label: String,
+    /// Type of Pajek edges.
+    #[arg(long, default_value = "EDGE")]
+    pajek_type: String,
     /// Label of the nodes edge lists create.
     #[arg(long, default_value = "Node")]
     edge_list_label: String,

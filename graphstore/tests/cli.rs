@@ -1492,6 +1492,86 @@ fn gml_files_import_with_their_attributes() -> TestResult {
     broken_inputs(tmp.path(), "--gml", &cases)
 }
 
+/// Pajek networks as Pajek and networkx write them: vertices by number
+/// (those declared but not listed too), labels, coordinates, shapes and
+/// attribute pairs, the four edge sections and a project's partition
+/// skipped; errors at their line, on both write paths.
+#[test]
+fn pajek_networks_import_with_their_attributes() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let file = tmp.path().join("tiny.net");
+    std::fs::write(
+        &file,
+        "% made by hand\n*Network tiny\n*Vertices 5\n1 \"Mr Hi\" 0.1 0.2 box ic Red\n3 c\n*Arcs\n1 2 3.5 c Blue\n*Edges\n2 3\n*Arcslist\n4 5 1\n*Matrix\n0 0 0 0 0\n0 0 0 0 0\n0 0 0 0 0\n0 0 0 0 0\n2 0 0 0 0.0\n*Partition p\n*Vertices 5\n1\n2\n1\n1\n2\n",
+    )?;
+    let want = concat!(
+        r#"{"id":"0","labels":["Node"],"properties":{"ic":"Red","label":"Mr Hi","shape":"box","x":0.1,"y":0.2},"type":"node"}"#,
+        "\n",
+        r#"{"id":"1","labels":["Node"],"properties":{"label":"c"},"type":"node"}"#,
+        "\n",
+        r#"{"id":"2","labels":["Node"],"properties":{},"type":"node"}"#,
+        "\n",
+        r#"{"id":"3","labels":["Node"],"properties":{},"type":"node"}"#,
+        "\n",
+        r#"{"id":"4","labels":["Node"],"properties":{},"type":"node"}"#,
+        "\n",
+        r#"{"end":{"id":"2"},"id":"0","label":"EDGE","properties":{"c":"Blue","weight":3.5},"start":{"id":"0"},"type":"relationship"}"#,
+        "\n",
+        r#"{"end":{"id":"1"},"id":"1","label":"EDGE","properties":{},"start":{"id":"2"},"type":"relationship"}"#,
+        "\n",
+        r#"{"end":{"id":"4"},"id":"2","label":"EDGE","properties":{},"start":{"id":"3"},"type":"relationship"}"#,
+        "\n",
+        r#"{"end":{"id":"0"},"id":"3","label":"EDGE","properties":{},"start":{"id":"3"},"type":"relationship"}"#,
+        "\n",
+        r#"{"end":{"id":"0"},"id":"4","label":"EDGE","properties":{"weight":2},"start":{"id":"4"},"type":"relationship"}"#,
+        "\n",
+    );
+    for mode in ["bulk", "batched"] {
+        let store = tmp.path().join(mode);
+        ok(&[&"import", &store, &"--pajek", &file, &"--mode", &mode]);
+        assert_eq!(
+            ok(&[&"export", &store, &"--format", &"jsonl", &"--out", &"-"]),
+            want,
+            "{mode}"
+        );
+    }
+    // Given as an edge list, a Pajek file is named, not read as edges.
+    let store = tmp.path().join("as-edge-list");
+    let line = fails(&[&"import", &store, &"--edge-list", &file], 1);
+    assert!(
+        line.contains("this is a Pajek network (*Network): import it with --pajek"),
+        "{line}"
+    );
+    let cases = [
+        (
+            "far.net",
+            "*Vertices 2\n*Arcs\n1 3\n",
+            Some(":3:2: Pajek: a vertex is a number from 1 to 2 (*Vertices), found \"3\""),
+        ),
+        (
+            "quote.net",
+            "*Vertices 2\n1 \"open\n",
+            Some(":2:2: Pajek: a quoted word without its closing"),
+        ),
+        (
+            "odd.net",
+            "*Vertices 2\n1 a ic\n",
+            Some(":2:3: Pajek: attributes come in pairs (`ic Red`), \"ic\" has no value"),
+        ),
+        (
+            "row.net",
+            "*Vertices 2\n*Matrix\n0 1 1\n0 0\n",
+            Some(":3:0: Pajek: a *Matrix row has 2 columns (*Vertices), found 3"),
+        ),
+        ("before.net", "*Arcs\n1 2\n", None),
+        ("twice.net", "*Vertices 1\n*Vertices 1\n", None),
+        ("plain.net", "1 2\n2 3\n", None),
+        ("empty.net", "% nothing\n", None),
+        ("huge.net", "*Vertices 99999999999\n", None),
+    ];
+    broken_inputs(tmp.path(), "--pajek", &cases)
+}
+
 /// Archives and files compressed by something other than gzip (what
 /// KONECT, SuiteSparse and others ship) are named, with what to do, as
 /// one error line, instead of being read as rows of garbage: whatever the

@@ -36,6 +36,7 @@ pub mod gml;
 pub mod graphml;
 pub mod literal;
 pub mod nodelink;
+pub mod pajek;
 pub mod remote;
 pub mod source;
 
@@ -87,6 +88,8 @@ pub enum Input {
     NodeLink(PathBuf),
     /// A GML file.
     Gml(PathBuf),
+    /// A Pajek `.net` file.
+    Pajek(PathBuf),
 }
 
 impl Input {
@@ -124,7 +127,8 @@ impl Input {
             | Input::EdgeList(p)
             | Input::Graphml(p)
             | Input::NodeLink(p)
-            | Input::Gml(p) => {
+            | Input::Gml(p)
+            | Input::Pajek(p) => {
                 vec![p.as_path()]
             }
         }
@@ -139,6 +143,7 @@ impl Input {
                 | Input::Graphml(_)
                 | Input::NodeLink(_)
                 | Input::Gml(_)
+                | Input::Pajek(_)
         )
     }
 
@@ -180,6 +185,8 @@ pub struct ImportOptions {
     pub node_link: graphml::GraphmlOptions,
     /// GML options (the label of its nodes, the type of its edges).
     pub gml: graphml::GraphmlOptions,
+    /// Pajek options (the label of its nodes, the type of its edges).
+    pub pajek: graphml::GraphmlOptions,
     /// Skip bad rows instead of stopping.
     pub skip_bad_rows: bool,
     /// Where skipped rows are reported.
@@ -262,6 +269,7 @@ fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemR
             opts.node_link.clone(),
         )),
         Input::Gml(p) => Box::new(gml::GmlReader::new(p.clone(), part, opts.gml.clone())),
+        Input::Pajek(p) => Box::new(pajek::PajekReader::new(p.clone(), part, opts.pajek.clone())),
     }
 }
 
@@ -555,7 +563,11 @@ fn check(store: &dyn SavedIds, opts: &ImportOptions) -> CliResult<BadRows> {
         // Files in which a relationship may name a node that comes later.
         let is_jsonl = matches!(
             input,
-            Input::Jsonl(_) | Input::Graphml(_) | Input::NodeLink(_) | Input::Gml(_)
+            Input::Jsonl(_)
+                | Input::Graphml(_)
+                | Input::NodeLink(_)
+                | Input::Gml(_)
+                | Input::Pajek(_)
         );
         loop {
             ahead.extend(std::iter::from_fn(|| r.next_item()).take(LOOKAHEAD));
@@ -991,7 +1003,7 @@ fn known(ids: &IdMap, w: &dyn RowSink, r: &NodeRef) -> CliResult<Option<NodeId>>
 fn check_inputs(opts: &ImportOptions) -> CliResult<()> {
     if opts.inputs.is_empty() {
         return Err(CliError::new(
-            "nothing to import: pass --nodes, --relationships, --jsonl, --edge-list, --graphml, --node-link or --gml files",
+            "nothing to import: pass --nodes, --relationships, --jsonl, --edge-list, --graphml, --node-link, --gml or --pajek files",
         ));
     }
     for input in &opts.inputs {

@@ -816,7 +816,7 @@ impl JsonlReader {
 }
 
 /// What [`LineFiles`] reads next: a line, or the end of a file.
-enum LineEvent<'a> {
+pub(crate) enum LineEvent<'a> {
     /// A line's text, without its line break.
     Line(&'a str, Loc),
     /// The end of a file; the location is its last line.
@@ -825,7 +825,7 @@ enum LineEvent<'a> {
 
 /// The lines of a list of files, one file after the other, each line
 /// parsed by the caller into an item (or skipped: blank lines, comments).
-struct LineFiles {
+pub(crate) struct LineFiles {
     files: Vec<PathBuf>,
     next_file: usize,
     lines: Option<Lines>,
@@ -834,7 +834,7 @@ struct LineFiles {
 }
 
 impl LineFiles {
-    fn new(files: Vec<PathBuf>) -> Self {
+    pub(crate) fn new(files: Vec<PathBuf>) -> Self {
         LineFiles {
             files,
             next_file: 0,
@@ -866,7 +866,7 @@ impl LineFiles {
 
     /// The next line of the files, or the end of one of them (after its
     /// last line, also of an empty file); `None` after the last file.
-    fn next_event(&mut self) -> Option<Result<LineEvent<'_>, RowError>> {
+    pub(crate) fn next_event(&mut self) -> Option<Result<LineEvent<'_>, RowError>> {
         if self.failed {
             return None;
         }
@@ -902,7 +902,7 @@ impl LineFiles {
             .map(|r| r.map(|(text, loc)| LineEvent::Line(text, loc)))
     }
 
-    fn position(&self) -> u64 {
+    pub(crate) fn position(&self) -> u64 {
         self.consumed_before + self.lines.as_ref().map_or(0, Lines::position)
     }
 }
@@ -1532,6 +1532,18 @@ impl EdgeFile {
         }
         if t.is_empty() || t.starts_with('#') || t.starts_with('%') {
             return None;
+        }
+        // A Pajek network's first line (after its comments).
+        if self.data == 0
+            && self.matrix.is_none()
+            && let Some(first) = t.split_whitespace().next()
+            && (first.eq_ignore_ascii_case("*vertices") || first.eq_ignore_ascii_case("*network"))
+        {
+            return Some(Err(RowError::fatal(
+                loc,
+                0,
+                format!("this is a Pajek network ({first}): import it with --pajek"),
+            )));
         }
         if let Some(d) = &mut self.dimacs {
             let had_problem = d.problem.is_some();
