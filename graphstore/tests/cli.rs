@@ -1964,6 +1964,47 @@ fn matrix_market_files_and_header_lines_are_not_edges() -> TestResult {
             expect: Ok(vec![("c", "d", None), ("d", "e", None)]),
             note: None,
         },
+        // Quoted as R's write.csv and spreadsheets quote CSV fields.
+        Case {
+            name: "r.csv",
+            text: "\"from\",\"to\",\"weight\"\n\"a\",\"b\",1\n\"c, d\" , \"e \"\"x\"\"\",2.5\n",
+            args: &["--edge-list-header", "yes"],
+            expect: Ok(vec![
+                ("a", "b", Some(V::Int(1))),
+                ("c, d", "e \"x\"", Some(V::Float(2.5))),
+            ]),
+            note: None,
+        },
+        Case {
+            name: "quoted-numbers.csv",
+            text: "\"source\",\"target\"\n\"1\",\"2\"\n",
+            args: &[],
+            expect: Ok(vec![("1", "2", None)]),
+            note: Some(
+                "quoted-numbers.csv:1: skipped \"\\\"source\\\",\\\"target\\\"\" as a header",
+            ),
+        },
+        Case {
+            name: "quoted-spaces.txt",
+            text: "\"Mr Hi\" \"John A\"\n",
+            args: &[],
+            expect: Ok(vec![("Mr Hi", "John A", None)]),
+            note: None,
+        },
+        Case {
+            name: "unclosed.csv",
+            text: "\"a,b\n",
+            args: &[],
+            expect: Err(":1:1: a quoted field without its closing"),
+            note: None,
+        },
+        Case {
+            name: "after-quote.csv",
+            text: "\"a\"x,b\n",
+            args: &[],
+            expect: Err(":1:1: text after the quoted field \"a\""),
+            note: None,
+        },
         Case {
             name: "header.csv",
             text: "source,target,weight\n1,2,3\n2,3,4\n",

@@ -2,6 +2,7 @@
 //! Lines, plain edge lists. Every reader reports bad rows with file, line,
 //! column and reason, and never panics on bad bytes.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -1292,6 +1293,82 @@ fn edge_fields(text: &str) -> Vec<&str> {
     }
 }
 
+/// [`edge_fields`], with fields quoted as CSV quotes them (R's
+/// `write.csv`, spreadsheets, pandas for ids holding the separator): a
+/// field that starts with `"` ends at the next `"` not doubled, may hold
+/// commas and spaces, and `""` in it is one `"`. Lines without a `"` are
+/// [`edge_fields`]'s, borrowed.
+///
+/// # Errors
+/// A quoted field without its closing quote, or text after one before
+/// the next separator.
+fn quoted_fields(text: &str) -> Result<Vec<Cow<'_, str>>, (usize, String)> {
+    if !text.contains('"') {
+        return Ok(edge_fields(text).into_iter().map(Cow::Borrowed).collect());
+    }
+    // Commas separate when there is one outside quotes.
+    let mut quoted = false;
+    let comma = text.chars().any(|c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == ',' && !quoted
+    });
+    let is_sep = |c: char| {
+        if comma {
+            c == ','
+        } else {
+            c == ' ' || c == '\t'
+        }
+    };
+    let mut out = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t']);
+        if rest.is_empty() {
+            return Ok(out);
+        }
+        let column = out.len() + 1;
+        if let Some(body) = rest.strip_prefix('"') {
+            let mut field = String::new();
+            let mut chars = body.char_indices();
+            let end = loop {
+                match chars.next() {
+                    None => {
+                        return Err((column, "a quoted field without its closing '\"'".into()));
+                    }
+                    Some((i, '"')) => {
+                        if body[i + 1..].starts_with('"') {
+                            field.push('"');
+                            chars.next();
+                        } else {
+                            break i + 1;
+                        }
+                    }
+                    Some((_, c)) => field.push(c),
+                }
+            };
+            rest = body[end..].trim_start_matches([' ', '\t']);
+            match rest.chars().next() {
+                None => {}
+                Some(c) if comma && c == ',' => rest = &rest[1..],
+                Some(_) if !comma => {}
+                Some(_) => {
+                    return Err((column, format!("text after the quoted field {field:?}")));
+                }
+            }
+            out.push(Cow::Owned(field));
+        } else {
+            let end = rest.find(is_sep).unwrap_or(rest.len());
+            let field = rest[..end].trim();
+            if !field.is_empty() {
+                out.push(Cow::Borrowed(field));
+            }
+            rest = rest.get(end + 1..).unwrap_or("");
+        }
+    }
+}
+
 impl Matrix {
     /// Reads the banner line.
     fn banner(text: &str) -> Result<Matrix, String> {
@@ -1400,8 +1477,8 @@ impl Matrix {
 
 /// Whether a line's first two fields (source and target) are integers.
 fn integer_ids(text: &str) -> bool {
-    let fields = edge_fields(text);
-    fields.len() >= 2 && fields[..2].iter().all(|f| f.parse::<i64>().is_ok())
+    quoted_fields(text)
+        .is_ok_and(|f| f.len() >= 2 && f[..2].iter().all(|f| f.parse::<i64>().is_ok()))
 }
 
 /// The ordinals of an edge list's columns, by index.
@@ -1412,7 +1489,9 @@ fn edge_list_item(text: &str, opts: &EdgeListOptions) -> Result<Item, (usize, St
     if let Some(at) = text.find('{') {
         return networkx_edge(&text[..at], &text[at..], opts);
     }
-    fields_item(&edge_fields(text), opts)
+    let fields = quoted_fields(text)?;
+    let fields: Vec<&str> = fields.iter().map(AsRef::as_ref).collect();
+    fields_item(&fields, opts)
 }
 
 /// The edge of an edge-list line's fields: source, target, optional
@@ -1460,7 +1539,7 @@ fn fields_item(fields: &[&str], opts: &EdgeListOptions) -> Result<Item, (usize, 
 /// target, then the edge's data as a Python dict literal (`0 1 {}`,
 /// `1 2 {'weight': 3}`), read into the edge's properties.
 fn networkx_edge(ids: &str, data: &str, opts: &EdgeListOptions) -> Result<Item, (usize, String)> {
-    let fields = edge_fields(ids);
+    let fields = quoted_fields(ids)?;
     if fields.len() != 2 {
         return Err((
             0,
@@ -1472,7 +1551,7 @@ fn networkx_edge(ids: &str, data: &str, opts: &EdgeListOptions) -> Result<Item, 
         ));
     }
     let properties = super::literal::python_dict(data).map_err(|e| (3, e))?;
-    Ok(edge_between(fields[0], fields[1], properties, opts))
+    Ok(edge_between(&fields[0], &fields[1], properties, opts))
 }
 
 /// An edge of the edge list's type between two external ids.
