@@ -48,6 +48,10 @@ pub(crate) fn cli_config() -> RocksDbConfig {
 /// damaged store, each as one line.
 pub fn open_existing(path: &Path, durability: Durability) -> CliResult<Store> {
     local_only(path)?;
+    // A bulk load killed after it completed but before its store was moved
+    // into place is a store all the same: move it now, so that a missing
+    // directory is not reported for it.
+    finish_interrupted_bulk_load(path)?;
     if !path.exists() {
         return Err(CliError::new(format!(
             "no store at {}: the directory does not exist (create one with `graphstore import {} ...`)",
@@ -76,6 +80,17 @@ pub fn open_existing(path: &Path, durability: Durability) -> CliResult<Store> {
         ..cli_config()
     };
     open_with(path, &config, durability)
+}
+
+/// Finishes or removes what an interrupted bulk load of `path` left beside
+/// it; whether a complete load was moved onto `path`.
+fn finish_interrupted_bulk_load(path: &Path) -> CliResult<bool> {
+    RocksDbBackend::finish_interrupted_bulk_load(path).ctx(|| {
+        format!(
+            "cannot finish or remove the interrupted bulk load beside {}",
+            shown(path)
+        )
+    })
 }
 
 /// Opens or creates the store at `path`.
@@ -202,6 +217,15 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
         let member = remote::Member::connect(url)?;
         let summary = import::remote::run(&member, &opts)?;
         return print_import(&summary, a.json);
+    }
+    if finish_interrupted_bulk_load(&a.store)? {
+        return Err(CliError::new(format!(
+            "an earlier bulk load into {} was interrupted after it had completed: its store \
+             is there now, and nothing of this import was written; look at it (graphstore \
+             stats {}) before importing into it again",
+            shown(&a.store),
+            shown(&a.store)
+        )));
     }
     let is_new = !a.store.exists()
         || (a.store.is_dir()

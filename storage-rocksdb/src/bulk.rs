@@ -541,14 +541,16 @@ impl FamilyFiles<'_> {
 /// * One without the marker: deleted, unless its database is locked (a
 ///   load still running, in this process or another).
 /// * A marker inside `target` (a crash right after the rename): removed.
-pub(crate) fn recover(target: &Path) -> Result<()> {
+///
+/// Returns whether a complete load was moved onto `target`.
+pub(crate) fn recover(target: &Path) -> Result<bool> {
     if target.file_name().is_none() {
-        return Ok(());
+        return Ok(false);
     }
     let staging = match RocksDbBulkSink::staging_dir(target) {
         Ok(s) => s,
         // No parent directory: nothing can be staged there.
-        Err(_) => return Ok(()),
+        Err(_) => return Ok(false),
     };
     let stray = target.join(BULK_COMPLETE_MARKER);
     if stray.is_file() && target.join("CURRENT").is_file() {
@@ -558,15 +560,16 @@ pub(crate) fn recover(target: &Path) -> Result<()> {
     match fs::symlink_metadata(&staging) {
         Ok(m) if m.is_dir() => {}
         // Not ours (a file or link of that name): left alone.
-        Ok(_) => return Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Ok(_) => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io_error("reading", &staging, &e)),
     }
     if staging.join(BULK_COMPLETE_MARKER).is_file() {
         if missing_or_empty(target)? {
             publish(&staging, target)?;
+            return Ok(true);
         }
-        return Ok(());
+        return Ok(false);
     }
     // DestroyDB takes the database's LOCK first: it fails with a lock error
     // while a loader holds the staging database open, and deletes
@@ -574,7 +577,7 @@ pub(crate) fn recover(target: &Path) -> Result<()> {
     if let Err(e) = DB::destroy(&Options::default(), &staging) {
         let e = map_error(e);
         if e.kind() == graph_core::ErrorKind::Locked {
-            return Ok(());
+            return Ok(false);
         }
     }
     match fs::remove_dir_all(&staging) {
@@ -585,7 +588,7 @@ pub(crate) fn recover(target: &Path) -> Result<()> {
     if let Some(parent) = staging.parent() {
         sync_dir(parent)?;
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Renames the complete staging database onto `target`, makes the rename

@@ -158,6 +158,21 @@ impl RocksDbBackend {
         &self.path
     }
 
+    /// Finishes or removes what an interrupted bulk load of `path` left
+    /// beside it, as [`open_with`](Self::open_with) does first, without
+    /// opening anything: a complete load is moved onto `path` if `path` is
+    /// missing or empty, an unfinished one deleted unless its loader still
+    /// runs. For callers that decide what to do from whether a store
+    /// exists at `path`: they see the store a complete load left.
+    ///
+    /// Returns whether a complete load was moved onto `path`.
+    ///
+    /// # Errors
+    /// I/O errors finishing or removing the load.
+    pub fn finish_interrupted_bulk_load(path: impl AsRef<Path>) -> Result<bool> {
+        bulk::recover(path.as_ref())
+    }
+
     /// Syncs the WAL and closes the store, reporting any error (dropping
     /// does the same but cannot report).
     ///
