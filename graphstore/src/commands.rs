@@ -168,6 +168,7 @@ pub(crate) fn import(a: ImportArgs, quiet: bool) -> CliResult<()> {
             third_column: a.third_column.clone(),
             fourth_column: a.fourth_column.clone(),
             header: a.edge_list_header,
+            undirected: a.undirected,
             notes: Notes::default(),
         },
         graphml: GraphmlOptions {

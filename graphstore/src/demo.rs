@@ -105,6 +105,7 @@ fn import_opts(inputs: Vec<Input>, report: PathBuf, quiet: bool) -> ImportOption
             third_column: "weight".into(),
             fourth_column: "time".into(),
             header: EdgeListHeader::No,
+            undirected: false,
             notes: Notes::default(),
         },
         graphml: import::graphml::GraphmlOptions {

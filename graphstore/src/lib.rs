@@ -224,6 +224,12 @@ pub struct ImportArgs {
     /// integers and those of the next line are (and says so).
     #[arg(long, value_enum, default_value = "auto")]
     edge_list_header: import::source::EdgeListHeader,
+    /// Edge lists list undirected edges (SNAP's `ca-*` and `roadNet-*`
+    /// list each one both ways): store each pair once, as the first line
+    /// naming it gives it; later lines of the pair, either way round, are
+    /// dropped and counted. Memory grows with the distinct pairs.
+    #[arg(long)]
+    undirected: bool,
     /// CSV field delimiter (one character; `\t` for tab).
     #[arg(long, default_value = ",")]
     delimiter: String,

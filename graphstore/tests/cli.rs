@@ -1964,6 +1964,18 @@ fn matrix_market_files_and_header_lines_are_not_edges() -> TestResult {
             expect: Ok(vec![("c", "d", None), ("d", "e", None)]),
             note: None,
         },
+        // SNAP's undirected lists name each edge both ways.
+        Case {
+            name: "undirected.txt",
+            text: "# FromNodeId\tToNodeId\n1\t2\t5\n2\t1\t6\n1\t2\t7\n2\t3\n3\t3\n3\t3\n",
+            args: &["--undirected"],
+            expect: Ok(vec![
+                ("1", "2", Some(V::Int(5))),
+                ("2", "3", None),
+                ("3", "3", None),
+            ]),
+            note: None,
+        },
         // Quoted as R's write.csv and spreadsheets quote CSV fields.
         Case {
             name: "r.csv",

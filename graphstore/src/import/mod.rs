@@ -236,6 +236,9 @@ pub struct ImportSummary {
     /// What the import decided about its input that the user should
     /// know (`file:line: what`): a header line of an edge list skipped.
     pub notes: Vec<String>,
+    /// Edge-list edges dropped as repeats of an earlier pair of this
+    /// import (`--undirected`).
+    pub repeated_edges: u64,
 }
 
 fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemReader> {
@@ -896,12 +899,15 @@ fn write_rows(
         consumed += r.position();
     }
 
+    // `--undirected`: the unordered pairs of edge-list edges written so far.
+    let mut pairs: FxHashSet<(NodeId, NodeId)> = FxHashSet::default();
     for input in &rel_inputs {
         let mut r = reader(input, opts, JsonlPart::Relationships);
         let implicit = match input {
             Input::EdgeList(_) => Some(opts.edge_list.label.clone()),
             _ => None,
         };
+        let undirected = implicit.is_some() && opts.edge_list.undirected;
         while let Some(next) = r.next_item() {
             rows += 1;
             if rows % 4096 == 0 {
@@ -951,6 +957,10 @@ fn write_rows(
             };
             let src = resolve(&start, src)?;
             let dst = resolve(&end, dst)?;
+            if undirected && !pairs.insert((src.min(dst), src.max(dst))) {
+                summary.repeated_edges += 1;
+                continue;
+            }
             w.edge(src, dst, &edge_type, properties).ctx(commit_err)?;
             summary.relationships += 1;
         }
@@ -1157,6 +1167,12 @@ pub fn describe(s: &ImportSummary) -> String {
         s.peak_rss_bytes
             .map_or_else(|| "unknown".into(), progress::bytes),
     );
+    if s.repeated_edges > 0 {
+        out.push_str(&format!(
+            "\ndropped {} edges repeating a pair listed before (--undirected)",
+            progress::count(s.repeated_edges)
+        ));
+    }
     if s.bad_rows > 0 {
         out.push_str(&format!(
             "\nskipped {} bad rows, listed in {}",

@@ -1047,6 +1047,10 @@ pub struct EdgeListOptions {
     pub fourth_column: String,
     /// Whether files start with a line naming their columns.
     pub header: EdgeListHeader,
+    /// The lines are undirected edges: each unordered pair is stored once
+    /// (the first line naming it; `a b` after `b a`, or a repeated line,
+    /// is dropped and counted).
+    pub undirected: bool,
     /// Where readers note what they decided about a file (a header line
     /// skipped), for the import's summary.
     pub notes: Notes,
