@@ -280,6 +280,7 @@ pub(crate) fn export(a: ExportArgs, quiet: bool) -> CliResult<()> {
             a.format,
             &a.out,
             a.array_delimiter,
+            a.weight.as_deref(),
             a.gzip,
             quiet,
         )?

@@ -255,6 +255,7 @@ fn real_graphs(dir: &Path, quiet: bool, figures: &mut Value) -> CliResult<()> {
             crate::export::Format::Graphml,
             &graphml,
             ';',
+            None,
             false,
             true,
         )?

@@ -20,6 +20,9 @@
 //! attributes, and `labels`/`label` data for readers that ignore
 //! attributes); node ids `n<id>`. Text XML 1.0 cannot carry (control
 //! characters) stops the export with the element it is in.
+//!
+//! Edge list: `source<TAB>target[<TAB>weight]` a line, store node ids,
+//! under two `#` comment lines.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -48,6 +51,12 @@ pub enum Format {
     /// GraphML (typed keys; labels and types as APOC writes them), one
     /// file, for Gephi, networkx, igraph, yEd and `import --graphml`.
     Graphml,
+    /// An edge list, `source<TAB>target[<TAB>weight]` a line with the
+    /// store's node ids, for SNAP, networkx's `read_edgelist`, graph
+    /// benchmarks and `import --edge-list`; nodes without edges, labels
+    /// and other properties are not in it.
+    #[value(alias = "edgelist")]
+    EdgeList,
 }
 
 /// What an export wrote.
@@ -439,9 +448,15 @@ pub fn run<V: ReadView>(
     format: Format,
     out: &Path,
     array_delimiter: char,
+    weight: Option<&str>,
     gzip: bool,
     quiet: bool,
 ) -> CliResult<ExportSummary> {
+    if weight.is_some() && format != Format::EdgeList {
+        return Err(CliError::new(
+            "--weight names the third column of an edge list: give it with --format edge-list",
+        ));
+    }
     let ext = if gzip { ".gz" } else { "" };
     let started = Instant::now();
     let total = reader
@@ -548,6 +563,54 @@ pub fn run<V: ReadView>(
             write_graphml(reader, &mut w, &mut summary, &mut progress)?;
             let name = out.display().to_string();
             w.finish().ctx(|| format!("cannot write {name}"))?;
+            if !to_stdout {
+                summary.files.push(name);
+            }
+            progress.finish();
+        }
+        Format::EdgeList => {
+            let (mut w, to_stdout) = stream(out, gzip)?;
+            let name = out.display().to_string();
+            let write_err = || format!("cannot write {name}");
+            let mut progress = Progress::new("export", total, quiet || to_stdout);
+            let edges = reader
+                .edge_count()
+                .ctx(|| "cannot read the edge count".to_owned())?;
+            writeln!(
+                w,
+                "# graphstore edge list: {edges} edges, between the store's node ids (nodes \
+                 without edges are not listed)\n# source\ttarget{}",
+                weight.map(|p| format!("\t{p}")).unwrap_or_default()
+            )
+            .ctx(write_err)?;
+            for edge in reader.iter_edges() {
+                let edge = edge.ctx(read_err)?;
+                match weight {
+                    None => writeln!(w, "{}\t{}", edge.src.0, edge.dst.0),
+                    Some(p) => {
+                        let v = match edge.properties.get(p) {
+                            Some(PropertyValue::Int(i)) => i.to_string(),
+                            Some(PropertyValue::Float(f)) => value::format_float(*f),
+                            other => {
+                                return Err(CliError::new(format!(
+                                    "edge {} has {} as its {p:?}, and an edge list's weight \
+                                     column takes numbers: pick a numeric property with \
+                                     --weight, or leave it out",
+                                    edge.id.0,
+                                    other.map_or("no value", PropertyValue::type_name)
+                                )));
+                            }
+                        };
+                        writeln!(w, "{}\t{}\t{v}", edge.src.0, edge.dst.0)
+                    }
+                }
+                .ctx(write_err)?;
+                summary.relationships += 1;
+                if summary.relationships % 4096 == 0 {
+                    progress.update(summary.relationships, summary.relationships);
+                }
+            }
+            w.finish().ctx(write_err)?;
             if !to_stdout {
                 summary.files.push(name);
             }

@@ -54,7 +54,8 @@ pub enum Command {
     /// Pajek or node-link JSON into a store (created if missing); all or
     /// nothing for bad input.
     Import(Box<ImportArgs>),
-    /// Export the whole graph as Neo4j CSV (a directory), JSON Lines or GraphML.
+    /// Export the whole graph as Neo4j CSV (a directory), JSON Lines, GraphML
+    /// or an edge list.
     Export(ExportArgs),
     /// Counts of nodes, edges, labels, types, column families and engine figures.
     Stats(StatsArgs),
@@ -292,6 +293,11 @@ pub struct ExportArgs {
     /// Delimiter inside array cells and `:LABEL` (CSV).
     #[arg(long, default_value = ";")]
     array_delimiter: char,
+    /// The numeric edge property written as an edge list's third column
+    /// (`--format edge-list`); an edge without a number there stops the
+    /// export.
+    #[arg(long, value_name = "PROPERTY")]
+    weight: Option<String>,
     /// Gzip-compress the output (CSV: nodes.csv.gz and
     /// relationships.csv.gz); implied for JSON Lines and GraphML by an
     /// --out name ending in `.gz`. `import` reads such files as they are.

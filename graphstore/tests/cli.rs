@@ -1572,6 +1572,105 @@ fn pajek_networks_import_with_their_attributes() -> TestResult {
     broken_inputs(tmp.path(), "--pajek", &cases)
 }
 
+/// Every edge as (source, target, weight), sorted; with `external`, nodes
+/// named by the external id an edge-list import gave them (the store ids
+/// of the store the list was exported from, below 1,000).
+fn weighted_edges(
+    dir: &Path,
+    external: bool,
+) -> Result<Vec<(u64, u64, Option<V>)>, Box<dyn std::error::Error>> {
+    let store = GraphStore::open(RocksDbBackend::open(dir)?)?;
+    let mut out = Vec::new();
+    {
+        let r = store.snapshot()?;
+        let mut names = BTreeMap::new();
+        for i in 0..1000u64 {
+            let n = if external {
+                r.external_id("", &i.to_string())?
+            } else {
+                Some(NodeId(i))
+            };
+            if let Some(n) = n {
+                names.insert(n, i);
+            }
+        }
+        for e in r.iter_edges() {
+            let e = e?;
+            let name = |n: NodeId| names.get(&n).copied().unwrap_or(u64::MAX);
+            out.push((
+                name(e.src),
+                name(e.dst),
+                e.properties.get("weight").cloned(),
+            ));
+        }
+    }
+    store.into_backend().close()?;
+    out.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    Ok(out)
+}
+
+/// An edge list export: every edge a line between store ids, with a
+/// numeric property as the third column; imported again it gives the same
+/// edges and weights; what is not a number stops it in one line.
+#[test]
+fn edge_list_exports_import_as_the_same_edges() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let store = tmp.path().join("s");
+    lesmis(&store);
+    let want = weighted_edges(&store, false)?;
+    assert_eq!(want.len(), 254);
+    for (name, gzip) in [("lesmis.tsv", false), ("lesmis.tsv.gz", true)] {
+        let file = tmp.path().join(name);
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+            &"export",
+            &store,
+            &"--format",
+            &"edge-list",
+            &"--weight",
+            &"weight",
+            &"--out",
+            &file,
+        ];
+        if gzip {
+            args.push(&"--gzip");
+        }
+        ok(&args);
+        let again = tmp.path().join(format!("{name}-store"));
+        let v = json(&ok(&[&"import", &again, &"--edge-list", &file, &"--json"]));
+        assert_eq!(v["relationships"], want.len(), "{name}");
+        assert_eq!(weighted_edges(&again, true)?, want, "{name}");
+    }
+    let line = fails(
+        &[
+            &"export",
+            &store,
+            &"--format",
+            &"edge-list",
+            &"--weight",
+            &"nope",
+            &"--out",
+            &"-",
+        ],
+        1,
+    );
+    assert!(line.contains("has no value as its \"nope\""), "{line}");
+    let line = fails(
+        &[
+            &"export",
+            &store,
+            &"--format",
+            &"jsonl",
+            &"--weight",
+            &"weight",
+            &"--out",
+            &"-",
+        ],
+        1,
+    );
+    assert!(line.contains("give it with --format edge-list"), "{line}");
+    Ok(())
+}
+
 /// Archives and files compressed by something other than gzip (what
 /// KONECT, SuiteSparse and others ship) are named, with what to do, as
 /// one error line, instead of being read as rows of garbage: whatever the
