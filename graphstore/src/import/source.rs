@@ -1192,7 +1192,7 @@ impl Dimacs {
         let fields: Vec<&str> = text.split_whitespace().collect();
         let shape = "a DIMACS problem line is `p sp NODES ARCS` (arcs `a u v length`) or `p edge \
                      NODES EDGES` (edges `e u v`)";
-        match fields[0] {
+        match fields.first().copied().unwrap_or("c") {
             "c" => Ok(None),
             "p" => {
                 if self.problem.is_some() {
@@ -1751,5 +1751,60 @@ impl ItemReader for EdgeListReader {
 
     fn position(&self) -> u64 {
         self.lines.position()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// `fields` written as CSV writes them: quoted when they hold a comma,
+    /// a quote or a space at either end, `"` doubled inside.
+    fn csv_line(fields: &[String]) -> String {
+        fields
+            .iter()
+            .map(|f| {
+                if f.contains([',', '"']) || f.trim() != f || f.is_empty() {
+                    format!("\"{}\"", f.replace('"', "\"\""))
+                } else {
+                    f.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Quoted CSV fields read back as written (two or more, so the
+        /// line has a comma), whatever they hold.
+        #[test]
+        fn quoted_fields_read_back_as_written(
+            fields in prop::collection::vec("[a-z ,\"\u{e9}\t]{1,8}", 2..5),
+        ) {
+            // A field CSV leaves unquoted is trimmed, as edge lists are.
+            let line = csv_line(&fields);
+            let read = quoted_fields(&line);
+            prop_assert!(read.is_ok(), "{line:?}: {read:?}");
+            let read: Vec<String> = read.unwrap_or_default().into_iter().map(Cow::into_owned).collect();
+            let want: Vec<String> = fields
+                .iter()
+                .filter(|f| !(f.trim().is_empty() && !csv_line(&[(*f).clone()]).starts_with('"')))
+                .map(|f| if csv_line(&[f.clone()]).starts_with('"') { f.clone() } else { f.trim().to_owned() })
+                .collect();
+            prop_assert_eq!(read, want, "{:?}", line);
+        }
+
+        /// Any line is read or refused, never a panic.
+        #[test]
+        fn any_line_is_split_or_refused(line in "\\PC{0,40}|[\"a-z, \t\u{e9}]{0,40}") {
+            let _ = quoted_fields(&line);
+            let _ = edge_fields(&line);
+            let mut d = Dimacs { problem: Some(('a', 5, 5)), edges: 0 };
+            let _ = d.line(line.trim());
+        }
     }
 }
