@@ -1572,13 +1572,16 @@ fn pajek_networks_import_with_their_attributes() -> TestResult {
     broken_inputs(tmp.path(), "--pajek", &cases)
 }
 
+/// An edge as (source, target, weight).
+type WeightedEdge = (u64, u64, Option<V>);
+
 /// Every edge as (source, target, weight), sorted; with `external`, nodes
 /// named by the external id an edge-list import gave them (the store ids
 /// of the store the list was exported from, below 1,000).
 fn weighted_edges(
     dir: &Path,
     external: bool,
-) -> Result<Vec<(u64, u64, Option<V>)>, Box<dyn std::error::Error>> {
+) -> Result<Vec<WeightedEdge>, Box<dyn std::error::Error>> {
     let store = GraphStore::open(RocksDbBackend::open(dir)?)?;
     let mut out = Vec::new();
     {
