@@ -1535,11 +1535,47 @@ fn pajek_networks_import_with_their_attributes() -> TestResult {
             "{mode}"
         );
     }
+    // Given as an edge list, files of the other formats are named, not
+    // read as edges between nodes called `graph` and `[`.
+    for (name, text, flag) in [
+        (
+            "k.gml",
+            "Creator \"Mark Newman\"\ngraph\n[\n node [ id 1 ]\n]\n",
+            "--gml",
+        ),
+        ("k2.gml", "# a comment\ngraph [\n]\n", "--gml"),
+        (
+            "g.graphml",
+            "<?xml version=\"1.0\"?>\n<graphml>\n",
+            "--graphml",
+        ),
+        ("g.jsonl", "{\"type\":\"node\",\"id\":\"1\"}\n", "--jsonl"),
+        (
+            "g.json",
+            "{\"directed\": false, \"nodes\": []}\n",
+            "--node-link",
+        ),
+        ("n.csv", "id:ID,name\n1,a\n", "--nodes or --relationships"),
+    ] {
+        let f = tmp.path().join(name);
+        std::fs::write(&f, text)?;
+        let store = tmp.path().join(format!("{name}-store"));
+        let line = fails(
+            &[&"import", &store, &"--edge-list", &f, &"--skip-bad-rows"],
+            1,
+        );
+        assert!(
+            line.contains(&format!("import it with {flag}")),
+            "{name}: {line}"
+        );
+    }
     // Given as an edge list, a Pajek file is named, not read as edges.
     let store = tmp.path().join("as-edge-list");
     let line = fails(&[&"import", &store, &"--edge-list", &file], 1);
     assert!(
-        line.contains("this is a Pajek network (*Network): import it with --pajek"),
+        line.contains(
+            "this is a Pajek network, not an edge list (\"*Network tiny\"): import it with --pajek"
+        ),
         "{line}"
     );
     let cases = [

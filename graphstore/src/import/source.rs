@@ -1479,6 +1479,40 @@ impl Matrix {
     }
 }
 
+/// What an edge list's first line (after comments) says when it is the
+/// start of another format the import reads with another flag: the line
+/// that stops the import, naming the flag.
+fn other_format(first: &str) -> Option<String> {
+    let word = first.split_whitespace().next().unwrap_or("");
+    let (what, flag) =
+        if word.eq_ignore_ascii_case("*vertices") || word.eq_ignore_ascii_case("*network") {
+            ("a Pajek network", "--pajek")
+        } else if first.starts_with("<?xml") || first.starts_with("<graphml") {
+            ("XML (GraphML)", "--graphml")
+        } else if first == "graph"
+            || first.starts_with("graph [")
+            || first.starts_with("graph[")
+            || first.starts_with("Creator \"")
+        {
+            ("GML", "--gml")
+        } else if first.starts_with('{') && first.contains("\"type\"") {
+            ("JSON Lines", "--jsonl")
+        } else if first.starts_with('{') || first.starts_with('[') {
+            ("JSON (node-link?)", "--node-link")
+        } else if first.contains(":START_ID") || first.contains(":ID") {
+            (
+                "a Neo4j admin-import CSV header",
+                "--nodes or --relationships",
+            )
+        } else {
+            return None;
+        };
+    Some(format!(
+        "this is {what}, not an edge list ({:?}): import it with {flag}",
+        first.chars().take(40).collect::<String>()
+    ))
+}
+
 /// Whether a line's first two fields (source and target) are integers.
 fn integer_ids(text: &str) -> bool {
     quoted_fields(text)
@@ -1616,17 +1650,14 @@ impl EdgeFile {
         if t.is_empty() || t.starts_with('#') || t.starts_with('%') {
             return None;
         }
-        // A Pajek network's first line (after its comments).
+        // Another format's first line (after comments) is named, rather
+        // than read as edges between nodes called `graph` and `[`.
         if self.data == 0
             && self.matrix.is_none()
-            && let Some(first) = t.split_whitespace().next()
-            && (first.eq_ignore_ascii_case("*vertices") || first.eq_ignore_ascii_case("*network"))
+            && self.dimacs.is_none()
+            && let Some(reason) = other_format(t)
         {
-            return Some(Err(RowError::fatal(
-                loc,
-                0,
-                format!("this is a Pajek network ({first}): import it with --pajek"),
-            )));
+            return Some(Err(RowError::fatal(loc, 0, reason)));
         }
         if let Some(d) = &mut self.dimacs {
             let had_problem = d.problem.is_some();
