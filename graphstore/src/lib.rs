@@ -173,8 +173,8 @@ pub struct ImportArgs {
     #[arg(long, default_value = "EDGE")]
     graphml_type: String,
     /// A node-link JSON file, as networkx's `json_graph.node_link_data`
-    /// and D3 write it (`{"nodes": [...], "edges" or "links": [...]}`),
-    /// read whole. Repeatable.
+    /// and D3 write it (`{"nodes": [...], "edges" or "links": [...]}`), or
+    /// Cytoscape's JSON (`{"elements": ...}`), read whole. Repeatable.
     #[arg(long, value_name = "FILE")]
     node_link: Vec<PathBuf>,
     /// Label of node-link nodes.

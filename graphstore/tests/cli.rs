@@ -1367,6 +1367,16 @@ fn node_link_json_imports_with_its_attributes() -> TestResult {
             "links.json",
             r#"{"directed": false, "multigraph": false, "nodes": [{"id": "a", "n": 1.5}, {"id": "b"}, {"id": 3, "tags": ["x", "y"]}], "links": [{"source": "a", "target": "b", "w": 1}, {"source": 3, "target": "a", "w": 2}]}"#,
         ),
+        // Cytoscape's JSON, as networkx's cytoscape_data and Cytoscape
+        // write it, and as Cytoscape.js's array of grouped elements.
+        (
+            "graph.cyjs",
+            r#"{"data": [], "directed": false, "multigraph": false, "elements": {"nodes": [{"data": {"id": "a", "n": 1.5}, "position": {"x": 1, "y": 2}}, {"data": {"id": "b"}}, {"data": {"id": 3, "tags": ["x", "y"]}, "selected": false}], "edges": [{"data": {"source": "a", "target": "b", "w": 1}}, {"data": {"source": 3, "target": "a", "w": 2}}]}}"#,
+        ),
+        (
+            "array.cyjs",
+            r#"{"elements": [{"group": "nodes", "data": {"id": "a", "n": 1.5}}, {"data": {"id": "b"}}, {"group": "edges", "data": {"source": "a", "target": "b", "w": 1}}, {"group": "nodes", "data": {"id": 3, "tags": ["x", "y"]}}, {"data": {"source": 3, "target": "a", "w": 2}}]}"#,
+        ),
     ];
     let mut exports = Vec::new();
     for (name, text) in docs {

@@ -8,6 +8,11 @@
 //! (the JSON mapping of JSON Lines), but for a multigraph's edge `key`.
 //! A row's "line" is its position in the document: nodes first, then
 //! edges, counting from 1.
+//!
+//! Cytoscape's JSON is read too (`{"elements": {"nodes": [{"data": {"id":
+//! ..}}], "edges": [{"data": {"source": .., "target": ..}}]}}`, or
+//! `"elements"` as one array of elements with a `"group"`): each element's
+//! `data` is read as a node-link element.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,6 +84,21 @@ impl NodeLinkReader {
             return Err(format!("{shape}, found no JSON object"));
         };
         let multigraph = obj.get("multigraph").and_then(Value::as_bool) == Some(true);
+        if let Some(elements) = obj.remove("elements") {
+            if obj.contains_key("nodes") {
+                return Err(format!(
+                    "{shape}, or Cytoscape's {{\"elements\": ...}}: this has both"
+                ));
+            }
+            let (nodes, edges) = cytoscape(elements)?;
+            return Ok(Doc {
+                node_count: nodes.len() as u64,
+                nodes: nodes.into_iter(),
+                edges: edges.into_iter(),
+                multigraph,
+                next: 1,
+            });
+        }
         let mut array = |key: &str| -> Result<Option<Vec<Value>>, String> {
             match obj.remove(key) {
                 None | Some(Value::Null) => Ok(None),
@@ -99,6 +119,55 @@ impl NodeLinkReader {
             multigraph,
             next: 1,
         })
+    }
+}
+
+/// Cytoscape's JSON (Cytoscape's `.cyjs`, Cytoscape.js, networkx's
+/// `cytoscape_data`): `"elements"` is `{"nodes": [..], "edges": [..]}` or
+/// one array whose elements say their `"group"`; each element's `"data"`
+/// object is what node-link elements are (its `id`, or `source` and
+/// `target`, and attributes); positions and styles are left out.
+fn cytoscape(elements: Value) -> Result<(Vec<Value>, Vec<Value>), String> {
+    let shape = "Cytoscape's \"elements\" is {\"nodes\": [...], \"edges\": [...]} or an array of \
+                 elements with a \"group\"";
+    let data = |e: Value| match e {
+        Value::Object(mut m) => match m.remove("data") {
+            Some(d @ Value::Object(_)) => d,
+            _ => Value::Object(m),
+        },
+        other => other,
+    };
+    let array = |v: Option<Value>, key: &str| -> Result<Vec<Value>, String> {
+        match v {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => Ok(a.into_iter().map(data).collect()),
+            Some(other) => Err(format!("{shape}: \"{key}\" is not an array but {other}")),
+        }
+    };
+    match elements {
+        Value::Object(mut m) => Ok((
+            array(m.remove("nodes"), "nodes")?,
+            array(m.remove("edges"), "edges")?,
+        )),
+        Value::Array(all) => {
+            let (mut nodes, mut edges) = (Vec::new(), Vec::new());
+            for e in all {
+                let group = e.get("group").and_then(Value::as_str).map(str::to_owned);
+                let is_edge = match group.as_deref() {
+                    Some("edges") => true,
+                    Some("nodes") => false,
+                    // Without a group, an element with a source is an edge.
+                    _ => e.get("data").and_then(|d| d.get("source")).is_some(),
+                };
+                if is_edge {
+                    edges.push(data(e));
+                } else {
+                    nodes.push(data(e));
+                }
+            }
+            Ok((nodes, edges))
+        }
+        other => Err(format!("{shape}, found {other}")),
     }
 }
 
