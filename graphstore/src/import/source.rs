@@ -1173,6 +1173,27 @@ struct Dimacs {
     edges: u64,
 }
 
+/// At the end of a file whose header line declares how many lines of
+/// edges follow (MatrixMarket's size line, DIMACS's problem line): an
+/// error that stops the import when the header never came (`missing`) or
+/// the file has another number of them (truncated or damaged).
+fn declared_count(
+    end: Loc,
+    missing: &str,
+    header: &str,
+    declared: Option<(u64, &str)>,
+    found: u64,
+) -> Result<(), RowError> {
+    let reason = match declared {
+        None => missing.to_owned(),
+        Some((declared, what)) if declared != found => format!(
+            "{header} declares {declared} {what}, the file has {found}: it is truncated or damaged"
+        ),
+        Some(_) => return Ok(()),
+    };
+    Err(RowError::fatal(end, 0, reason))
+}
+
 /// Whether the first line of an edge list makes it a DIMACS file: a
 /// comment line (`c`, then a space or nothing) or a problem line (`p `).
 fn dimacs_start(text: &str) -> bool {
@@ -1270,16 +1291,13 @@ impl Dimacs {
     /// At the end of the file: were all the edges the problem line
     /// declares there?
     fn finish(&self, end: Loc) -> Result<(), RowError> {
-        let reason = match self.problem {
-            None => "a DIMACS file ends before its problem line (`p sp NODES ARCS`)".to_owned(),
-            Some((_, _, declared)) if declared != self.edges => format!(
-                "the DIMACS problem line declares {declared} edges, the file has {}: it is \
-                 truncated or damaged",
-                self.edges
-            ),
-            Some(_) => return Ok(()),
-        };
-        Err(RowError::fatal(end, 0, reason))
+        declared_count(
+            end,
+            "a DIMACS file ends before its problem line (`p sp NODES ARCS`)",
+            "the DIMACS problem line",
+            self.problem.map(|(_, _, edges)| (edges, "edges")),
+            self.edges,
+        )
     }
 }
 
@@ -1466,16 +1484,13 @@ impl Matrix {
     /// At the end of the file: were all the entries the size line
     /// declares there?
     fn finish(&self, end: Loc) -> Result<(), RowError> {
-        let reason = match self.size {
-            None => "a MatrixMarket file ends before its size line".to_owned(),
-            Some((_, _, declared)) if declared != self.entries => format!(
-                "the MatrixMarket size line declares {declared} entries, the file has {}: it is \
-                 truncated or damaged",
-                self.entries
-            ),
-            Some(_) => return Ok(()),
-        };
-        Err(RowError::fatal(end, 0, reason))
+        declared_count(
+            end,
+            "a MatrixMarket file ends before its size line",
+            "the MatrixMarket size line",
+            self.size.map(|(_, _, entries)| (entries, "entries")),
+            self.entries,
+        )
     }
 }
 
