@@ -439,6 +439,30 @@ fn stream(out: &Path, gzip: bool) -> CliResult<(Output<Box<dyn Write>>, bool)> {
     Ok((Output::new(inner, gzip), to_stdout))
 }
 
+/// Writes a one-file format to `out` (see [`stream`]): `body` writes
+/// through the writer, counting into the summary and the progress display
+/// (hidden when writing to standard output); then the file is finished
+/// (its gzip trailer written and flushed) and named in the summary.
+fn one_file(
+    out: &Path,
+    gzip: bool,
+    quiet: bool,
+    total: u64,
+    summary: &mut ExportSummary,
+    body: impl FnOnce(&mut Output<Box<dyn Write>>, &mut ExportSummary, &mut Progress) -> CliResult<()>,
+) -> CliResult<()> {
+    let (mut w, to_stdout) = stream(out, gzip)?;
+    let mut progress = Progress::new("export", total, quiet || to_stdout);
+    body(&mut w, summary, &mut progress)?;
+    let name = out.display().to_string();
+    w.finish().ctx(|| format!("cannot write {name}"))?;
+    if !to_stdout {
+        summary.files.push(name);
+    }
+    progress.finish();
+    Ok(())
+}
+
 /// Writes the graph seen by `reader` (a snapshot) to `out`.
 ///
 /// # Errors
@@ -557,114 +581,111 @@ pub fn run<V: ReadView>(
             summary.files.push(rels_path.display().to_string());
             progress.finish();
         }
-        Format::Graphml => {
-            let (mut w, to_stdout) = stream(out, gzip)?;
-            let mut progress = Progress::new("export", total, quiet || to_stdout);
-            write_graphml(reader, &mut w, &mut summary, &mut progress)?;
-            let name = out.display().to_string();
-            w.finish().ctx(|| format!("cannot write {name}"))?;
-            if !to_stdout {
-                summary.files.push(name);
-            }
-            progress.finish();
-        }
-        Format::EdgeList => {
-            let (mut w, to_stdout) = stream(out, gzip)?;
-            let name = out.display().to_string();
-            let write_err = || format!("cannot write {name}");
-            let mut progress = Progress::new("export", total, quiet || to_stdout);
-            let edges = reader
-                .edge_count()
-                .ctx(|| "cannot read the edge count".to_owned())?;
-            writeln!(
-                w,
-                "# graphstore edge list: {edges} edges, between the store's node ids (nodes \
+        Format::Graphml => one_file(
+            out,
+            gzip,
+            quiet,
+            total,
+            &mut summary,
+            |w, summary, progress| write_graphml(reader, w, summary, progress),
+        )?,
+        Format::EdgeList => one_file(
+            out,
+            gzip,
+            quiet,
+            total,
+            &mut summary,
+            |w, summary, progress| {
+                let write_err = || format!("cannot write {}", out.display());
+                let edges = reader
+                    .edge_count()
+                    .ctx(|| "cannot read the edge count".to_owned())?;
+                writeln!(
+                    w,
+                    "# graphstore edge list: {edges} edges, between the store's node ids (nodes \
                  without edges are not listed)\n# source\ttarget{}",
-                weight.map(|p| format!("\t{p}")).unwrap_or_default()
-            )
-            .ctx(write_err)?;
-            for edge in reader.iter_edges() {
-                let edge = edge.ctx(read_err)?;
-                match weight {
-                    None => writeln!(w, "{}\t{}", edge.src.0, edge.dst.0),
-                    Some(p) => {
-                        let v = match edge.properties.get(p) {
-                            Some(PropertyValue::Int(i)) => i.to_string(),
-                            Some(PropertyValue::Float(f)) => value::format_float(*f),
-                            other => {
-                                return Err(CliError::new(format!(
-                                    "edge {} has {} as its {p:?}, and an edge list's weight \
+                    weight.map(|p| format!("\t{p}")).unwrap_or_default()
+                )
+                .ctx(write_err)?;
+                for edge in reader.iter_edges() {
+                    let edge = edge.ctx(read_err)?;
+                    match weight {
+                        None => writeln!(w, "{}\t{}", edge.src.0, edge.dst.0),
+                        Some(p) => {
+                            let v = match edge.properties.get(p) {
+                                Some(PropertyValue::Int(i)) => i.to_string(),
+                                Some(PropertyValue::Float(f)) => value::format_float(*f),
+                                other => {
+                                    return Err(CliError::new(format!(
+                                        "edge {} has {} as its {p:?}, and an edge list's weight \
                                      column takes numbers: pick a numeric property with \
                                      --weight, or leave it out",
-                                    edge.id.0,
-                                    other.map_or("no value", PropertyValue::type_name)
-                                )));
-                            }
-                        };
-                        writeln!(w, "{}\t{}\t{v}", edge.src.0, edge.dst.0)
+                                        edge.id.0,
+                                        other.map_or("no value", PropertyValue::type_name)
+                                    )));
+                                }
+                            };
+                            writeln!(w, "{}\t{}\t{v}", edge.src.0, edge.dst.0)
+                        }
+                    }
+                    .ctx(write_err)?;
+                    summary.relationships += 1;
+                    if summary.relationships % 4096 == 0 {
+                        progress.update(summary.relationships, summary.relationships);
                     }
                 }
-                .ctx(write_err)?;
-                summary.relationships += 1;
-                if summary.relationships % 4096 == 0 {
-                    progress.update(summary.relationships, summary.relationships);
+                Ok(())
+            },
+        )?,
+        Format::Jsonl => one_file(
+            out,
+            gzip,
+            quiet,
+            total,
+            &mut summary,
+            |w, summary, progress| {
+                let write_err = || format!("cannot write {}", out.display());
+                let props = |p: &Properties| -> Value {
+                    Value::Object(
+                        p.iter()
+                            .map(|(k, v)| (k.clone(), value::to_json(v)))
+                            .collect::<Map<_, _>>(),
+                    )
+                };
+                for node in reader.iter_nodes() {
+                    let node = node.ctx(read_err)?;
+                    let line = serde_json::json!({
+                        "type": "node",
+                        "id": node.id.0.to_string(),
+                        "labels": node.labels,
+                        "properties": props(&node.properties),
+                    });
+                    writeln!(w, "{line}").ctx(write_err)?;
+                    summary.nodes += 1;
+                    if summary.nodes % 4096 == 0 {
+                        progress.update(summary.nodes, summary.nodes);
+                    }
                 }
-            }
-            w.finish().ctx(write_err)?;
-            if !to_stdout {
-                summary.files.push(name);
-            }
-            progress.finish();
-        }
-        Format::Jsonl => {
-            let (mut w, to_stdout) = stream(out, gzip)?;
-            let name = out.display().to_string();
-            let write_err = || format!("cannot write {name}");
-            let mut progress = Progress::new("export", total, quiet || to_stdout);
-            let props = |p: &Properties| -> Value {
-                Value::Object(
-                    p.iter()
-                        .map(|(k, v)| (k.clone(), value::to_json(v)))
-                        .collect::<Map<_, _>>(),
-                )
-            };
-            for node in reader.iter_nodes() {
-                let node = node.ctx(read_err)?;
-                let line = serde_json::json!({
-                    "type": "node",
-                    "id": node.id.0.to_string(),
-                    "labels": node.labels,
-                    "properties": props(&node.properties),
-                });
-                writeln!(w, "{line}").ctx(write_err)?;
-                summary.nodes += 1;
-                if summary.nodes % 4096 == 0 {
-                    progress.update(summary.nodes, summary.nodes);
+                for edge in reader.iter_edges() {
+                    let edge = edge.ctx(read_err)?;
+                    let line = serde_json::json!({
+                        "type": "relationship",
+                        "id": edge.id.0.to_string(),
+                        "label": edge.edge_type,
+                        "start": {"id": edge.src.0.to_string()},
+                        "end": {"id": edge.dst.0.to_string()},
+                        "properties": props(&edge.properties),
+                    });
+                    writeln!(w, "{line}").ctx(write_err)?;
+                    summary.relationships += 1;
+                    if summary.relationships % 4096 == 0 {
+                        let done = summary.nodes + summary.relationships;
+                        progress.update(done, done);
+                    }
                 }
-            }
-            for edge in reader.iter_edges() {
-                let edge = edge.ctx(read_err)?;
-                let line = serde_json::json!({
-                    "type": "relationship",
-                    "id": edge.id.0.to_string(),
-                    "label": edge.edge_type,
-                    "start": {"id": edge.src.0.to_string()},
-                    "end": {"id": edge.dst.0.to_string()},
-                    "properties": props(&edge.properties),
-                });
-                writeln!(w, "{line}").ctx(write_err)?;
-                summary.relationships += 1;
-                if summary.relationships % 4096 == 0 {
-                    let done = summary.nodes + summary.relationships;
-                    progress.update(done, done);
-                }
-            }
-            w.finish().ctx(write_err)?;
-            if !to_stdout {
-                summary.files.push(name);
-            }
-            progress.finish();
-        }
+                Ok(())
+            },
+        )?,
     }
     summary.seconds = started.elapsed().as_secs_f64();
     summary.peak_rss_bytes = progress::peak_rss_bytes();
