@@ -1350,6 +1350,25 @@ fn graphml_exports_import_as_the_same_graph() -> TestResult {
     Ok(())
 }
 
+/// Imports `file` with `flag` on both write paths (stores named after the
+/// file) and checks each store exports as JSON Lines exactly `want`.
+fn exports_alike(dir: &Path, flag: &str, file: &Path, want: &str) -> TestResult {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for mode in ["bulk", "batched"] {
+        let store = dir.join(format!("{name}-{mode}"));
+        ok(&[&"import", &store, &flag, &file, &"--mode", &mode]);
+        assert_eq!(
+            ok(&[&"export", &store, &"--format", &"jsonl", &"--out", &"-"]),
+            want,
+            "{name} ({mode})"
+        );
+    }
+    Ok(())
+}
+
 /// networkx's node-link JSON (`json_graph.node_link_data`, here as
 /// networkx 3 writes a multigraph: "edges", a `key` per edge) and the older
 /// "links" spelling import with their attributes as properties; elements
@@ -1378,23 +1397,6 @@ fn node_link_json_imports_with_its_attributes() -> TestResult {
             r#"{"elements": [{"group": "nodes", "data": {"id": "a", "n": 1.5}}, {"data": {"id": "b"}}, {"group": "edges", "data": {"source": "a", "target": "b", "w": 1}}, {"group": "nodes", "data": {"id": 3, "tags": ["x", "y"]}}, {"data": {"source": 3, "target": "a", "w": 2}}]}"#,
         ),
     ];
-    let mut exports = Vec::new();
-    for (name, text) in docs {
-        let file = tmp.path().join(name);
-        std::fs::write(&file, text)?;
-        for mode in ["bulk", "batched"] {
-            let store = tmp.path().join(format!("{name}-{mode}"));
-            ok(&[&"import", &store, &"--node-link", &file, &"--mode", &mode]);
-            exports.push(ok(&[
-                &"export",
-                &store,
-                &"--format",
-                &"jsonl",
-                &"--out",
-                &"-",
-            ]));
-        }
-    }
     let want = concat!(
         r#"{"id":"0","labels":["Node"],"properties":{"n":1.5},"type":"node"}"#,
         "\n",
@@ -1407,8 +1409,10 @@ fn node_link_json_imports_with_its_attributes() -> TestResult {
         r#"{"end":{"id":"0"},"id":"1","label":"EDGE","properties":{"w":2},"start":{"id":"2"},"type":"relationship"}"#,
         "\n",
     );
-    for e in &exports {
-        assert_eq!(e, want);
+    for (name, text) in docs {
+        let file = tmp.path().join(name);
+        std::fs::write(&file, text)?;
+        exports_alike(tmp.path(), "--node-link", &file, want)?;
     }
 
     let cases = [
@@ -1472,15 +1476,7 @@ fn gml_files_import_with_their_attributes() -> TestResult {
         r#"{"end":{"id":"0"},"id":"1","label":"EDGE","properties":{},"start":{"id":"0"},"type":"relationship"}"#,
         "\n",
     );
-    for mode in ["bulk", "batched"] {
-        let store = tmp.path().join(mode);
-        ok(&[&"import", &store, &"--gml", &file, &"--mode", &mode]);
-        assert_eq!(
-            ok(&[&"export", &store, &"--format", &"jsonl", &"--out", &"-"]),
-            want,
-            "{mode}"
-        );
-    }
+    exports_alike(tmp.path(), "--gml", &file, want)?;
     let cases = [
         (
             "no-id.gml",
@@ -1536,15 +1532,7 @@ fn pajek_networks_import_with_their_attributes() -> TestResult {
         r#"{"end":{"id":"0"},"id":"4","label":"EDGE","properties":{"weight":2},"start":{"id":"4"},"type":"relationship"}"#,
         "\n",
     );
-    for mode in ["bulk", "batched"] {
-        let store = tmp.path().join(mode);
-        ok(&[&"import", &store, &"--pajek", &file, &"--mode", &mode]);
-        assert_eq!(
-            ok(&[&"export", &store, &"--format", &"jsonl", &"--out", &"-"]),
-            want,
-            "{mode}"
-        );
-    }
+    exports_alike(tmp.path(), "--pajek", &file, want)?;
     // Given as an edge list, files of the other formats are named, not
     // read as edges between nodes called `graph` and `[`.
     for (name, text, flag) in [
