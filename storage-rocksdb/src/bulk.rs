@@ -14,7 +14,28 @@
 //!   ingest/                  the SST files being written, per family
 //!     nodes-000001.sst ...    (moved into the database by the ingestion)
 //!   BULK-COMPLETE            the completion marker, written last
+//! .<name>.bulk-staging.lock  the load lock: an empty file, exclusively
+//!                            locked (`flock`) by the loader from before
+//!                            the staging directory exists until after the
+//!                            store is published, or by a `recover`
 //! ```
+//!
+//! # The load lock
+//!
+//! Every step that creates, finishes or removes a staging directory runs
+//! under the load lock of its target, so an open of the target never
+//! mistakes a load for an abandoned one: not in the moment between the
+//! creation of the staging directory and its database taking RocksDB's
+//! LOCK, and not between the staging database's close and the rename. The
+//! lock is an advisory lock on a file beside the staging directory, taken
+//! without waiting: a loader that cannot take it is refused
+//! ([`Error::Locked`]); a [`recover`] that cannot take it leaves everything
+//! alone (a load is running). The holder removes the file before it
+//! releases the lock; a taker checks, once it holds the lock, that the
+//! path still names the file it locked, and starts again otherwise. A
+//! crashed holder's lock is released by the kernel; its file is removed by
+//! the next `recover`. Opens of a store with nothing of a load beside it
+//! touch no lock.
 //!
 //! # Protocol
 //!
@@ -36,14 +57,14 @@
 //!    opens it.
 //!
 //! A crash before the marker is durable leaves a staging directory without
-//! it: [`recover`] deletes it (once its database is not locked: a running
-//! load is left alone). A crash after it leaves a complete database:
+//! it: [`recover`] deletes it (once it holds the load lock, and the staging
+//! database is not locked either: a running load is left alone). A crash after it leaves a complete database:
 //! [`recover`] renames it onto the target if the target is still missing or
 //! empty. A crash after the rename leaves the complete store, perhaps with
 //! the marker, which [`recover`] removes (RocksDB would ignore it anyway).
 //! So the target is always either as before (missing or empty) or complete.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -140,6 +161,9 @@ pub struct RocksDbBulkSink {
     failed: Option<Error>,
     /// The staging directory has become the target: nothing to remove.
     published: bool,
+    /// The load lock, held until the sink is dropped (after the staging
+    /// directory is published or removed).
+    _lock: LoadLock,
 }
 
 impl std::fmt::Debug for RocksDbBulkSink {
@@ -185,25 +209,27 @@ impl RocksDbBulkSink {
         if let Some(parent) = parent_of(&target) {
             fs::create_dir_all(&parent).map_err(|e| io_error("creating", &parent, &e))?;
         }
-        recover(&target)?;
+        let staging = Self::staging_dir(&target)?;
+        let locked = || Error::Locked {
+            message: format!(
+                "a bulk load into {} is in progress (its staging directory {} is in use)",
+                target.display(),
+                staging.display()
+            ),
+        };
+        let lock = LoadLock::try_take(&staging)?.ok_or_else(locked)?;
+        recover_locked(&target, &staging)?;
         if !missing_or_empty(&target)? {
             return Err(Error::invalid(format!(
                 "{} is not empty: {NOT_NEW}",
                 target.display()
             )));
         }
-        let staging = Self::staging_dir(&target)?;
         match fs::create_dir(&staging) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::Locked {
-                    message: format!(
-                        "a bulk load into {} is in progress (its staging directory {} is in use)",
-                        target.display(),
-                        staging.display()
-                    ),
-                });
-            }
+            // A load that holds its staging database but not the load lock
+            // (a binary from before the lock): still running.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(locked()),
             Err(e) => return Err(io_error("creating", &staging, &e)),
         }
         // From here on, dropping `sink` removes the staging directory.
@@ -217,6 +243,7 @@ impl RocksDbBulkSink {
             last: Default::default(),
             failed: None,
             published: false,
+            _lock: lock,
         };
         let ingest = sink.staging.join(INGEST_DIR);
         fs::create_dir(&ingest).map_err(|e| io_error("creating", &ingest, &e))?;
@@ -349,7 +376,7 @@ impl RocksDbBulkSink {
         sync_dir(&self.staging)?;
         publish(&self.staging, &self.target)?;
         self.published = true;
-        RocksDbBackend::open_with(&self.target, &self.config)
+        open_published(&self.target, &self.config)
     }
 }
 
@@ -533,13 +560,17 @@ impl FamilyFiles<'_> {
 
 /// Finishes or removes what an interrupted bulk load of `target` left:
 /// called by [`RocksDbBackend::open_with`] before anything else, and by
-/// [`RocksDbBulkSink::create`].
+/// [`RocksDbBulkSink::create`] (which holds the load lock already).
+///
+/// Does nothing when nothing of a load is beside `target`, nor when
+/// another holds the load lock (a load is running). Otherwise, under the
+/// lock:
 ///
 /// * A staging directory with the marker: renamed onto `target` when
 ///   `target` is missing or an empty directory (otherwise left alone: the
 ///   target is something else now).
 /// * One without the marker: deleted, unless its database is locked (a
-///   load still running, in this process or another).
+///   load still running without the load lock).
 /// * A marker inside `target` (a crash right after the rename): removed.
 ///
 /// Returns whether a complete load was moved onto `target`.
@@ -552,21 +583,38 @@ pub(crate) fn recover(target: &Path) -> Result<bool> {
         // No parent directory: nothing can be staged there.
         Err(_) => return Ok(false),
     };
+    let left = [
+        staging.clone(),
+        LoadLock::path(&staging),
+        target.join(BULK_COMPLETE_MARKER),
+    ];
+    if !left.iter().any(|p| fs::symlink_metadata(p).is_ok()) {
+        return Ok(false);
+    }
+    match LoadLock::try_take(&staging)? {
+        Some(_lock) => recover_locked(target, &staging),
+        None => Ok(false),
+    }
+}
+
+/// [`recover`], for a caller holding the load lock of `target`, whose
+/// staging directory is `staging`.
+fn recover_locked(target: &Path, staging: &Path) -> Result<bool> {
     let stray = target.join(BULK_COMPLETE_MARKER);
     if stray.is_file() && target.join("CURRENT").is_file() {
         fs::remove_file(&stray).map_err(|e| io_error("removing", &stray, &e))?;
         sync_dir(target)?;
     }
-    match fs::symlink_metadata(&staging) {
+    match fs::symlink_metadata(staging) {
         Ok(m) if m.is_dir() => {}
         // Not ours (a file or link of that name): left alone.
         Ok(_) => return Ok(false),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io_error("reading", &staging, &e)),
+        Err(e) => return Err(io_error("reading", staging, &e)),
     }
     if staging.join(BULK_COMPLETE_MARKER).is_file() {
         if missing_or_empty(target)? {
-            publish(&staging, target)?;
+            publish(staging, target)?;
             return Ok(true);
         }
         return Ok(false);
@@ -574,21 +622,133 @@ pub(crate) fn recover(target: &Path) -> Result<bool> {
     // DestroyDB takes the database's LOCK first: it fails with a lock error
     // while a loader holds the staging database open, and deletes
     // RocksDB's files otherwise.
-    if let Err(e) = DB::destroy(&Options::default(), &staging) {
+    if let Err(e) = DB::destroy(&Options::default(), staging) {
         let e = map_error(e);
         if e.kind() == graph_core::ErrorKind::Locked {
             return Ok(false);
         }
     }
-    match fs::remove_dir_all(&staging) {
+    match fs::remove_dir_all(staging) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io_error("removing", &staging, &e)),
+        Err(e) => return Err(io_error("removing", staging, &e)),
     }
     if let Some(parent) = staging.parent() {
         sync_dir(parent)?;
     }
     Ok(false)
+}
+
+/// The load lock of a target (see the module documentation): an
+/// exclusive advisory lock on `<staging>.lock`, released and its file
+/// removed when dropped.
+struct LoadLock {
+    path: PathBuf,
+    /// Holds the lock while open.
+    _file: File,
+}
+
+impl LoadLock {
+    /// Attempts before a taker that keeps finding its file replaced gives
+    /// up as if the lock were held.
+    const ATTEMPTS: usize = 64;
+
+    /// The lock file of the load whose staging directory is `staging`.
+    fn path(staging: &Path) -> PathBuf {
+        let mut name = staging.as_os_str().to_os_string();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    /// Takes the lock without waiting: `None` if another holds it.
+    ///
+    /// # Errors
+    /// I/O errors creating, locking or reading the lock file.
+    fn try_take(staging: &Path) -> Result<Option<LoadLock>> {
+        let path = Self::path(staging);
+        for _ in 0..Self::ATTEMPTS {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(|e| io_error("creating", &path, &e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(io_error("locking", &path, &e));
+                }
+            }
+            // The previous holder may have removed the file between our
+            // open and our lock: a lock on a removed file locks nothing.
+            let held = file
+                .metadata()
+                .map_err(|e| io_error("reading", &path, &e))?;
+            match fs::symlink_metadata(&path) {
+                Ok(now) if same_file(&held, &now) => {
+                    return Ok(Some(LoadLock { path, _file: file }));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error("reading", &path, &e)),
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Drop for LoadLock {
+    /// Removes the file while still holding the lock, then releases it
+    /// (closing the file). Best effort: a file left behind is removed by
+    /// the next [`recover`].
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Whether two metadata describe the same file.
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Whether two metadata describe the same file (without inode numbers:
+/// the same size and modification time).
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
+}
+
+/// How long `commit` waits for another opener (a reader that opened the
+/// published store first) to release it.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the store a load has just published, waiting up to
+/// [`OPEN_PATIENCE`] while another opener holds it.
+fn open_published(target: &Path, config: &RocksDbConfig) -> Result<RocksDbBackend> {
+    let start = std::time::Instant::now();
+    loop {
+        match RocksDbBackend::open_with(target, config) {
+            Err(e) if e.kind() == graph_core::ErrorKind::Locked => {
+                if start.elapsed() < OPEN_PATIENCE {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                return Err(Error::Locked {
+                    message: format!(
+                        "the bulk load into {} is complete, but another opener has held the \
+                         store for {}s; open it once that one closes it ({e})",
+                        target.display(),
+                        OPEN_PATIENCE.as_secs()
+                    ),
+                });
+            }
+            r => return r,
+        }
+    }
 }
 
 /// Renames the complete staging database onto `target`, makes the rename

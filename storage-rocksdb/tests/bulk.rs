@@ -707,3 +707,98 @@ fn a_running_load_is_left_alone() {
     drop(backend);
     assert_eq!(names(dir.path()), ["db"]);
 }
+
+/// Opens of a target while loads of it start, run and finish never break a
+/// load: an open between the creation of the staging directory and the
+/// moment its database holds RocksDB's lock used to take it for an
+/// abandoned load and remove it under the loader, or finish its complete
+/// staging database under it. Each round loads a new target while another
+/// thread opens it in a loop; the load's own open of the published store
+/// waits for that thread to close it.
+#[test]
+fn opens_racing_a_starting_load_never_break_it() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    const ROUNDS: usize = 60;
+    let dir = tempdir();
+    let target = |i: usize| dir.path().join(format!("db{i}"));
+    let round = AtomicUsize::new(0);
+    let done = AtomicBool::new(false);
+    let failures = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Acquire) {
+                let path = target(round.load(Ordering::Acquire));
+                // Any outcome but a panic: no store yet, the store, or
+                // locked by the loader's own open.
+                drop(RocksDbBackend::open_with(&path, &no_create()));
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+        });
+        let mut failures = Vec::new();
+        for i in 0..ROUNDS {
+            round.store(i, Ordering::Release);
+            let load = RocksDbBackend::bulk_create(target(i), &config()).and_then(|mut sink| {
+                sink.put(ColumnFamily::Nodes, b"n", b"v")?;
+                sink.commit()
+            });
+            match load {
+                Ok(backend) => {
+                    let got = ok(backend.get(ColumnFamily::Nodes, b"n"), "get");
+                    assert_eq!(got.as_deref(), Some(&b"v"[..]), "round {i}");
+                }
+                Err(e) => failures.push(format!("round {i}: {e}")),
+            }
+        }
+        done.store(true, Ordering::Release);
+        failures
+    });
+    assert!(failures.is_empty(), "loads broken by opens: {failures:#?}");
+    let mut want: Vec<String> = (0..ROUNDS).map(|i| format!("db{i}")).collect();
+    want.sort();
+    assert_eq!(names(dir.path()), want, "left beside the stores");
+}
+
+/// The load lock file a killed loader leaves (unlocked: the kernel
+/// released its lock) is removed by the next open, with or without a
+/// staging directory beside it, and does not stop a new load; while some
+/// process holds it, opens leave the staging directory alone and loads are
+/// refused as locked.
+#[test]
+fn a_load_lock_is_honoured_while_held_and_removed_when_stale() {
+    let dir = tempdir();
+    let target = dir.path().join("db");
+    let staging = ok(RocksDbBulkSink::staging_dir(&target), "staging dir");
+    let lock = PathBuf::from(format!("{}.lock", staging.display()));
+    // Alone, then beside a stale staging directory.
+    for with_staging in [false, true] {
+        if with_staging {
+            fake_staging(&target, false);
+        }
+        ok(std::fs::write(&lock, b""), "writing");
+        let (kind, msg) = err_kind(RocksDbBackend::open_with(&target, &no_create()), "open");
+        assert_eq!(kind, ErrorKind::InvalidArgument, "{msg}");
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+    }
+    // Held by someone else: nothing is touched, and a load is refused.
+    fake_staging(&target, false);
+    let held = ok(std::fs::File::create(&lock), "creating");
+    ok(held.try_lock(), "locking");
+    let (kind, msg) = err_kind(RocksDbBackend::open_with(&target, &no_create()), "open");
+    assert_eq!(kind, ErrorKind::InvalidArgument, "{msg}");
+    assert!(staging.join("ingest").is_dir() && lock.exists());
+    let (kind, msg) = err_kind(RocksDbBackend::bulk_create(&target, &config()), "a load");
+    assert_eq!(kind, ErrorKind::Locked, "{msg}");
+    assert!(staging.join("ingest").is_dir());
+    // Released with its file left behind: the next load cleans up and runs.
+    drop(held);
+    ok(std::fs::write(&lock, b""), "writing");
+    let mut sink = ok(
+        RocksDbBackend::bulk_create(&target, &config()),
+        "bulk_create",
+    );
+    ok(sink.put(ColumnFamily::Nodes, b"n", b"fresh"), "put");
+    let backend = ok(sink.commit(), "commit");
+    let got = dump(&backend);
+    assert_eq!(got[1], [(b"n".to_vec(), b"fresh".to_vec())]);
+    drop(backend);
+    assert_eq!(names(dir.path()), ["db"]);
+}
