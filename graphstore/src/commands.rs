@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use graph_storage::{
-    Durability, EdgeId, GraphStore, NodeId, RocksDbBackend, RocksDbConfig, StoreOptions,
+    Durability, EdgeId, ErrorKind, GraphStore, NodeId, RocksDbBackend, RocksDbConfig, StoreOptions,
 };
 use serde_json::json;
 
@@ -84,13 +84,20 @@ pub fn open_existing(path: &Path, durability: Durability) -> CliResult<Store> {
 
 /// Finishes or removes what an interrupted bulk load of `path` left beside
 /// it; whether a complete load was moved onto `path`.
+/// A load still running into `path` is reported as such.
 fn finish_interrupted_bulk_load(path: &Path) -> CliResult<bool> {
-    RocksDbBackend::finish_interrupted_bulk_load(path).ctx(|| {
-        format!(
-            "cannot finish or remove the interrupted bulk load beside {}",
+    match RocksDbBackend::finish_interrupted_bulk_load(path) {
+        Err(e) if e.kind() == ErrorKind::Locked => Err(CliError::new(format!(
+            "a bulk load (graphstore import) is creating {} right now; wait for it to end, then retry",
             shown(path)
-        )
-    })
+        ))),
+        r => r.ctx(|| {
+            format!(
+                "cannot finish or remove the interrupted bulk load beside {}",
+                shown(path)
+            )
+        }),
+    }
 }
 
 /// Opens or creates the store at `path`.

@@ -954,6 +954,31 @@ fn errors_are_one_line_with_advice() -> TestResult {
         );
         held.close()?;
     }
+    // A store a bulk load is creating (its load lock held, as `import`
+    // holds it): reads and imports say so, and leave the load alone.
+    let loading = tmp.path().join("loading");
+    let staging = tmp.path().join(".loading.bulk-staging");
+    std::fs::create_dir(&staging)?;
+    let lock = std::fs::File::create(format!("{}.lock", staging.display()))?;
+    lock.try_lock()?;
+    for args in [
+        vec![&"stats" as &dyn AsRef<std::ffi::OsStr>, &loading],
+        vec![
+            &"import",
+            &loading,
+            &"--edge-list",
+            &data("karate-club/karate.edges"),
+        ],
+    ] {
+        let line = fails(&args, 1);
+        assert!(
+            line.contains("a bulk load (graphstore import) is creating"),
+            "{line}"
+        );
+    }
+    assert!(staging.is_dir() && !loading.exists());
+    drop(lock);
+    std::fs::remove_dir(&staging)?;
     // A damaged store file: a garbled CURRENT.
     let damaged = tmp.path().join("damaged");
     lesmis(&damaged);

@@ -562,9 +562,10 @@ impl FamilyFiles<'_> {
 /// called by [`RocksDbBackend::open_with`] before anything else, and by
 /// [`RocksDbBulkSink::create`] (which holds the load lock already).
 ///
-/// Does nothing when nothing of a load is beside `target`, nor when
-/// another holds the load lock (a load is running). Otherwise, under the
-/// lock:
+/// Does nothing when nothing of a load is beside `target`. While another
+/// holds the load lock (a load is running), fails with [`Error::Locked`]
+/// if `target` is missing or an empty directory (the load will create it)
+/// and does nothing otherwise. Otherwise, under the lock:
 ///
 /// * A staging directory with the marker: renamed onto `target` when
 ///   `target` is missing or an empty directory (otherwise left alone: the
@@ -593,6 +594,14 @@ pub(crate) fn recover(target: &Path) -> Result<bool> {
     }
     match LoadLock::try_take(&staging)? {
         Some(_lock) => recover_locked(target, &staging),
+        // A load is running. Until it publishes, the target is its to
+        // create: neither a new store there nor "no store" is the truth.
+        None if missing_or_empty(target)? => Err(Error::Locked {
+            message: format!(
+                "a bulk load into {} is in progress; open the store once it ends",
+                target.display()
+            ),
+        }),
         None => Ok(false),
     }
 }

@@ -127,8 +127,9 @@ impl RocksDbBackend {
     /// ([`bulk_create`](Self::bulk_create)) left beside `path`: a complete
     /// load (its staging directory holds the completion marker) is moved
     /// onto `path` if `path` is missing or empty; an unfinished one is
-    /// deleted, unless its loader is still running (its staging database is
-    /// locked).
+    /// deleted, unless its loader is still running (it holds the load
+    /// lock). While a load of a missing or empty `path` runs, `path` is
+    /// the load's to create: the open fails with [`Error::Locked`].
     ///
     /// Refuses, changing nothing on disk: a path that is not a directory
     /// ([`Error::InvalidArgument`]), a non-empty directory that is not a
@@ -137,9 +138,9 @@ impl RocksDbBackend {
     /// ([`Error::IncompatibleFormat`]).
     ///
     /// # Errors
-    /// The above; [`Error::Locked`] if another opener holds the store;
-    /// corruption or I/O errors from RocksDB's recovery or from finishing or
-    /// removing an interrupted bulk load.
+    /// The above; [`Error::Locked`] if another opener holds the store, or
+    /// a bulk load is creating it; corruption or I/O errors from RocksDB's
+    /// recovery or from finishing or removing an interrupted bulk load.
     pub fn open_with(path: impl AsRef<Path>, config: &RocksDbConfig) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         bulk::recover(&path)?;

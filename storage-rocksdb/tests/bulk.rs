@@ -689,9 +689,14 @@ fn a_running_load_is_left_alone() {
     }
     let staging = ok(RocksDbBulkSink::staging_dir(&target), "staging dir");
     // An open of the target does not take the running load for a stale
-    // one; a second load of the same target is refused.
-    let (kind, msg) = err_kind(RocksDbBackend::open_with(&target, &no_create()), "open");
-    assert_eq!(kind, ErrorKind::InvalidArgument, "{msg}");
+    // one, and neither says "no store" nor creates one (the load will):
+    // locked, with or without creation; a second load is refused too.
+    for config in [no_create(), config()] {
+        let (kind, msg) = err_kind(RocksDbBackend::open_with(&target, &config), "open");
+        assert_eq!(kind, ErrorKind::Locked, "{msg}");
+        assert!(msg.contains("bulk load"), "{msg}");
+    }
+    assert!(!target.exists());
     let (kind, msg) = err_kind(
         RocksDbBackend::bulk_create(&target, &config()),
         "second load",
@@ -783,7 +788,7 @@ fn a_load_lock_is_honoured_while_held_and_removed_when_stale() {
     let held = ok(std::fs::File::create(&lock), "creating");
     ok(held.try_lock(), "locking");
     let (kind, msg) = err_kind(RocksDbBackend::open_with(&target, &no_create()), "open");
-    assert_eq!(kind, ErrorKind::InvalidArgument, "{msg}");
+    assert_eq!(kind, ErrorKind::Locked, "{msg}");
     assert!(staging.join("ingest").is_dir() && lock.exists());
     let (kind, msg) = err_kind(RocksDbBackend::bulk_create(&target, &config()), "a load");
     assert_eq!(kind, ErrorKind::Locked, "{msg}");
