@@ -322,31 +322,74 @@ struct IdMap(Spaces<SpaceIds>);
 
 /// The ids of one space: canonical decimal numbers (what most datasets
 /// use) as integers, so a lookup touches one table slot and no string;
-/// anything else as strings.
+/// anything else as strings. Numbers below four times as many as the
+/// space holds (ids numbered from 0 or 1, as most datasets number them,
+/// gaps and all) index a dense table directly: one memory access a lookup,
+/// and no more memory than a hash table's slots (8 bytes a slot, at least
+/// a quarter of them used). Larger ones go to a hash table.
 #[derive(Default)]
 struct SpaceIds {
+    /// `dense[n]` is node + 1 for number `n`, 0 for none.
+    dense: Vec<u64>,
+    /// Numbers in `dense`.
+    in_dense: usize,
     numbers: FxHashMap<u64, NodeId>,
     names: FxHashMap<Box<str>, NodeId>,
+}
+
+/// Numbers below this always go to the dense table.
+const DENSE_FLOOR: u64 = 1 << 16;
+
+impl SpaceIds {
+    fn number(&self, n: u64) -> Option<NodeId> {
+        match usize::try_from(n).ok().and_then(|i| self.dense.get(i)) {
+            Some(&slot) if slot != 0 => Some(NodeId(slot - 1)),
+            _ => self.numbers.get(&n).copied(),
+        }
+    }
+
+    fn insert_number(&mut self, n: u64, node: NodeId) {
+        let limit = DENSE_FLOOR.max(4 * self.in_dense as u64 + 1024);
+        let slot = node.0.checked_add(1);
+        if let (Some(slot), Ok(i), true) = (slot, usize::try_from(n), n < limit) {
+            if i >= self.dense.len() {
+                self.dense.resize(i + 1, 0);
+            }
+            if self.dense[i] == 0 {
+                self.in_dense += 1;
+            }
+            self.dense[i] = slot;
+            // A number kept in the hash table before the table grew.
+            self.numbers.remove(&n);
+            return;
+        }
+        self.numbers.insert(n, node);
+    }
 }
 
 /// `id` as a number if it is one written canonically (no sign, no leading
 /// zero), so that the number stands for exactly one string.
 fn canonical_number(id: &str) -> Option<u64> {
     let b = id.as_bytes();
-    if b.is_empty() || b.len() > 19 || (b.len() > 1 && b[0] == b'0') {
+    if b.is_empty() || b.len() > 20 || (b.len() > 1 && b[0] == b'0') {
         return None;
     }
-    if !b.iter().all(u8::is_ascii_digit) {
-        return None;
+    let mut n: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
     }
-    id.parse().ok()
+    Some(n)
 }
 
 impl IdMap {
     fn get(&self, space: &str, id: &str) -> Option<NodeId> {
         let ids = self.0.get(space)?;
         match canonical_number(id) {
-            Some(n) => ids.numbers.get(&n).copied(),
+            Some(n) => ids.number(n),
             None => ids.names.get(id).copied(),
         }
     }
@@ -354,9 +397,7 @@ impl IdMap {
     fn insert(&mut self, space: &Arc<str>, id: &str, node: NodeId) {
         let ids = self.0.get_or_default(space);
         match canonical_number(id) {
-            Some(n) => {
-                ids.numbers.insert(n, node);
-            }
+            Some(n) => ids.insert_number(n, node),
             None => {
                 ids.names.insert(Box::from(id), node);
             }
@@ -1209,8 +1250,54 @@ mod tests {
         assert_eq!(m.get("", "8"), None);
         assert_eq!(m.get("T", "7"), None);
         assert_eq!(canonical_number("0"), Some(0));
+        assert_eq!(canonical_number("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(canonical_number("18446744073709551616"), None);
+        assert_eq!(canonical_number("99999999999999999999"), None);
+        assert_eq!(canonical_number("12a"), None);
         assert_eq!(canonical_number("-1"), None);
         assert_eq!(canonical_number("+1"), None);
         assert_eq!(canonical_number(""), None);
+    }
+
+    /// The dense table and the hash table hold numbers as one map: the
+    /// same answers as a plain map for dense, sparse, huge and re-mapped
+    /// numbers, in any order.
+    #[test]
+    fn dense_and_sparse_numbers_answer_as_one_map() {
+        let space: Arc<str> = Arc::from("");
+        let mut m = IdMap::default();
+        let mut want = std::collections::BTreeMap::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = match i % 5 {
+                0 | 1 => i,              // dense, ascending
+                2 => x % 500_000,        // dense or sparse as the table grows
+                3 => x % (1 << 40),      // sparse
+                _ => u64::MAX - (x % 3), // at the top
+            };
+            let node = NodeId(x % 1_000_000);
+            m.insert(&space, &n.to_string(), node);
+            want.insert(n, node);
+        }
+        for (n, node) in &want {
+            assert_eq!(m.get("", &n.to_string()), Some(*node), "{n}");
+        }
+        let ids =
+            m.0.get("")
+                .map(|s| (s.dense.len(), s.in_dense, s.numbers.len()));
+        let (dense, in_dense, hashed) = ids.unwrap_or_default();
+        assert_eq!(in_dense + hashed, want.len());
+        assert!(
+            in_dense > 80_000 && dense <= 4 * in_dense + 1024 + (1 << 16),
+            "{dense} slots, {in_dense} dense, {hashed} hashed"
+        );
+        for n in [200_000u64, 600_000, 1 << 41, u64::MAX - 3] {
+            if !want.contains_key(&n) {
+                assert_eq!(m.get("", &n.to_string()), None, "{n}");
+            }
+        }
     }
 }
