@@ -33,7 +33,7 @@
 //! # Ok::<(), graph_storage::Error>(())
 //! ```
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -181,7 +181,7 @@ fn remove_stale_spills(dir: &Path) {
 /// The id of a label or edge type, numbered in order of first use as the
 /// normal path numbers new symbols.
 fn intern(
-    symbols: &mut HashMap<String, SymbolId>,
+    symbols: &mut FxHashMap<String, SymbolId>,
     names: &mut Vec<String>,
     name: &str,
 ) -> SymbolId {
@@ -219,7 +219,7 @@ pub struct BulkLoader<S: BulkSink> {
     clock: Arc<dyn Clock>,
     catalog: Catalog,
     index_defs: Vec<(IndexId, IndexDef)>,
-    symbols: HashMap<String, SymbolId>,
+    symbols: FxHashMap<String, SymbolId>,
     symbol_names: Vec<String>,
     next_node: u64,
     next_edge: u64,
@@ -273,7 +273,7 @@ impl<S: BulkSink> BulkLoader<S> {
             clock: opts.clock,
             catalog,
             index_defs,
-            symbols: HashMap::new(),
+            symbols: FxHashMap::default(),
             symbol_names: Vec::new(),
             next_node: 0,
             next_edge: 0,
@@ -487,11 +487,10 @@ impl<S: BulkSink> BulkLoader<S> {
             (ColumnFamily::Default, externals),
             (ColumnFamily::Indices, indices),
         ] {
-            let (merge, spilled) = sorter.finish()?;
+            let (mut merge, spilled) = sorter.finish()?;
             summary.spilled_bytes += spilled;
-            for entry in merge {
-                let (k, v) = entry?;
-                self.sink.put(cf, &k, &v)?;
+            while let Some((k, v)) = merge.next_entry()? {
+                self.sink.put(cf, k, v)?;
                 written += 1;
                 if written.is_multiple_of(1 << 20) {
                     progress(&BulkProgress {

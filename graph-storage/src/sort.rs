@@ -69,7 +69,7 @@ impl Arena {
     }
 }
 
-fn write_run(mut arena: Arena, path: &Path) -> Result<u64> {
+fn write_run(arena: &mut Arena, path: &Path) -> Result<u64> {
     arena.sort();
     let file = File::create(path).map_err(|e| io_error("cannot create sort run", path, &e))?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
@@ -85,6 +85,14 @@ fn write_run(mut arena: Arena, path: &Path) -> Result<u64> {
 /// A full arena and the run file it goes to.
 type Spill = (Arena, PathBuf);
 
+/// The sort thread: full arenas go to it; each comes back emptied (its
+/// memory kept) once its run is written, to be filled again.
+struct Worker {
+    tx: SyncSender<Spill>,
+    emptied: Receiver<Arena>,
+    handle: JoinHandle<Result<u64>>,
+}
+
 /// The external sorter.
 pub(crate) struct Sorter {
     budget: usize,
@@ -93,7 +101,7 @@ pub(crate) struct Sorter {
     arena: Arena,
     runs: Vec<PathBuf>,
     spilled_bytes: u64,
-    worker: Option<(SyncSender<Spill>, JoinHandle<Result<u64>>)>,
+    worker: Option<Worker>,
 }
 
 impl Sorter {
@@ -139,29 +147,38 @@ impl Sorter {
     }
 
     fn spill(&mut self) -> Result<()> {
-        let arena = std::mem::take(&mut self.arena);
         let path = self
             .dir
             .join(format!("{}-{}.run", self.name, self.runs.len()));
         self.runs.push(path.clone());
         if self.worker.is_none() {
             let (tx, rx): (SyncSender<Spill>, Receiver<Spill>) = sync_channel(0);
+            let (back, emptied) = sync_channel::<Arena>(1);
             let handle = std::thread::Builder::new()
                 .name("bulk-sort".into())
                 .spawn(move || {
                     let mut bytes = 0;
-                    for (arena, path) in rx {
-                        bytes += write_run(arena, &path)?;
+                    for (mut arena, path) in rx {
+                        bytes += write_run(&mut arena, &path)?;
+                        arena.bytes.clear();
+                        arena.slots.clear();
+                        // Refused only once the sorter is gone.
+                        let _ = back.try_send(arena);
                     }
                     Ok(bytes)
                 })
                 .map_err(|e| Error::Io {
                     message: format!("cannot start the sort thread: {e}"),
                 })?;
-            self.worker = Some((tx, handle));
+            self.worker = Some(Worker {
+                tx,
+                emptied,
+                handle,
+            });
         }
+        let arena = std::mem::take(&mut self.arena);
         let sent = match &self.worker {
-            Some((tx, _)) => tx.send((arena, path)).is_ok(),
+            Some(w) => w.tx.send((arena, path)).is_ok(),
             None => false,
         };
         if !sent {
@@ -170,11 +187,18 @@ impl Sorter {
                 message: "the sort thread stopped".into(),
             }));
         }
+        // The worker took this arena only after it had finished the one
+        // before, which is back by now (none after the first spill).
+        if let Some(w) = &self.worker
+            && let Ok(arena) = w.emptied.try_recv()
+        {
+            self.arena = arena;
+        }
         Ok(())
     }
 
     fn join(&mut self) -> Result<()> {
-        if let Some((tx, handle)) = self.worker.take() {
+        if let Some(Worker { tx, handle, .. }) = self.worker.take() {
             drop(tx);
             match handle.join() {
                 Ok(r) => self.spilled_bytes += r?,
@@ -213,6 +237,8 @@ impl Sorter {
             sources,
             heap: BinaryHeap::new(),
             pending: None,
+            current: None,
+            free: Vec::new(),
             done: false,
         };
         for i in 0..merge.sources.len() {
@@ -245,6 +271,8 @@ enum Source {
 /// The head entry of one source; sources are numbered in insertion order,
 /// so of equal keys the higher source holds the later entry.
 struct Head {
+    /// The key's first bytes as a number, compared first.
+    prefix: u128,
     key: Vec<u8>,
     value: Vec<u8>,
     source: usize,
@@ -268,29 +296,50 @@ impl Ord for Head {
     /// Reversed for the max-heap: smallest key first, then lowest source.
     fn cmp(&self, other: &Self) -> Ordering {
         other
-            .key
-            .cmp(&self.key)
+            .prefix
+            .cmp(&self.prefix)
+            .then_with(|| {
+                // Equal prefixes: the keys agree on their first bytes.
+                let skip = spill::SORT_PREFIX_LEN
+                    .min(self.key.len())
+                    .min(other.key.len());
+                other.key[skip..].cmp(&self.key[skip..])
+            })
             .then_with(|| other.source.cmp(&self.source))
     }
 }
 
-/// The k-way merge of a [`Sorter`]'s runs.
+/// The k-way merge of a [`Sorter`]'s runs. Entries are read into buffers
+/// that are used again once the caller is done with an entry: the merge
+/// allocates nothing per entry ([`next_entry`](Self::next_entry)).
 pub(crate) struct Merge {
     sources: Vec<Source>,
     heap: BinaryHeap<Head>,
-    pending: Option<(Vec<u8>, Vec<u8>)>,
+    /// The smallest entry popped, held back until an entry with another
+    /// key shows it was the last of its key.
+    pending: Option<Head>,
+    /// The entry last returned by [`next_entry`](Self::next_entry).
+    current: Option<Head>,
+    /// Buffers of entries the caller is done with.
+    free: Vec<(Vec<u8>, Vec<u8>)>,
     done: bool,
 }
 
 impl Merge {
+    fn recycle(&mut self, head: Head) {
+        self.free.push((head.key, head.value));
+    }
+
     fn refill(&mut self, i: usize) -> Result<()> {
-        let (mut key, mut value) = (Vec::new(), Vec::new());
+        let (mut key, mut value) = self.free.pop().unwrap_or_default();
         let got = match &mut self.sources[i] {
             Source::Run { reader, path } => spill::read_entry(reader, &mut key, &mut value)
                 .map_err(|e| io_error("cannot read sort run", path, &e))?,
             Source::Memory { arena, next } => match arena.slots.get(*next) {
                 Some(s) => {
+                    key.clear();
                     key.extend_from_slice(arena.key(s));
+                    value.clear();
                     value.extend_from_slice(arena.value(s));
                     *next += 1;
                     true
@@ -300,51 +349,79 @@ impl Merge {
         };
         if got {
             self.heap.push(Head {
+                prefix: spill::sort_prefix(&key),
                 key,
                 value,
                 source: i,
             });
+        } else {
+            self.free.push((key, value));
         }
         Ok(())
     }
 
-    fn pop(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    fn pop(&mut self) -> Result<Option<Head>> {
         let Some(head) = self.heap.pop() else {
             return Ok(None);
         };
         self.refill(head.source)?;
-        Ok(Some((head.key, head.value)))
+        Ok(Some(head))
+    }
+
+    /// The next entry in ascending key order (the last added of equal
+    /// keys), borrowed until the next call; `None` at the end.
+    ///
+    /// # Errors
+    /// I/O errors reading a run; the merge ends after one.
+    pub(crate) fn next_entry(&mut self) -> Result<Option<(&[u8], &[u8])>> {
+        if let Some(done) = self.current.take() {
+            self.recycle(done);
+        }
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            let popped = match self.pop() {
+                Ok(p) => p,
+                Err(e) => {
+                    self.done = true;
+                    return Err(e);
+                }
+            };
+            match (popped, self.pending.take()) {
+                (None, pending) => {
+                    self.done = true;
+                    self.current = pending;
+                    break;
+                }
+                (Some(entry), None) => self.pending = Some(entry),
+                // A later entry with the same key replaces the earlier.
+                (Some(entry), Some(prev)) if prev.key == entry.key => {
+                    self.recycle(prev);
+                    self.pending = Some(entry);
+                }
+                (Some(entry), Some(prev)) => {
+                    self.pending = Some(entry);
+                    self.current = Some(prev);
+                    break;
+                }
+            }
+        }
+        Ok(self
+            .current
+            .as_ref()
+            .map(|h| (h.key.as_slice(), h.value.as_slice())))
     }
 }
 
 impl Iterator for Merge {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
+    /// [`next_entry`](Merge::next_entry), copied out.
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        loop {
-            match self.pop() {
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-                Ok(None) => {
-                    self.done = true;
-                    return self.pending.take().map(Ok);
-                }
-                Ok(Some(entry)) => match self.pending.take() {
-                    // A later entry with the same key replaces the earlier.
-                    Some(prev) if prev.0 == entry.0 => self.pending = Some(entry),
-                    Some(prev) => {
-                        self.pending = Some(entry);
-                        return Some(Ok(prev));
-                    }
-                    None => self.pending = Some(entry),
-                },
-            }
-        }
+        self.next_entry()
+            .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())))
+            .transpose()
     }
 }
 
@@ -367,13 +444,19 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("graph-storage-sort-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| io_error("mkdir", &dir, &e))?;
-        let mut want = std::collections::BTreeMap::new();
-        {
+        for lending in [false, true] {
+            let mut want = std::collections::BTreeMap::new();
             let mut s = Sorter::new(1 << 17, &dir, "t");
             let mut x: u64 = 7;
             for i in 0..60_000u64 {
                 x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                let key = (x % 5_000).to_string().into_bytes();
+                // Short keys, and longer ones sharing their first 16
+                // bytes (ordered past the prefix compared first).
+                let key = match i % 3 {
+                    0 => format!("a-shared-prefix-{}", x % 5_000),
+                    _ => (x % 5_000).to_string(),
+                }
+                .into_bytes();
                 let value = i.to_string().into_bytes();
                 s.push(&key, &value)?;
                 want.insert(key, value);
@@ -381,7 +464,19 @@ mod tests {
             s.push(b"", b"empty")?;
             want.insert(Vec::new(), b"empty".to_vec());
             assert!(s.spilled_runs() > 2);
-            let got: Vec<(Vec<u8>, Vec<u8>)> = s.finish()?.0.collect::<Result<_>>()?;
+            let (mut merge, spilled) = s.finish()?;
+            assert!(spilled > 0);
+            let got: Vec<(Vec<u8>, Vec<u8>)> = if lending {
+                let mut got = Vec::new();
+                while let Some((k, v)) = merge.next_entry()? {
+                    got.push((k.to_vec(), v.to_vec()));
+                }
+                assert!(merge.next_entry()?.is_none());
+                got
+            } else {
+                merge.by_ref().collect::<Result<_>>()?
+            };
+            drop(merge);
             let want: Vec<(Vec<u8>, Vec<u8>)> = want.into_iter().collect();
             assert_eq!(got, want);
         }
