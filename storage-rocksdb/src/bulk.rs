@@ -58,7 +58,8 @@
 //!
 //! A crash before the marker is durable leaves a staging directory without
 //! it: [`recover`] deletes it (once it holds the load lock, and the staging
-//! database is not locked either: a running load is left alone). A crash after it leaves a complete database:
+//! database is not locked either: a running load is left alone). A crash
+//! after it leaves a complete database:
 //! [`recover`] renames it onto the target if the target is still missing or
 //! empty. A crash after the rename leaves the complete store, perhaps with
 //! the marker, which [`recover`] removes (RocksDB would ignore it anyway).
