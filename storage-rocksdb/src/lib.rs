@@ -169,7 +169,9 @@ impl RocksDbBackend {
     /// Returns whether a complete load was moved onto `path`.
     ///
     /// # Errors
-    /// I/O errors finishing or removing the load.
+    /// [`Error::Locked`] while a load of a missing or empty `path` runs (as
+    /// for [`open_with`](Self::open_with)); I/O errors finishing or
+    /// removing the load.
     pub fn finish_interrupted_bulk_load(path: impl AsRef<Path>) -> Result<bool> {
         bulk::recover(path.as_ref())
     }
