@@ -439,6 +439,110 @@ fn stream(out: &Path, gzip: bool) -> CliResult<(Output<Box<dyn Write>>, bool)> {
     Ok((Output::new(inner, gzip), to_stdout))
 }
 
+/// Writes the edges as an edge list (`source<TAB>target[<TAB>weight]`,
+/// store node ids) after a comment header.
+fn write_edge_list<V: ReadView, W: Write>(
+    reader: &GraphReader<'_, V>,
+    w: &mut W,
+    weight: Option<&str>,
+    out: &Path,
+    summary: &mut ExportSummary,
+    progress: &mut Progress,
+) -> CliResult<()> {
+    let read_err = || "cannot read the store".to_owned();
+    let write_err = || format!("cannot write {}", out.display());
+    let edges = reader
+        .edge_count()
+        .ctx(|| "cannot read the edge count".to_owned())?;
+    writeln!(
+        w,
+        "# graphstore edge list: {edges} edges, between the store's node ids (nodes \
+         without edges are not listed)\n# source\ttarget{}",
+        weight.map(|p| format!("\t{p}")).unwrap_or_default()
+    )
+    .ctx(write_err)?;
+    for edge in reader.iter_edges() {
+        let edge = edge.ctx(read_err)?;
+        match weight {
+            None => writeln!(w, "{}\t{}", edge.src.0, edge.dst.0),
+            Some(p) => {
+                let v = match edge.properties.get(p) {
+                    Some(PropertyValue::Int(i)) => i.to_string(),
+                    Some(PropertyValue::Float(f)) => value::format_float(*f),
+                    other => {
+                        return Err(CliError::new(format!(
+                            "edge {} has {} as its {p:?}, and an edge list's weight \
+                             column takes numbers: pick a numeric property with \
+                             --weight, or leave it out",
+                            edge.id.0,
+                            other.map_or("no value", PropertyValue::type_name)
+                        )));
+                    }
+                };
+                writeln!(w, "{}\t{}\t{v}", edge.src.0, edge.dst.0)
+            }
+        }
+        .ctx(write_err)?;
+        summary.relationships += 1;
+        if summary.relationships.is_multiple_of(4096) {
+            progress.update(summary.relationships, summary.relationships);
+        }
+    }
+    Ok(())
+}
+
+/// Writes the graph as JSON Lines, nodes then relationships, in the shape
+/// of APOC's export.
+fn write_jsonl<V: ReadView, W: Write>(
+    reader: &GraphReader<'_, V>,
+    w: &mut W,
+    out: &Path,
+    summary: &mut ExportSummary,
+    progress: &mut Progress,
+) -> CliResult<()> {
+    let read_err = || "cannot read the store".to_owned();
+    let write_err = || format!("cannot write {}", out.display());
+    let props = |p: &Properties| -> Value {
+        Value::Object(
+            p.iter()
+                .map(|(k, v)| (k.clone(), value::to_json(v)))
+                .collect::<Map<_, _>>(),
+        )
+    };
+    for node in reader.iter_nodes() {
+        let node = node.ctx(read_err)?;
+        let line = serde_json::json!({
+            "type": "node",
+            "id": node.id.0.to_string(),
+            "labels": node.labels,
+            "properties": props(&node.properties),
+        });
+        writeln!(w, "{line}").ctx(write_err)?;
+        summary.nodes += 1;
+        if summary.nodes.is_multiple_of(4096) {
+            progress.update(summary.nodes, summary.nodes);
+        }
+    }
+    for edge in reader.iter_edges() {
+        let edge = edge.ctx(read_err)?;
+        let line = serde_json::json!({
+            "type": "relationship",
+            "id": edge.id.0.to_string(),
+            "label": edge.edge_type,
+            "start": {"id": edge.src.0.to_string()},
+            "end": {"id": edge.dst.0.to_string()},
+            "properties": props(&edge.properties),
+        });
+        writeln!(w, "{line}").ctx(write_err)?;
+        summary.relationships += 1;
+        if summary.relationships.is_multiple_of(4096) {
+            let done = summary.nodes + summary.relationships;
+            progress.update(done, done);
+        }
+    }
+    Ok(())
+}
+
 /// Writes a one-file format to `out` (see [`stream`]): `body` writes
 /// through the writer, counting into the summary and the progress display
 /// (hidden when writing to standard output); then the file is finished
@@ -539,7 +643,7 @@ pub fn run<V: ReadView>(
                 }
                 w.write_record(&row).ctx(write_err)?;
                 summary.nodes += 1;
-                if summary.nodes % 4096 == 0 {
+                if summary.nodes.is_multiple_of(4096) {
                     progress.update(summary.nodes, summary.nodes);
                 }
             }
@@ -572,7 +676,7 @@ pub fn run<V: ReadView>(
                 }
                 w.write_record(&row).ctx(write_err)?;
                 summary.relationships += 1;
-                if summary.relationships % 4096 == 0 {
+                if summary.relationships.is_multiple_of(4096) {
                     let done = summary.nodes + summary.relationships;
                     progress.update(done, done);
                 }
@@ -595,47 +699,7 @@ pub fn run<V: ReadView>(
             quiet,
             total,
             &mut summary,
-            |w, summary, progress| {
-                let write_err = || format!("cannot write {}", out.display());
-                let edges = reader
-                    .edge_count()
-                    .ctx(|| "cannot read the edge count".to_owned())?;
-                writeln!(
-                    w,
-                    "# graphstore edge list: {edges} edges, between the store's node ids (nodes \
-                 without edges are not listed)\n# source\ttarget{}",
-                    weight.map(|p| format!("\t{p}")).unwrap_or_default()
-                )
-                .ctx(write_err)?;
-                for edge in reader.iter_edges() {
-                    let edge = edge.ctx(read_err)?;
-                    match weight {
-                        None => writeln!(w, "{}\t{}", edge.src.0, edge.dst.0),
-                        Some(p) => {
-                            let v = match edge.properties.get(p) {
-                                Some(PropertyValue::Int(i)) => i.to_string(),
-                                Some(PropertyValue::Float(f)) => value::format_float(*f),
-                                other => {
-                                    return Err(CliError::new(format!(
-                                        "edge {} has {} as its {p:?}, and an edge list's weight \
-                                     column takes numbers: pick a numeric property with \
-                                     --weight, or leave it out",
-                                        edge.id.0,
-                                        other.map_or("no value", PropertyValue::type_name)
-                                    )));
-                                }
-                            };
-                            writeln!(w, "{}\t{}\t{v}", edge.src.0, edge.dst.0)
-                        }
-                    }
-                    .ctx(write_err)?;
-                    summary.relationships += 1;
-                    if summary.relationships % 4096 == 0 {
-                        progress.update(summary.relationships, summary.relationships);
-                    }
-                }
-                Ok(())
-            },
+            |w, summary, progress| write_edge_list(reader, w, weight, out, summary, progress),
         )?,
         Format::Jsonl => one_file(
             out,
@@ -643,48 +707,7 @@ pub fn run<V: ReadView>(
             quiet,
             total,
             &mut summary,
-            |w, summary, progress| {
-                let write_err = || format!("cannot write {}", out.display());
-                let props = |p: &Properties| -> Value {
-                    Value::Object(
-                        p.iter()
-                            .map(|(k, v)| (k.clone(), value::to_json(v)))
-                            .collect::<Map<_, _>>(),
-                    )
-                };
-                for node in reader.iter_nodes() {
-                    let node = node.ctx(read_err)?;
-                    let line = serde_json::json!({
-                        "type": "node",
-                        "id": node.id.0.to_string(),
-                        "labels": node.labels,
-                        "properties": props(&node.properties),
-                    });
-                    writeln!(w, "{line}").ctx(write_err)?;
-                    summary.nodes += 1;
-                    if summary.nodes % 4096 == 0 {
-                        progress.update(summary.nodes, summary.nodes);
-                    }
-                }
-                for edge in reader.iter_edges() {
-                    let edge = edge.ctx(read_err)?;
-                    let line = serde_json::json!({
-                        "type": "relationship",
-                        "id": edge.id.0.to_string(),
-                        "label": edge.edge_type,
-                        "start": {"id": edge.src.0.to_string()},
-                        "end": {"id": edge.dst.0.to_string()},
-                        "properties": props(&edge.properties),
-                    });
-                    writeln!(w, "{line}").ctx(write_err)?;
-                    summary.relationships += 1;
-                    if summary.relationships % 4096 == 0 {
-                        let done = summary.nodes + summary.relationships;
-                        progress.update(done, done);
-                    }
-                }
-                Ok(())
-            },
+            |w, summary, progress| write_jsonl(reader, w, out, summary, progress),
         )?,
     }
     summary.seconds = started.elapsed().as_secs_f64();
