@@ -6,8 +6,9 @@
 //! Every measurement runs one untimed warm-up pass of both sides (which
 //! must agree on how many items they found: a graph read that misses what
 //! the raw read finds is an error, not a figure), then [`ROUNDS`] timed
-//! rounds alternating graph and raw, and records the median rate of each
-//! side. The raw side is what a hand-written reader of the same store
+//! rounds of both, graph first in one round and raw first in the next, and
+//! records the median rate of each side and the median of the rounds'
+//! graph / raw ratios. The raw side is what a hand-written reader of the same store
 //! would do: the backend's `get`, `multi_get` and prefix or range scans,
 //! reading ids straight out of the key bytes, building no values.
 
@@ -30,7 +31,7 @@ use crate::workload::{EDGE_TYPES, ItemRng, LABELS};
 pub type Metrics = BTreeMap<String, f64>;
 
 /// Timed rounds per measurement (after one warm-up pass).
-pub const ROUNDS: usize = 3;
+pub const ROUNDS: usize = 5;
 
 /// The label and property of the index the reads create for
 /// `find_nodes`.
@@ -158,8 +159,15 @@ pub struct ReadInputs<'a> {
 }
 
 /// Times `graph` and `raw` (each returns how many items it read) over
-/// [`ROUNDS`] alternating rounds after a warm-up pass of each, and records
-/// their median rates as `name` and `name_raw`.
+/// [`ROUNDS`] rounds after a warm-up pass of each, and records their
+/// median rates as `name` and `name_raw`, and as `name_ratio` the median
+/// of the rounds' own ratios (graph rate / raw rate within one round).
+///
+/// The two sides run back to back and swap order every round, so neither
+/// always runs first (on a warmer cache, or a quieter machine); the paired
+/// ratio cancels a drift of the machine's speed that lasts longer than a
+/// round, which the ratio of two medians taken from different rounds does
+/// not.
 fn compare(
     m: &mut Metrics,
     name: &str,
@@ -170,23 +178,36 @@ fn compare(
     if g != r {
         return Err(format!("{name}: the graph read found {g} items, the raw read {r}").into());
     }
+    let time = |f: &mut dyn FnMut() -> BoxResult<u64>| -> BoxResult<Duration> {
+        let t = Instant::now();
+        black_box(f()?);
+        Ok(t.elapsed().max(Duration::from_nanos(1)))
+    };
     let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
-    for _ in 0..ROUNDS {
-        let t = Instant::now();
-        black_box(graph()?);
-        times[0].push(t.elapsed());
-        let t = Instant::now();
-        black_box(raw()?);
-        times[1].push(t.elapsed());
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let (tg, tr) = if round % 2 == 0 {
+            let tg = time(&mut graph)?;
+            (tg, time(&mut raw)?)
+        } else {
+            let tr = time(&mut raw)?;
+            (time(&mut graph)?, tr)
+        };
+        times[0].push(tg);
+        times[1].push(tr);
+        // Same items on both sides: the rate ratio is the inverse time ratio.
+        ratios.push(tr.as_secs_f64() / tg.as_secs_f64());
     }
     for (key, mut ts) in [
         (name.to_owned(), times[0].clone()),
         (format!("{name}_raw"), times[1].clone()),
     ] {
         ts.sort_unstable();
-        let median = ts[ts.len() / 2].as_secs_f64().max(1e-9);
+        let median = ts[ts.len() / 2].as_secs_f64();
         m.insert(key, g as f64 / median);
     }
+    ratios.sort_unstable_by(f64::total_cmp);
+    m.insert(format!("{name}_ratio"), ratios[ratios.len() / 2]);
     m.insert(format!("{name}_items"), g as f64);
     Ok(())
 }
