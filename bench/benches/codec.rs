@@ -20,7 +20,7 @@ fn main() -> BoxResult<()> {
     let s = w.node(0);
     let node = Node {
         id: NodeId(123_456),
-        labels: vec![s.label().to_owned()],
+        labels: vec![s.label().into()],
         properties: s.properties(),
         created_at: Timestamp(1_764_000_000_000_000),
         updated_at: Timestamp(1_764_000_000_000_000),

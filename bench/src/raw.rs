@@ -92,7 +92,7 @@ impl RawEncoder {
             let s = w.node(i);
             let node = Node {
                 id: NodeId(i),
-                labels: vec![s.label().to_owned()],
+                labels: vec![s.label().into()],
                 properties: s.properties(),
                 created_at: self.now,
                 updated_at: self.now,

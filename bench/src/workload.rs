@@ -114,7 +114,7 @@ impl NodeSpec {
     /// The node's four properties, as the public API takes them.
     pub fn properties(&self) -> Properties {
         Properties::from([
-            ("name".to_owned(), PropertyValue::String(self.name())),
+            ("name".to_owned(), PropertyValue::String(self.name().into())),
             ("age".to_owned(), PropertyValue::Int(self.age)),
             ("score".to_owned(), PropertyValue::Float(self.score)),
             ("active".to_owned(), PropertyValue::Bool(self.active)),

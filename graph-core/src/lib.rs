@@ -39,6 +39,7 @@ pub mod codec;
 mod error;
 mod model;
 mod mutation;
+pub mod properties;
 
 pub use backend::{
     BatchOp, Durability, KeyRange, MultiValueVisitor, ReadView, ScanDirection, StorageBackend,
@@ -47,6 +48,10 @@ pub use backend::{
 pub use bulk::BulkSink;
 pub use cf::ColumnFamily;
 pub use codec::{NodeLabels, NodeProperties, NodeView, ValueView};
+/// The string type of labels, property keys and string values: stored
+/// inline up to 24 bytes, on the heap beyond (re-exported from
+/// `compact_str`).
+pub use compact_str::CompactString;
 pub use error::{Constraint, Error, ErrorKind, Result};
 pub use model::{Direction, Edge, EdgeId, Node, NodeId, Properties, PropertyValue, Timestamp};
 pub use mutation::Mutation;

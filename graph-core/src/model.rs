@@ -1,7 +1,8 @@
 //! The property-graph model: ids, nodes, edges and property values.
 
-use std::collections::BTreeMap;
 use std::fmt;
+
+use compact_str::CompactString;
 
 /// The id of a node. Ids are allocated monotonically and never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,11 +35,7 @@ impl Timestamp {
     }
 }
 
-/// An ordered map from property key to value.
-///
-/// Ordered so that encoding is deterministic: the same map always encodes
-/// to the same bytes.
-pub type Properties = BTreeMap<String, PropertyValue>;
+pub use crate::properties::Properties;
 
 /// A property value.
 ///
@@ -55,8 +52,8 @@ pub enum PropertyValue {
     /// A 64-bit float. Indexes order floats by [`f64::total_cmp`], so
     /// `-0.0` and `0.0` are distinct index keys and NaN sorts last.
     Float(f64),
-    /// A UTF-8 string.
-    String(String),
+    /// A UTF-8 string (stored inline when 24 bytes or shorter).
+    String(CompactString),
     /// Raw bytes.
     Bytes(Vec<u8>),
     /// A UTC time with microsecond precision.
@@ -64,7 +61,7 @@ pub enum PropertyValue {
     /// A list of values.
     List(Vec<PropertyValue>),
     /// A nested map.
-    Map(BTreeMap<String, PropertyValue>),
+    Map(Properties),
     /// A dense vector of 32-bit floats (an embedding).
     Vector(Vec<f32>),
 }
@@ -104,6 +101,7 @@ impl_from!(
     f64 => Float,
     String => String,
     &str => String,
+    CompactString => String,
     Vec<u8> => Bytes,
     Timestamp => DateTime,
     Vec<f32> => Vector,
@@ -114,8 +112,9 @@ impl_from!(
 pub struct Node {
     /// The node's id.
     pub id: NodeId,
-    /// Its labels, sorted and without duplicates.
-    pub labels: Vec<String>,
+    /// Its labels, sorted and without duplicates (each stored inline when
+    /// 24 bytes or shorter).
+    pub labels: Vec<CompactString>,
     /// Its properties.
     pub properties: Properties,
     /// When it was created.

@@ -2,7 +2,7 @@
 //! here, beside the model, so the codec can encode them (a replicated log
 //! carries them); `graph-storage` applies them.
 
-use crate::{EdgeId, NodeId, Properties, PropertyValue};
+use crate::{CompactString, EdgeId, NodeId, Properties, PropertyValue};
 
 /// One change to the graph. Applied alone by the `GraphStore` methods, many
 /// at once by `graph_storage::GraphBatch`, or as a recorded list with
@@ -17,7 +17,7 @@ pub enum Mutation {
         /// `GraphStore::apply` (graph-storage), any id not in use.
         id: NodeId,
         /// Its labels (sorted and deduplicated on apply).
-        labels: Vec<String>,
+        labels: Vec<CompactString>,
         /// Its properties.
         properties: Properties,
     },

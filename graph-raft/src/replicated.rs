@@ -330,7 +330,7 @@ impl<B: StorageBackend + 'static> WriteBatch<'_, B> {
         self.nodes += 1;
         self.mutations.push(Mutation::CreateNode {
             id,
-            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            labels: labels.iter().map(|l| (*l).into()).collect(),
             properties,
         });
         id

@@ -17,7 +17,10 @@ use graph_storage::{MemoryBackend, RocksDbBackend};
 
 fn props(i: i64) -> Properties {
     Properties::from([
-        ("name".to_string(), PropertyValue::String(format!("n{i}"))),
+        (
+            "name".to_string(),
+            PropertyValue::String(format!("n{i}").into()),
+        ),
         ("i".to_string(), PropertyValue::Int(i)),
     ])
 }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use graph_core::codec::{EdgeParts, SymbolId};
 use graph_core::{
-    EdgeId, Error, NodeId, Properties, PropertyValue, Result, StorageBackend, WriteBatch,
+    CompactString, EdgeId, Error, NodeId, Properties, PropertyValue, Result, StorageBackend,
+    WriteBatch,
 };
 
 use crate::catalog::Catalog;
@@ -374,8 +375,8 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
 }
 
 /// Labels as owned strings, sorted and deduplicated (validated at commit).
-pub(crate) fn sorted_labels(labels: &[&str]) -> Vec<String> {
-    let mut out: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+pub(crate) fn sorted_labels(labels: &[&str]) -> Vec<CompactString> {
+    let mut out: Vec<CompactString> = labels.iter().map(|l| CompactString::new(l)).collect();
     out.sort_unstable();
     out.dedup();
     out

@@ -40,7 +40,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use graph_core::codec::{self, EdgeParts, IndexDef, IndexId, SymbolId, meta};
-use graph_core::{BulkSink, ColumnFamily, EdgeId, Error, NodeId, Properties, Result};
+use graph_core::{
+    BulkSink, ColumnFamily, CompactString, EdgeId, Error, NodeId, Properties, Result,
+};
 
 use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
@@ -227,7 +229,7 @@ pub struct BulkLoader<S: BulkSink> {
     externals: Sorter,
     entries: u64,
     scratch: Vec<u8>,
-    labels: Vec<String>,
+    labels: Vec<CompactString>,
     // Declared last: dropped after the sorters, whose files it holds.
     _spill: SpillDir,
 }
@@ -295,7 +297,8 @@ impl<S: BulkSink> BulkLoader<S> {
     /// dropped).
     pub fn add_node(&mut self, labels: &[&str], properties: &Properties) -> Result<NodeId> {
         self.labels.clear();
-        self.labels.extend(labels.iter().map(|l| (*l).to_owned()));
+        self.labels
+            .extend(labels.iter().map(|l| CompactString::new(l)));
         let labels = normalize_labels(std::mem::take(&mut self.labels))?;
         codec::value::validate_properties(properties)?;
         let id = NodeId(self.next_node);

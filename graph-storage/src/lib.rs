@@ -50,9 +50,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use graph_core::codec::value::{validate_properties, validate_property};
 pub use graph_core::codec::{FORMAT_VERSION, OLDEST_READABLE_FORMAT};
 pub use graph_core::{
-    BulkSink, ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind,
-    KeyRange, Node, NodeId, NodeLabels, NodeProperties, NodeView, Properties, PropertyValue,
-    ReadView, Result, ScanDirection, StorageBackend, Timestamp, ValueView, WriteBatch,
+    BulkSink, ColumnFamily, CompactString, Constraint, Direction, Durability, Edge, EdgeId, Error,
+    ErrorKind, KeyRange, Node, NodeId, NodeLabels, NodeProperties, NodeView, Properties,
+    PropertyValue, ReadView, Result, ScanDirection, StorageBackend, Timestamp, ValueView,
+    WriteBatch,
 };
 pub use ids::ID_BLOCK;
 pub use mutation::Mutation;

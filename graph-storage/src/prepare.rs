@@ -16,7 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use graph_core::codec::{self, AdjacencyKey, EdgeParts, SymbolId, index_tag, meta};
-use graph_core::{BatchOp, ColumnFamily, Error, NodeId, Properties, Result, Timestamp, WriteBatch};
+use graph_core::{
+    BatchOp, ColumnFamily, CompactString, Error, NodeId, Properties, Result, Timestamp, WriteBatch,
+};
 
 use crate::catalog::Catalog;
 use crate::mutation::Mutation;
@@ -67,13 +69,12 @@ pub(crate) fn names(mutations: &[Mutation]) -> Vec<&str> {
     // Built once there are more than a few names.
     let mut seen: Option<HashSet<&str>> = None;
     for m in mutations {
-        let named: &[String] = match m {
-            Mutation::CreateNode { labels, .. } => labels,
-            Mutation::CreateEdge { edge_type, .. } => std::slice::from_ref(edge_type),
-            _ => &[],
+        let (labels, edge_type): (&[CompactString], Option<&str>) = match m {
+            Mutation::CreateNode { labels, .. } => (labels, None),
+            Mutation::CreateEdge { edge_type, .. } => (&[], Some(edge_type)),
+            _ => (&[], None),
         };
-        for name in named {
-            let name = name.as_str();
+        for name in labels.iter().map(CompactString::as_str).chain(edge_type) {
             if name.is_empty() {
                 continue;
             }
@@ -640,10 +641,10 @@ mod tests {
 
     fn node(id: u64, label: &str) -> Mutation {
         let mut properties = Properties::new();
-        properties.insert("n".into(), PropertyValue::Int(id as i64));
+        properties.insert("n", PropertyValue::Int(id as i64));
         Mutation::CreateNode {
             id: NodeId(id),
-            labels: vec![label.to_owned()],
+            labels: vec![label.into()],
             properties,
         }
     }

@@ -74,7 +74,7 @@ pub(crate) struct WriterState {
 /// use graph_storage::{Direction, GraphStore, MemoryBackend, Properties};
 ///
 /// let store = GraphStore::open(MemoryBackend::new())?;
-/// let ann = store.create_node(&["Person"], Properties::from([("name".into(), "Ann".into())]))?;
+/// let ann = store.create_node(&["Person"], Properties::from([("name", "Ann".into())]))?;
 /// let bob = store.create_node(&["Person"], Properties::new())?;
 /// let knows = store.create_edge(ann, bob, "KNOWS", Properties::new())?;
 /// assert_eq!(store.neighbors(ann, Direction::Outgoing, Some("KNOWS"))?, vec![bob]);

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use graph_core::codec::{self, AdjacencyDir, AdjacencyKey, SymbolId, meta};
 use graph_core::{
-    ColumnFamily, Constraint, Edge, EdgeId, Error, Node, NodeId, ReadView, Result, ScanDirection,
-    Timestamp, WriteBatch,
+    ColumnFamily, CompactString, Constraint, Edge, EdgeId, Error, Node, NodeId, ReadView, Result,
+    ScanDirection, Timestamp, WriteBatch,
 };
 
 use crate::catalog::{Catalog, Symbols};
@@ -83,7 +83,7 @@ pub(crate) fn validate_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn normalize_labels(mut labels: Vec<String>) -> Result<Vec<String>> {
+pub(crate) fn normalize_labels(mut labels: Vec<CompactString>) -> Result<Vec<CompactString>> {
     for l in &labels {
         validate_name("labels", l)?;
     }
@@ -263,14 +263,14 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
             Mutation::AddLabel { id, label } => {
                 validate_name("labels", &label)?;
                 let n = self.node_mut(id)?;
-                if let Err(pos) = n.labels.binary_search(&label) {
-                    n.labels.insert(pos, label);
+                if let Err(pos) = n.labels.binary_search_by(|l| l.as_str().cmp(&label)) {
+                    n.labels.insert(pos, label.into());
                 }
                 n.updated_at = now;
             }
             Mutation::RemoveLabel { id, label } => {
                 let n = self.node_mut(id)?;
-                if let Ok(pos) = n.labels.binary_search(&label) {
+                if let Ok(pos) = n.labels.binary_search_by(|l| l.as_str().cmp(&label)) {
                     n.labels.remove(pos);
                 }
                 n.updated_at = now;
@@ -581,7 +581,7 @@ fn diff_node_indexes(
     }
 }
 
-fn labels_of(n: &Option<Node>) -> &[String] {
+fn labels_of(n: &Option<Node>) -> &[CompactString] {
     n.as_ref().map_or(&[], |n| n.labels.as_slice())
 }
 

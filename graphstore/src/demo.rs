@@ -203,7 +203,7 @@ fn real_graphs(dir: &Path, quiet: bool, figures: &mut Value) -> CliResult<()> {
             .ctx(read)?
             .and_then(|n| n.properties.get("name").cloned())
         {
-            Some(PropertyValue::String(s)) => s,
+            Some(PropertyValue::String(s)) => s.to_string(),
             _ => format!("n{}", other.0),
         };
         partners.push((weight, name));
@@ -298,7 +298,7 @@ fn real_graphs(dir: &Path, quiet: bool, figures: &mut Value) -> CliResult<()> {
         back.relationships,
         valjean.0,
         named(valjean.0)?.map_or_else(String::new, |v| match v {
-            PropertyValue::String(s) => s,
+            PropertyValue::String(s) => s.to_string(),
             other => format!("{other:?}"),
         })
     );
@@ -373,15 +373,15 @@ impl Generator {
         let label = LABELS[usize::try_from(i % 10).unwrap_or(0)];
         let mut p = Properties::new();
         p.insert(
-            "name".into(),
-            PropertyValue::String(format!("{label}-{i:08}")),
+            "name",
+            PropertyValue::String(format!("{label}-{i:08}").into()),
         );
-        p.insert("age".into(), PropertyValue::Int(self.rng.gen_range(18..90)));
+        p.insert("age", PropertyValue::Int(self.rng.gen_range(18..90)));
         p.insert(
-            "score".into(),
+            "score",
             PropertyValue::Float(self.rng.r#gen::<f64>() * 100.0),
         );
-        p.insert("active".into(), PropertyValue::Bool(self.rng.gen_bool(0.7)));
+        p.insert("active", PropertyValue::Bool(self.rng.gen_bool(0.7)));
         (label, p)
     }
 
@@ -397,10 +397,7 @@ impl Generator {
         let dst = self.rng.gen_range(0..self.nodes);
         let ty = EDGE_TYPES[self.rng.gen_range(0..EDGE_TYPES.len())];
         let mut p = Properties::new();
-        p.insert(
-            "weight".into(),
-            PropertyValue::Float(self.rng.r#gen::<f64>()),
-        );
+        p.insert("weight", PropertyValue::Float(self.rng.r#gen::<f64>()));
         (src, dst, ty, p)
     }
 }

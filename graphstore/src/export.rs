@@ -130,7 +130,7 @@ fn scalar_text(v: &PropertyValue) -> String {
         PropertyValue::Bool(b) => b.to_string(),
         PropertyValue::Int(i) => i.to_string(),
         PropertyValue::Float(f) => value::format_float(*f),
-        PropertyValue::String(s) => s.clone(),
+        PropertyValue::String(s) => s.to_string(),
         PropertyValue::DateTime(t) => value::format_datetime(*t),
         PropertyValue::Bytes(b) => value::hex(b),
         other => value::to_json(other).to_string(),
@@ -163,8 +163,8 @@ fn schema<'a>(
     for p in props {
         for (k, v) in p? {
             let t = cell_type(&v, delim);
-            let merged = merge(cols.get(&k).copied(), t);
-            cols.insert(k, merged);
+            let merged = merge(cols.get(k.as_str()).copied(), t);
+            cols.insert(k.into(), merged);
         }
     }
     Ok(cols)
@@ -271,7 +271,7 @@ fn xml_schema<'a>(
     for p in props {
         for (k, v) in p? {
             let t = XmlType::of(&v);
-            keys.entry(k)
+            keys.entry(k.into())
                 .and_modify(|old| {
                     if *old != t {
                         *old = XmlType::String;
@@ -289,7 +289,7 @@ fn xml_text(v: &PropertyValue, t: XmlType) -> String {
         (XmlType::Double, PropertyValue::Float(f)) if f.is_infinite() => {
             if *f > 0.0 { "INF" } else { "-INF" }.to_owned()
         }
-        (_, PropertyValue::String(s)) => s.clone(),
+        (_, PropertyValue::String(s)) => s.to_string(),
         (_, PropertyValue::Null) => "null".to_owned(),
         (_, v) => scalar_text(v),
     }
@@ -376,7 +376,7 @@ fn write_graphml<V: ReadView, W: Write>(
                 what: &dyn Fn() -> String|
      -> CliResult<()> {
         for (k, v) in props {
-            let (Some(t), Some(id)) = (keys.get(k), ids.get(&(domain, k.as_str()))) else {
+            let (Some(t), Some(id)) = (keys.get(k.as_str()), ids.get(&(domain, k.as_str()))) else {
                 continue;
             };
             let text = esc(&|| format!("{}, property {k:?},", what()), &xml_text(v, *t))?;
@@ -505,7 +505,7 @@ fn write_jsonl<V: ReadView, W: Write>(
     let props = |p: &Properties| -> Value {
         Value::Object(
             p.iter()
-                .map(|(k, v)| (k.clone(), value::to_json(v)))
+                .map(|(k, v)| (k.to_string(), value::to_json(v)))
                 .collect::<Map<_, _>>(),
         )
     };

@@ -14,8 +14,8 @@
 use std::ops::Bound;
 
 use graph_storage::{
-    Direction, Edge, EdgeId, EdgeRef, GraphStore, IndexInfo, Node, NodeId, NodeView, Properties,
-    PropertyValue, Result, RocksDbBackend, StorageBackend, Timestamp, ValueView,
+    CompactString, Direction, Edge, EdgeId, EdgeRef, GraphStore, IndexInfo, Node, NodeId, NodeView,
+    Properties, PropertyValue, Result, RocksDbBackend, StorageBackend, Timestamp, ValueView,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ pub fn print_json(v: &Value) {
 fn properties_json(p: &Properties) -> Value {
     Value::Object(
         p.iter()
-            .map(|(k, v)| (k.clone(), value::to_json(v)))
+            .map(|(k, v)| (k.to_string(), value::to_json(v)))
             .collect(),
     )
 }
@@ -118,7 +118,7 @@ pub fn node_from_json(v: &Value) -> std::result::Result<Node, String> {
         .iter()
         .map(|l| {
             l.as_str()
-                .map(str::to_owned)
+                .map(CompactString::from)
                 .ok_or_else(|| format!("a label is not a string in {}", short(v)))
         })
         .collect::<std::result::Result<_, _>>()?;

@@ -11,9 +11,7 @@
 //! `{"$vector": [1.5, 2.0]}`, and `{"$map": {...}}` for a map that would
 //! itself look like such an object.
 
-use std::collections::BTreeMap;
-
-use graph_storage::{PropertyValue, Timestamp};
+use graph_storage::{Properties, PropertyValue, Timestamp};
 use serde_json::{Map, Number, Value};
 
 /// A value's JSON form (see the module docs).
@@ -28,12 +26,13 @@ pub fn to_json(v: &PropertyValue) -> Value {
             Some(n) => Value::Number(n),
             None => tagged("$float", Value::String(format_float(*f))),
         },
-        PropertyValue::String(s) => Value::String(s.clone()),
+        PropertyValue::String(s) => Value::String(s.to_string()),
         PropertyValue::Bytes(b) => tagged("$bytes", Value::String(hex(b))),
         PropertyValue::DateTime(t) => tagged("$datetime", Value::String(format_datetime(*t))),
         PropertyValue::List(items) => Value::Array(items.iter().map(to_json).collect()),
         PropertyValue::Map(m) => {
-            let obj: Map<String, Value> = m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect();
+            let obj: Map<String, Value> =
+                m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect();
             if obj.len() == 1 && obj.keys().all(|k| k.starts_with('$')) {
                 tagged("$map", Value::Object(obj))
             } else {
@@ -76,7 +75,7 @@ pub fn from_json(v: &Value) -> Result<PropertyValue, String> {
                     .ok_or_else(|| format!("number {n} is out of range"))?,
             ),
         },
-        Value::String(s) => PropertyValue::String(s.clone()),
+        Value::String(s) => PropertyValue::String(s.as_str().into()),
         Value::Array(items) => {
             PropertyValue::List(items.iter().map(from_json).collect::<Result<_, _>>()?)
         }
@@ -84,8 +83,8 @@ pub fn from_json(v: &Value) -> Result<PropertyValue, String> {
             Some((tag, inner)) => from_tagged(tag, inner)?,
             None => PropertyValue::Map(
                 obj.iter()
-                    .map(|(k, v)| Ok((k.clone(), from_json(v)?)))
-                    .collect::<Result<BTreeMap<_, _>, String>>()?,
+                    .map(|(k, v)| Ok((k.as_str(), from_json(v)?)))
+                    .collect::<Result<Properties, String>>()?,
             ),
         },
     })
@@ -131,8 +130,8 @@ fn from_tagged(tag: &str, inner: &Value) -> Result<PropertyValue, String> {
         "$map" => match inner {
             Value::Object(obj) => PropertyValue::Map(
                 obj.iter()
-                    .map(|(k, v)| Ok((k.clone(), from_json(v)?)))
-                    .collect::<Result<BTreeMap<_, _>, String>>()?,
+                    .map(|(k, v)| Ok((k.as_str(), from_json(v)?)))
+                    .collect::<Result<Properties, String>>()?,
             ),
             other => return Err(format!("$map takes an object, found {other}")),
         },
@@ -384,7 +383,7 @@ pub fn parse_literal(s: &str) -> PropertyValue {
     if t.starts_with('"')
         && let Ok(Value::String(v)) = serde_json::from_str::<Value>(t)
     {
-        return PropertyValue::String(v);
+        return PropertyValue::String(v.into());
     }
     match t {
         "true" => return PropertyValue::Bool(true),
@@ -400,7 +399,7 @@ pub fn parse_literal(s: &str) -> PropertyValue {
     {
         return PropertyValue::Float(f);
     }
-    PropertyValue::String(t.to_owned())
+    PropertyValue::String(t.into())
 }
 
 /// A value for people: strings quoted, the rest as in JSON.
@@ -425,17 +424,14 @@ mod tests {
             V::Float(f64::INFINITY),
             V::Float(f64::NEG_INFINITY),
             V::Float(1e300),
-            V::String(String::new()),
+            V::String(String::new().into()),
             V::String("a,\"b\"\n;c".into()),
             V::Bytes(vec![0, 255, 16]),
             V::DateTime(Timestamp(-1)),
             V::DateTime(Timestamp(1_714_566_600_000_250)),
             V::List(vec![V::Int(1), V::String("x".into()), V::List(vec![])]),
-            V::Map(BTreeMap::from([("$x".into(), V::Int(1))])),
-            V::Map(BTreeMap::from([
-                ("a".into(), V::Null),
-                ("b".into(), V::Float(2.5)),
-            ])),
+            V::Map(Properties::from([("$x", V::Int(1))])),
+            V::Map(Properties::from([("a", V::Null), ("b", V::Float(2.5))])),
             V::Vector(vec![1.5, -0.25, 3.0]),
         ]
     }

@@ -204,7 +204,7 @@ pub fn one_line(message: &str) -> String {
 enum WireMutation {
     CreateNode {
         id: u64,
-        labels: Vec<String>,
+        labels: Vec<graph_storage::CompactString>,
         properties: Map<String, Value>,
     },
     SetNodeProperty {
@@ -263,7 +263,7 @@ struct WriteRequest {
 
 fn properties_out(p: &Properties) -> Map<String, Value> {
     p.iter()
-        .map(|(k, v)| (k.clone(), value::to_json(v)))
+        .map(|(k, v)| (k.to_string(), value::to_json(v)))
         .collect()
 }
 

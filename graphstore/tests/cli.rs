@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use graph_storage::{
-    Direction, GraphStore, NodeId, Properties, PropertyValue as V, RocksDbBackend, Timestamp,
+    CompactString, Direction, GraphStore, NodeId, Properties, PropertyValue as V, RocksDbBackend,
+    Timestamp,
 };
 use graphstore::value::to_json;
 use serde_json::Value;
@@ -95,8 +96,10 @@ fn canonical(
 ) -> Result<(Vec<String>, Vec<String>), Box<dyn std::error::Error>> {
     let store = GraphStore::open(RocksDbBackend::open(dir)?)?;
     let props = |p: &Properties| -> String {
-        let m: BTreeMap<&String, String> =
-            p.iter().map(|(k, v)| (k, to_json(v).to_string())).collect();
+        let m: BTreeMap<&str, String> = p
+            .iter()
+            .map(|(k, v)| (k.as_str(), to_json(v).to_string()))
+            .collect();
         format!("{m:?}")
     };
     let (nodes, edges) = {
@@ -135,7 +138,7 @@ fn by_id(n: &graph_storage::Node) -> String {
 
 fn by_name(n: &graph_storage::Node) -> String {
     match n.properties.get("name") {
-        Some(V::String(s)) => s.clone(),
+        Some(V::String(s)) => s.to_string(),
         _ => format!("#{}", n.id.0),
     }
 }
@@ -243,7 +246,7 @@ fn every_type_store(dir: &Path) -> TestResult {
         V::Float(f64::NAN),
         V::Float(-0.0),
         V::Float(1e-300),
-        V::String(String::new()),
+        V::String(String::new().into()),
         V::String("a,b;c \"quoted\"\nnext line".into()),
         V::Bytes(vec![0, 1, 254, 255]),
         V::Bytes(Vec::new()),
@@ -252,40 +255,40 @@ fn every_type_store(dir: &Path) -> TestResult {
         V::List(vec![V::Int(1), V::Int(-2)]),
         V::List(vec![V::String("x;y".into())]),
         V::List(vec![V::Float(0.5), V::Null]),
-        V::Map(BTreeMap::from([("$tag".into(), V::Int(1))])),
-        V::Map(BTreeMap::from([(
-            "inner".into(),
-            V::List(vec![V::Bool(true)]),
-        )])),
+        V::Map(Properties::from([("$tag", V::Int(1))])),
+        V::Map(Properties::from([("inner", V::List(vec![V::Bool(true)]))])),
         V::Vector(vec![0.1, -2.5, f32::MAX]),
     ];
     let mut ids = Vec::new();
     let mut b = store.batch();
     for (i, v) in values.iter().enumerate() {
         let mut p = Properties::new();
-        p.insert("name".into(), V::String(format!("n{i}")));
+        p.insert("name", V::String(format!("n{i}").into()));
         p.insert(format!("k{i}"), v.clone());
         // A shared key whose values change type: a json column.
-        p.insert("mixed".into(), v.clone());
+        p.insert("mixed", v.clone());
         // A key with one type throughout: typed columns.
-        p.insert("count".into(), V::Int(i as i64));
-        p.insert("ratio".into(), V::Float(i as f64 / 7.0));
-        p.insert("flag".into(), V::Bool(i % 2 == 0));
+        p.insert("count", V::Int(i as i64));
+        p.insert("ratio", V::Float(i as f64 / 7.0));
+        p.insert("flag", V::Bool(i % 2 == 0));
         p.insert(
-            "at".into(),
+            "at",
             V::DateTime(Timestamp(1_700_000_000_000_000 + i as i64)),
         );
         p.insert(
-            "tags".into(),
-            V::List(vec![V::String(format!("t{i}")), V::String("all".into())]),
+            "tags",
+            V::List(vec![
+                V::String(format!("t{i}").into()),
+                V::String("all".into()),
+            ]),
         );
         let labels: &[&str] = if i % 2 == 0 { &["A", "B"] } else { &["C"] };
         ids.push(b.create_node(labels, p)?);
     }
     for (i, v) in values.iter().enumerate() {
         let mut p = Properties::new();
-        p.insert("v".into(), v.clone());
-        p.insert("w".into(), V::Float(i as f64));
+        p.insert("v", v.clone());
+        p.insert("w", V::Float(i as f64));
         b.create_edge(
             ids[i],
             ids[(i * 5 + 3) % ids.len()],
@@ -877,7 +880,7 @@ fn a_checkpoint_taken_during_concurrent_writes_verifies_clean() -> TestResult {
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                         let mut b = store.batch();
                         let mut p = Properties::new();
-                        p.insert("i".into(), V::Int(n as i64 * 2 + w));
+                        p.insert("i", V::Int(n as i64 * 2 + w));
                         let id = b.create_node(&["P"], p)?;
                         if let Some(prev) = prev {
                             b.create_edge(prev, id, "NEXT", Properties::new())?;
@@ -1137,7 +1140,7 @@ fn graphml_files_import_with_their_keys_and_defaults() -> TestResult {
         assert_eq!(
             node(a)?,
             (
-                vec!["Node".to_owned()],
+                vec![CompactString::from("Node")],
                 props(&[
                     ("name", V::String("Ann & Bo é".into())),
                     ("age", V::Int(7)),
@@ -1149,7 +1152,7 @@ fn graphml_files_import_with_their_keys_and_defaults() -> TestResult {
         assert_eq!(
             node(b)?,
             (
-                vec!["Admin".to_owned(), "Person".to_owned()],
+                vec![CompactString::from("Admin"), CompactString::from("Person")],
                 props(&[("name", V::String("<b>".into())), ("age", V::Int(41))])
             ),
             "{mode}"
@@ -2362,7 +2365,7 @@ fn edge_lists_with_weights_and_timestamps() -> TestResult {
     let props = |w: V, t: Option<i64>| {
         let mut p = Properties::from([("weight".to_owned(), w)]);
         if let Some(t) = t {
-            p.insert("time".to_owned(), V::Int(t));
+            p.insert("time", V::Int(t));
         }
         p
     };

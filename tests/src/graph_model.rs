@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use graph_core::codec::memcmp;
-use graph_core::{Direction, EdgeId, ErrorKind, NodeId, Properties, PropertyValue, StorageBackend};
+use graph_core::{
+    CompactString, Direction, EdgeId, ErrorKind, NodeId, Properties, PropertyValue, StorageBackend,
+};
 use graph_storage::GraphStore;
 use proptest::prelude::*;
 
@@ -69,7 +71,7 @@ pub enum GObs {
     /// A mutation succeeded (with the id it created, if any).
     Done(Option<u64>),
     /// A node: labels and properties.
-    Node(Option<(Vec<String>, Properties)>),
+    Node(Option<(Vec<CompactString>, Properties)>),
     /// An edge: src, dst, type, properties.
     Edge(Option<(u64, u64, String, Properties)>),
     /// Edges as (id, src, dst, type), sorted.
@@ -337,11 +339,12 @@ impl GraphModel {
                     Err(ErrorKind::IndexNotFound)
                 }
             }
-            GOp::GetNode(id) => {
-                Ok(GObs::Node(self.nodes.get(id).map(|n| {
-                    (n.labels.iter().cloned().collect(), n.props.clone())
-                })))
-            }
+            GOp::GetNode(id) => Ok(GObs::Node(self.nodes.get(id).map(|n| {
+                (
+                    n.labels.iter().map(CompactString::from).collect(),
+                    n.props.clone(),
+                )
+            }))),
             GOp::GetEdge(id) => Ok(GObs::Edge(
                 self.edges
                     .get(id)
@@ -662,7 +665,7 @@ pub fn value() -> impl Strategy<Value = PropertyValue> {
         1 => any::<bool>().prop_map(V::Bool),
         4 => (-2i64..=2).prop_map(V::Int),
         2 => proptest::sample::select(vec![-1.5, -0.0, 0.0, 2.5]).prop_map(V::Float),
-        3 => proptest::sample::select(vec!["", "a", "a\0", "b"]).prop_map(|s| V::String(s.to_owned())),
+        3 => proptest::sample::select(vec!["", "a", "a\0", "b"]).prop_map(|s| V::String(s.into())),
         1 => proptest::collection::vec(0u8..3, 0..3).prop_map(V::Bytes),
         1 => (-1i64..=1).prop_map(|t| V::DateTime(graph_core::Timestamp(t))),
         1 => proptest::collection::vec((-1i64..=1).prop_map(V::Int), 0..3).prop_map(V::List),

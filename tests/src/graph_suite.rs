@@ -7,7 +7,8 @@ use std::ops::Bound;
 use graph_core::codec;
 use graph_core::{ColumnFamily as Cf, Durability, ErrorKind, ReadView, StorageBackend};
 use graph_storage::{
-    Direction, EdgeId, GraphStore, NodeId, Problem, Properties, PropertyValue as V, Timestamp,
+    CompactString, Direction, EdgeId, GraphStore, NodeId, Problem, Properties, PropertyValue as V,
+    Timestamp,
 };
 
 use crate::graph_model::{GOp, check_graph};
@@ -90,7 +91,7 @@ pub fn nodes_read_in_place<H: Harness>(h: &mut H) {
         let n = s.get_node(id).must("get").must_some();
         let viewed = s.with_node(id, |v| {
             assert_eq!(v.id(), id);
-            assert!(v.labels().eq(n.labels.iter().map(String::as_str)));
+            assert!(v.labels().eq(n.labels.iter().map(CompactString::as_str)));
             assert_eq!(v.property_count(), n.properties.len());
             for (k, value) in &n.properties {
                 assert_eq!(v.property(k), Some(value.into()), "{k}");
@@ -101,7 +102,7 @@ pub fn nodes_read_in_place<H: Harness>(h: &mut H) {
             assert!(
                 v.properties()
                     .map(|(k, _)| k)
-                    .eq(n.properties.keys().map(String::as_str))
+                    .eq(n.properties.keys().map(CompactString::as_str))
             );
             assert_eq!(
                 (v.created_at(), v.updated_at()),

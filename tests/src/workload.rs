@@ -298,7 +298,7 @@ impl Workload {
         match (property, r.gen_range(0..10)) {
             (_, 0) => PropertyValue::Null,
             ("age", _) => PropertyValue::Int(r.gen_range(0..90)),
-            ("name", _) => PropertyValue::String(format!("n{}", r.gen_range(0..40))),
+            ("name", _) => PropertyValue::String(format!("n{}", r.gen_range(0..40)).into()),
             ("w", 1) => PropertyValue::Float(f64::from(r.gen_range(-50i32..50)) / 4.0),
             ("w", _) => PropertyValue::Bool(r.gen_bool(0.5)),
             (_, 1) => PropertyValue::List(vec![
@@ -306,7 +306,7 @@ impl Workload {
                 PropertyValue::String("x\0y".into()),
             ]),
             (_, 2) => PropertyValue::Bytes(vec![0, 255, r.gen_range(0..=255)]),
-            _ => PropertyValue::String("s".repeat(r.gen_range(1..60))),
+            _ => PropertyValue::String("s".repeat(r.gen_range(1..60)).into()),
         }
     }
 

@@ -48,7 +48,7 @@ fn value() -> impl Strategy<Value = V> {
         (-3i64..3).prop_map(V::Int),
         any::<i64>().prop_map(V::Int),
         prop_oneof![Just(0.0), Just(-0.0), Just(1.5), Just(f64::INFINITY)].prop_map(V::Float),
-        "[ab]{0,3}".prop_map(V::String),
+        "[ab]{0,3}".prop_map(|s| V::String(s.into())),
         proptest::collection::vec(0u8..3, 0..3).prop_map(V::Bytes),
         proptest::collection::vec((-2i64..2).prop_map(V::Int), 0..3).prop_map(V::List),
     ]

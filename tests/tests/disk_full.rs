@@ -106,7 +106,10 @@ fn fill_until_full<B: StorageBackend>(
                 .try_for_each(|k| {
                     let props = Properties::from([
                         ("i".to_owned(), PropertyValue::Int(i * 4 + k)),
-                        ("blob".to_owned(), PropertyValue::String(blob.clone())),
+                        (
+                            "blob".to_owned(),
+                            PropertyValue::String(blob.as_str().into()),
+                        ),
                     ]);
                     ids.push(batch.create_node(&["Fill"], props)?);
                     Ok(())

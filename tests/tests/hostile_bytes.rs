@@ -7,11 +7,10 @@
 //! RELIABILITY.md); this file is their stable, always-on counterpart.
 //! `PROPTEST_CASES` raises the number of cases (default 2048 per property).
 
-use std::collections::BTreeMap;
-
 use graph_core::codec::{self, AdjacencyKey, IndexDef, meta};
 use graph_core::{
-    ColumnFamily, Edge, EdgeId, ErrorKind, Node, NodeId, PropertyValue, Result, Timestamp,
+    ColumnFamily, CompactString, Edge, EdgeId, ErrorKind, Node, NodeId, Properties, PropertyValue,
+    Result, Timestamp,
 };
 use proptest::prelude::*;
 
@@ -72,7 +71,7 @@ fn value() -> impl Strategy<Value = PropertyValue> {
         any::<bool>().prop_map(PropertyValue::Bool),
         any::<i64>().prop_map(PropertyValue::Int),
         any::<f64>().prop_map(PropertyValue::Float),
-        ".{0,12}".prop_map(PropertyValue::String),
+        ".{0,12}".prop_map(|s| PropertyValue::String(s.into())),
         proptest::collection::vec(any::<u8>(), 0..12).prop_map(PropertyValue::Bytes),
         any::<i64>().prop_map(|t| PropertyValue::DateTime(Timestamp(t))),
         proptest::collection::vec(any::<f32>(), 0..6).prop_map(PropertyValue::Vector),
@@ -80,13 +79,14 @@ fn value() -> impl Strategy<Value = PropertyValue> {
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(PropertyValue::List),
-            proptest::collection::btree_map("[a-z]{1,4}", inner, 0..4).prop_map(PropertyValue::Map),
+            proptest::collection::btree_map("[a-z]{1,4}", inner, 0..4)
+                .prop_map(|m| PropertyValue::Map(m.into())),
         ]
     })
 }
 
-fn properties() -> impl Strategy<Value = BTreeMap<String, PropertyValue>> {
-    proptest::collection::btree_map("[a-z]{1,6}", value(), 0..5)
+fn properties() -> impl Strategy<Value = Properties> {
+    proptest::collection::btree_map("[a-z]{1,6}", value(), 0..5).prop_map(Properties::from)
 }
 
 fn node() -> impl Strategy<Value = Node> {
@@ -99,7 +99,7 @@ fn node() -> impl Strategy<Value = Node> {
     )
         .prop_map(|(id, labels, properties, c, u)| Node {
             id: NodeId(id),
-            labels: labels.into_iter().collect(),
+            labels: labels.into_iter().map(CompactString::from).collect(),
             properties,
             created_at: Timestamp(c),
             updated_at: Timestamp(u),

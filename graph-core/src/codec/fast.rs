@@ -19,9 +19,7 @@
 //! ([`Section`]), and [`node`] builds the owned record in the same pass.
 //! [`edge`] decodes an owned edge record.
 
-use std::collections::BTreeMap;
-
-use crate::{PropertyValue, Timestamp};
+use crate::{CompactString, Properties, Timestamp};
 
 use super::value::tag;
 use super::view::ValueView;
@@ -32,8 +30,8 @@ const MAX_ITEMS: u64 = 1024;
 /// The fields of a node record, as the serde decoder returns them.
 pub(super) struct NodeFields {
     pub(super) id: u64,
-    pub(super) labels: Vec<String>,
-    pub(super) properties: BTreeMap<String, PropertyValue>,
+    pub(super) labels: Vec<CompactString>,
+    pub(super) properties: Properties,
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
 }
@@ -228,13 +226,17 @@ fn owned(b: &[u8]) -> Option<String> {
     std::str::from_utf8(b).ok().map(str::to_owned)
 }
 
+/// `b` as a model string (inline when short), if it is UTF-8.
+fn compact(b: &[u8]) -> Option<CompactString> {
+    std::str::from_utf8(b).ok().map(CompactString::new)
+}
+
 /// A [`properties_section`] callback inserting each property into `map`,
-/// checking its key as UTF-8 as it becomes a `String`.
-fn insert_into<'a>(
-    map: &mut BTreeMap<String, PropertyValue>,
-) -> impl FnMut(&'a [u8], &mut Reader<'a>) -> Option<()> {
+/// checking its key as UTF-8 as it becomes a string. Keys come in order,
+/// so each insert appends.
+fn insert_into<'a>(map: &mut Properties) -> impl FnMut(&'a [u8], &mut Reader<'a>) -> Option<()> {
     |k, r| {
-        let key = owned(k)?;
+        let key = compact(k)?;
         map.insert(key, r.value()?.to_value());
         Some(())
     }
@@ -242,15 +244,15 @@ fn insert_into<'a>(
 
 /// The record body (after the version byte) decoded into owned fields, or
 /// `None` when the serde decoder must decide. Each label and key is
-/// checked as UTF-8 once, as it becomes a `String`.
+/// checked as UTF-8 once, as it becomes a string.
 pub(super) fn node(body: &[u8]) -> Option<NodeFields> {
     let mut labels = Vec::new();
-    let mut properties = BTreeMap::new();
+    let mut properties = Properties::new();
     let l = layout_checked(
         body,
         |_| true,
         |l| {
-            labels.push(owned(l)?);
+            labels.push(compact(l)?);
             Some(())
         },
         insert_into(&mut properties),
@@ -270,7 +272,7 @@ pub(super) struct EdgeFields {
     pub(super) src: u64,
     pub(super) dst: u64,
     pub(super) edge_type: String,
-    pub(super) properties: BTreeMap<String, PropertyValue>,
+    pub(super) properties: Properties,
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
 }
@@ -284,7 +286,7 @@ pub(super) fn edge(body: &[u8]) -> Option<EdgeFields> {
     let src = r.varint()?;
     let dst = r.varint()?;
     let edge_type = r.bytes().filter(|t| !t.is_empty()).and_then(owned)?;
-    let mut properties = BTreeMap::new();
+    let mut properties = Properties::new();
     properties_section(&mut r, |_| true, insert_into(&mut properties))?;
     let created_at = r.signed()?;
     let updated_at = r.signed()?;

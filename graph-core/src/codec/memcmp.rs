@@ -158,7 +158,7 @@ mod tests {
             V::Float(2.5),
             V::Float(f64::INFINITY),
             V::Float(f64::NAN),
-            V::String(String::new()),
+            V::String("".into()),
             V::String("\0".into()),
             V::String("\0\0".into()),
             V::String("\x01".into()),

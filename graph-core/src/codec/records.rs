@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ColumnFamily, Edge, EdgeId, Error, Node, NodeId, Properties, Result, Timestamp};
+use crate::{
+    ColumnFamily, CompactString, Edge, EdgeId, Error, Node, NodeId, Properties, Result, Timestamp,
+};
 
 use super::view::NodeView;
 
@@ -46,7 +48,7 @@ impl<L: AsRef<str>> Serialize for Labels<'_, L> {
 #[derive(Deserialize)]
 struct NodeRecord {
     id: u64,
-    labels: Vec<String>,
+    labels: Vec<CompactString>,
     properties: Properties,
     created_at: i64,
     updated_at: i64,
@@ -183,8 +185,8 @@ pub fn encode_node_parts<L: AsRef<str>>(
     )
 }
 
-fn check_labels(cf: ColumnFamily, key: &[u8], labels: &[String]) -> Result<()> {
-    if labels.iter().any(String::is_empty) || labels.windows(2).any(|w| w[0] >= w[1]) {
+fn check_labels(cf: ColumnFamily, key: &[u8], labels: &[CompactString]) -> Result<()> {
+    if labels.iter().any(CompactString::is_empty) || labels.windows(2).any(|w| w[0] >= w[1]) {
         return Err(Error::corruption(
             cf,
             key,
@@ -403,7 +405,7 @@ mod tests {
             any::<bool>().prop_map(V::Bool),
             prop_oneof![-300i64..300, any::<i64>()].prop_map(V::Int),
             any::<f64>().prop_map(V::Float),
-            "[ab\u{e9}\u{20ac}\u{1f600}]{0,4}".prop_map(V::String),
+            "[ab\u{e9}\u{20ac}\u{1f600}]{0,4}".prop_map(|s| V::String(s.into())),
             vec(any::<u8>(), 0..6).prop_map(V::Bytes),
             any::<i64>().prop_map(|t| V::DateTime(Timestamp(t))),
             vec(any::<f32>(), 0..3).prop_map(V::Vector),
@@ -411,7 +413,7 @@ mod tests {
         leaf.prop_recursive(2, 8, 3, |inner| {
             prop_oneof![
                 vec(inner.clone(), 0..3).prop_map(V::List),
-                btree_map("[a-c]{0,2}", inner, 0..3).prop_map(V::Map),
+                btree_map("[a-c]{0,2}", inner, 0..3).prop_map(|m| V::Map(m.into())),
             ]
         })
     }
@@ -449,7 +451,7 @@ mod tests {
                 let encoded = encode_node_parts(
                     NodeId(id),
                     &labels,
-                    &props,
+                    &Properties::from(props),
                     Timestamp(c),
                     Timestamp(u),
                     &mut out,
@@ -517,7 +519,10 @@ mod tests {
         prop_assert_eq!(view.created_at(), node.created_at);
         prop_assert_eq!(view.updated_at(), node.updated_at);
         prop_assert_eq!(view.labels().len(), node.labels.len());
-        prop_assert!(view.labels().eq(node.labels.iter().map(String::as_str)));
+        prop_assert!(
+            view.labels()
+                .eq(node.labels.iter().map(CompactString::as_str))
+        );
         for l in ["A", "B", "C", "AB", "\u{e9}", "Z"] {
             prop_assert_eq!(view.has_label(l), node.has_label(l));
         }
@@ -544,7 +549,7 @@ mod tests {
         };
         let serde: Result<NodeRecord> = decode_body(ColumnFamily::Nodes, b"k", body);
         let s = serde.map_err(|e| TestCaseError::fail(format!("fast accepted, serde: {e}")))?;
-        let encode = |id, labels: &[String], props, c, u| {
+        let encode = |id, labels: &[CompactString], props, c, u| {
             let mut out = Vec::new();
             encode_node_parts(
                 NodeId(id),
@@ -582,7 +587,7 @@ mod tests {
                     src: NodeId(src),
                     dst: NodeId(dst),
                     edge_type: &edge_type,
-                    properties: &props,
+                    properties: &Properties::from(props),
                     created_at: Timestamp(c),
                     updated_at: Timestamp(u),
                 };

@@ -17,7 +17,9 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{ColumnFamily, EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result};
+use crate::{
+    ColumnFamily, CompactString, EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result,
+};
 
 /// The first byte of an encoded [`Command`].
 pub const COMMAND_VERSION: u8 = 1;
@@ -108,7 +110,7 @@ pub mod command_tag {
 
 #[derive(Serialize)]
 enum MutationRef<'a> {
-    CreateNode(u64, &'a [String], &'a Properties),
+    CreateNode(u64, &'a [CompactString], &'a Properties),
     SetNodeProperty(u64, &'a str, &'a PropertyValue),
     RemoveNodeProperty(u64, &'a str),
     AddLabel(u64, &'a str),
@@ -123,7 +125,7 @@ enum MutationRef<'a> {
 
 #[derive(Deserialize)]
 enum MutationOwned {
-    CreateNode(u64, Vec<String>, Properties),
+    CreateNode(u64, Vec<CompactString>, Properties),
     SetNodeProperty(u64, String, PropertyValue),
     RemoveNodeProperty(u64, String),
     AddLabel(u64, String),

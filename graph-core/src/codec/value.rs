@@ -5,14 +5,13 @@
 //! Decoding bounds the nesting depth, so hostile bytes cannot overflow the
 //! stack.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde::{Deserialize, Deserializer};
 
-use crate::{PropertyValue, Timestamp};
+use crate::{CompactString, Properties, PropertyValue, Timestamp};
 
 /// The deepest nesting of lists and maps a value may have.
 pub const MAX_DEPTH: usize = 32;
@@ -73,13 +72,13 @@ impl Serialize for PropertyValue {
     }
 }
 
-struct MapSer<'a>(&'a BTreeMap<String, PropertyValue>);
+struct MapSer<'a>(&'a Properties);
 
 impl Serialize for MapSer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in self.0 {
-            m.serialize_entry(k, v)?;
+            m.serialize_entry(k.as_str(), v)?;
         }
         m.end()
     }
@@ -179,20 +178,20 @@ impl<'de> Visitor<'de> for ListSeed {
 struct MapSeed(ValueSeed);
 
 impl<'de> DeserializeSeed<'de> for MapSeed {
-    type Value = BTreeMap<String, PropertyValue>;
+    type Value = Properties;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for MapSeed {
-    type Value = BTreeMap<String, PropertyValue>;
+    type Value = Properties;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a map of property values")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = BTreeMap::new();
-        while let Some(k) = map.next_key::<String>()? {
+        let mut out = Properties::new();
+        while let Some(k) = map.next_key::<CompactString>()? {
             let v = map.next_value_seed(self.0)?;
             if out.insert(k, v).is_some() {
                 return Err(de::Error::custom("duplicate key in a property map"));

@@ -9,10 +9,9 @@
 //! when [`decode_node`](super::decode_node) succeeds, and holds the same
 //! node.
 
-use std::collections::btree_map;
 use std::fmt;
 
-use crate::{Node, NodeId, Properties, PropertyValue, Timestamp};
+use crate::{CompactString, Node, NodeId, Properties, PropertyValue, Timestamp, properties};
 
 use super::fast::{Layout, Props, Strs};
 
@@ -50,7 +49,7 @@ impl ValueView<'_> {
             ValueView::Bool(b) => PropertyValue::Bool(b),
             ValueView::Int(i) => PropertyValue::Int(i),
             ValueView::Float(f) => PropertyValue::Float(f),
-            ValueView::String(s) => PropertyValue::String(s.to_owned()),
+            ValueView::String(s) => PropertyValue::String(CompactString::new(s)),
             ValueView::Bytes(b) => PropertyValue::Bytes(b.to_vec()),
             ValueView::DateTime(t) => PropertyValue::DateTime(t),
             ValueView::List(l) => PropertyValue::List(l.to_vec()),
@@ -198,11 +197,8 @@ impl<'a> NodeView<'a> {
         match &self.0 {
             Repr::Record(_) => Node {
                 id: self.id(),
-                labels: self.labels().map(str::to_owned).collect(),
-                properties: self
-                    .properties()
-                    .map(|(k, v)| (k.to_owned(), v.to_value()))
-                    .collect(),
+                labels: self.labels().map(CompactString::new).collect(),
+                properties: self.properties().map(|(k, v)| (k, v.to_value())).collect(),
                 created_at: self.created_at(),
                 updated_at: self.updated_at(),
             },
@@ -230,7 +226,7 @@ pub struct NodeLabels<'a>(LabelsRepr<'a>);
 #[derive(Clone)]
 enum LabelsRepr<'a> {
     Record(Strs<'a>),
-    Decoded(std::slice::Iter<'a, String>),
+    Decoded(std::slice::Iter<'a, CompactString>),
 }
 
 impl<'a> Iterator for NodeLabels<'a> {
@@ -239,7 +235,7 @@ impl<'a> Iterator for NodeLabels<'a> {
     fn next(&mut self) -> Option<&'a str> {
         match &mut self.0 {
             LabelsRepr::Record(it) => it.next(),
-            LabelsRepr::Decoded(it) => it.next().map(String::as_str),
+            LabelsRepr::Decoded(it) => it.next().map(CompactString::as_str),
         }
     }
 
@@ -266,7 +262,7 @@ pub struct NodeProperties<'a>(PropsRepr<'a>);
 #[derive(Clone)]
 enum PropsRepr<'a> {
     Record(Props<'a>),
-    Decoded(btree_map::Iter<'a, String, PropertyValue>),
+    Decoded(properties::Iter<'a>),
 }
 
 impl<'a> Iterator for NodeProperties<'a> {

@@ -189,7 +189,7 @@ fn property(v: &Gml) -> PropertyValue {
     match v {
         Gml::Int(i) => PropertyValue::Int(*i),
         Gml::Real(f) => PropertyValue::Float(*f),
-        Gml::Str(s) => PropertyValue::String(s.clone()),
+        Gml::Str(s) => PropertyValue::String(s.as_str().into()),
         Gml::List(items) => PropertyValue::Map(properties(items, &[])),
     }
 }
@@ -216,7 +216,7 @@ fn properties(items: &[(String, Gml, u64)], skip: &[&str]) -> Properties {
             }
         }
     }
-    out
+    out.into()
 }
 
 /// A GML file's nodes and edges (the `part` of them asked for).

@@ -431,15 +431,11 @@ impl GraphmlReader {
         };
         let (Item::Node { properties, .. } | Item::Edge { properties, .. }) = &mut item;
         for (name, value) in defaults {
-            if let std::collections::btree_map::Entry::Vacant(slot) = properties.entry(name) {
+            if !properties.contains_key(&name) {
                 let value = value.map_err(|r| {
-                    RowError::fatal(
-                        loc.clone(),
-                        0,
-                        format!("the default of {:?}: {r}", slot.key()),
-                    )
+                    RowError::fatal(loc.clone(), 0, format!("the default of {name:?}: {r}"))
                 })?;
-                slot.insert(value);
+                properties.insert(name, value);
             }
         }
         Ok((item, loc))
@@ -451,7 +447,7 @@ fn parse(key: &Key, text: &str) -> Result<PropertyValue, String> {
     let t = text.trim();
     let what = |ty: &str| format!("{:?} ({}) is {t:?}, not {ty}", key.name, ty);
     Ok(match key.ty {
-        KeyType::String => PropertyValue::String(text.to_owned()),
+        KeyType::String => PropertyValue::String(text.into()),
         KeyType::Boolean => match t.to_ascii_lowercase().as_str() {
             "true" | "1" => PropertyValue::Bool(true),
             "false" | "0" => PropertyValue::Bool(false),

@@ -87,10 +87,10 @@ impl Parser<'_> {
     fn value(&mut self) -> Result<PropertyValue, String> {
         self.space();
         match self.peek() {
-            Some('{') => self.nested(|p| p.dict().map(PropertyValue::Map)),
+            Some('{') => self.nested(|p| p.dict().map(|m| PropertyValue::Map(m.into()))),
             Some('[') => self.nested(|p| p.sequence(']').map(PropertyValue::List)),
             Some('(') => self.nested(|p| p.sequence(')').map(PropertyValue::List)),
-            Some('\'' | '"') => self.string().map(PropertyValue::String),
+            Some('\'' | '"') => self.string().map(|s| PropertyValue::String(s.into())),
             Some(_) => self.word(),
             None => Err(self.error("a value")),
         }
@@ -379,8 +379,8 @@ mod tests {
             any::<f64>()
                 .prop_filter("NaN is not equal to itself", |f| !f.is_nan())
                 .prop_map(PropertyValue::Float),
-            any::<String>().prop_map(PropertyValue::String),
-            "[a'\"\\\\\n\\x00é]{0,6}".prop_map(PropertyValue::String),
+            any::<String>().prop_map(|s| PropertyValue::String(s.into())),
+            "[a'\"\\\\\n\\x00é]{0,6}".prop_map(|s| PropertyValue::String(s.into())),
         ]
     }
 
@@ -398,12 +398,13 @@ mod tests {
                     use proptest::prelude::*;
                     prop_oneof![
                         proptest::collection::vec(inner.clone(), 0..4).prop_map(PropertyValue::List),
-                        proptest::collection::btree_map("[a-z]{0,3}", inner, 0..3).prop_map(PropertyValue::Map),
+                        proptest::collection::btree_map("[a-z]{0,3}", inner, 0..3).prop_map(|m| PropertyValue::Map(m.into())),
                     ]
                 }),
                 0..5,
             )
         ) {
+            let map = Properties::from(map);
             let text = repr_map(&map);
             proptest::prop_assert_eq!(python_dict(&text), Ok(map), "{}", text);
         }

@@ -277,7 +277,7 @@ impl PajekReader {
                 let mut properties = Properties::new();
                 let mut rest = &words[2..];
                 if let Some(w) = rest.first().and_then(|w| number(w)) {
-                    properties.insert("weight".into(), w);
+                    properties.insert("weight", w);
                     rest = &rest[1..];
                 }
                 pairs(rest, 3 + words.len() - 2 - rest.len(), &mut properties)?;
@@ -376,7 +376,7 @@ fn number(word: &str) -> Option<PropertyValue> {
 
 /// A word as a property value: a number, else a string.
 fn scalar(word: &str) -> PropertyValue {
-    number(word).unwrap_or_else(|| PropertyValue::String(word.to_owned()))
+    number(word).unwrap_or_else(|| PropertyValue::String(word.into()))
 }
 
 /// `key value` pairs into `properties`; `column` is the first pair's.
@@ -408,11 +408,11 @@ fn vertex_properties(words: &[&str]) -> Result<Properties, (bool, usize, String)
     let Some((label, mut rest)) = words.split_first() else {
         return Ok(properties);
     };
-    properties.insert("label".into(), PropertyValue::String((*label).to_owned()));
+    properties.insert("label", PropertyValue::String((*label).into()));
     for axis in ["x", "y", "z"] {
         match rest.first().and_then(|w| number(w)) {
             Some(v) => {
-                properties.insert(axis.into(), v);
+                properties.insert(axis, v);
                 rest = &rest[1..];
             }
             None => break,
@@ -422,7 +422,7 @@ fn vertex_properties(words: &[&str]) -> Result<Properties, (bool, usize, String)
         .first()
         .filter(|w| SHAPES.contains(&w.to_ascii_lowercase().as_str()))
     {
-        properties.insert("shape".into(), PropertyValue::String((*shape).to_owned()));
+        properties.insert("shape", PropertyValue::String((*shape).into()));
         rest = &rest[1..];
     }
     pairs(rest, 2 + words.len() - rest.len(), &mut properties)?;

@@ -446,7 +446,7 @@ impl RowSink for Sink<'_> {
         self.pending_nodes.push(handle.0 as usize);
         self.push(Mutation::CreateNode {
             id: placeholder_node(k),
-            labels: labels.iter().map(|l| (*l).to_owned()).collect(),
+            labels: labels.iter().map(|l| (*l).into()).collect(),
             properties,
         })?;
         Ok(handle)

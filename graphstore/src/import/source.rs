@@ -181,7 +181,7 @@ impl CsvType {
             CsvType::Int => PropertyValue::Int(value::parse_int(text)?),
             CsvType::Float => PropertyValue::Float(value::parse_float(text)?),
             CsvType::Bool => PropertyValue::Bool(value::parse_bool(text)?),
-            CsvType::String => PropertyValue::String(text.to_owned()),
+            CsvType::String => PropertyValue::String(text.into()),
             CsvType::DateTime => PropertyValue::DateTime(value::parse_datetime(text)?),
             CsvType::Bytes => PropertyValue::Bytes(value::unhex(text)?),
             CsvType::Vector => {
@@ -535,7 +535,7 @@ impl CsvReader {
                     space = Arc::clone(s);
                     id = Some(cell.to_owned());
                     if let Some(name) = name {
-                        properties.insert(name.clone(), PropertyValue::String(cell.to_owned()));
+                        properties.insert(name.clone(), PropertyValue::String(cell.into()));
                     }
                 }
                 Column::Label => labels.extend(

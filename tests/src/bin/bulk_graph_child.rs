@@ -49,10 +49,10 @@ pub(crate) fn build<S: BulkSink>(
         let r = mix(seed ^ i);
         let label = ["Person", "Company", "City"][(r % 3) as usize];
         let mut p = Properties::new();
-        p.insert("name".into(), PropertyValue::String(format!("n{i}")));
-        p.insert("age".into(), PropertyValue::Int((r >> 8) as i64 % 90));
-        p.insert("score".into(), PropertyValue::Float((r >> 16) as f64 / 1e9));
-        p.insert("active".into(), PropertyValue::Bool(r & 1 == 0));
+        p.insert("name", PropertyValue::String(format!("n{i}").into()));
+        p.insert("age", PropertyValue::Int((r >> 8) as i64 % 90));
+        p.insert("score", PropertyValue::Float((r >> 16) as f64 / 1e9));
+        p.insert("active", PropertyValue::Bool(r & 1 == 0));
         let id = loader.add_node(&[label], &p)?;
         loader.map_external_id("", &format!("x{i}"), id)?;
     }
@@ -62,7 +62,7 @@ pub(crate) fn build<S: BulkSink>(
         let src = ((u * u * nodes as f64) as u64).min(nodes - 1);
         let dst = (r >> 20) % nodes;
         let mut p = Properties::new();
-        p.insert("weight".into(), PropertyValue::Float((r >> 40) as f64));
+        p.insert("weight", PropertyValue::Float((r >> 40) as f64));
         loader.add_edge(
             NodeId(src),
             NodeId(dst),
