@@ -8,7 +8,7 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 use serde::{Deserialize, Deserializer};
 
 use crate::{CompactString, Properties, PropertyValue, Timestamp};
@@ -66,21 +66,10 @@ impl Serialize for PropertyValue {
             V::Bytes(b) => s.serialize_newtype_variant(NAME, tag::BYTES, "Bytes", &RawBytes(b)),
             V::DateTime(t) => s.serialize_newtype_variant(NAME, tag::DATETIME, "DateTime", &t.0),
             V::List(items) => s.serialize_newtype_variant(NAME, tag::LIST, "List", items),
-            V::Map(m) => s.serialize_newtype_variant(NAME, tag::MAP, "Map", &MapSer(m)),
+            // `Properties` serializes as a map in key order.
+            V::Map(m) => s.serialize_newtype_variant(NAME, tag::MAP, "Map", m),
             V::Vector(v) => s.serialize_newtype_variant(NAME, tag::VECTOR, "Vector", v),
         }
-    }
-}
-
-struct MapSer<'a>(&'a Properties);
-
-impl Serialize for MapSer<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            m.serialize_entry(k.as_str(), v)?;
-        }
-        m.end()
     }
 }
 
