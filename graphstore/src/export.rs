@@ -74,6 +74,30 @@ pub struct ExportSummary {
     pub files: Vec<String>,
 }
 
+/// Items between two progress updates of an export.
+const PROGRESS_EVERY: u64 = 4096;
+
+impl ExportSummary {
+    /// Counts a node written, and reports progress every
+    /// [`PROGRESS_EVERY`] nodes.
+    fn node_written(&mut self, progress: &mut Progress) {
+        self.nodes += 1;
+        if self.nodes.is_multiple_of(PROGRESS_EVERY) {
+            progress.update(self.nodes, self.nodes);
+        }
+    }
+
+    /// Counts a relationship written, and reports progress (nodes and
+    /// relationships written so far) every [`PROGRESS_EVERY`] of them.
+    fn relationship_written(&mut self, progress: &mut Progress) {
+        self.relationships += 1;
+        if self.relationships.is_multiple_of(PROGRESS_EVERY) {
+            let done = self.nodes + self.relationships;
+            progress.update(done, done);
+        }
+    }
+}
+
 /// A property key's column type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColType {
@@ -395,10 +419,7 @@ fn write_graphml<V: ReadView, W: Write>(
         }
         data(w, "node", &node_keys, &node.properties, &what)?;
         writeln!(w, "    </node>").map_err(io)?;
-        summary.nodes += 1;
-        if summary.nodes.is_multiple_of(4096) {
-            progress.update(summary.nodes, summary.nodes);
-        }
+        summary.node_written(progress);
     }
     for edge in reader.iter_edges() {
         let edge = edge.ctx(read_err)?;
@@ -415,11 +436,7 @@ fn write_graphml<V: ReadView, W: Write>(
         }
         data(w, "edge", &edge_keys, &edge.properties, &what)?;
         writeln!(w, "    </edge>").map_err(io)?;
-        summary.relationships += 1;
-        if summary.relationships.is_multiple_of(4096) {
-            let done = summary.nodes + summary.relationships;
-            progress.update(done, done);
-        }
+        summary.relationship_written(progress);
     }
     writeln!(w, "  </graph>\n</graphml>").map_err(io)?;
     Ok(())
@@ -483,10 +500,7 @@ fn write_edge_list<V: ReadView, W: Write>(
             }
         }
         .ctx(write_err)?;
-        summary.relationships += 1;
-        if summary.relationships.is_multiple_of(4096) {
-            progress.update(summary.relationships, summary.relationships);
-        }
+        summary.relationship_written(progress);
     }
     Ok(())
 }
@@ -518,10 +532,7 @@ fn write_jsonl<V: ReadView, W: Write>(
             "properties": props(&node.properties),
         });
         writeln!(w, "{line}").ctx(write_err)?;
-        summary.nodes += 1;
-        if summary.nodes.is_multiple_of(4096) {
-            progress.update(summary.nodes, summary.nodes);
-        }
+        summary.node_written(progress);
     }
     for edge in reader.iter_edges() {
         let edge = edge.ctx(read_err)?;
@@ -534,11 +545,7 @@ fn write_jsonl<V: ReadView, W: Write>(
             "properties": props(&edge.properties),
         });
         writeln!(w, "{line}").ctx(write_err)?;
-        summary.relationships += 1;
-        if summary.relationships.is_multiple_of(4096) {
-            let done = summary.nodes + summary.relationships;
-            progress.update(done, done);
-        }
+        summary.relationship_written(progress);
     }
     Ok(())
 }
@@ -642,10 +649,7 @@ pub fn run<V: ReadView>(
                     );
                 }
                 w.write_record(&row).ctx(write_err)?;
-                summary.nodes += 1;
-                if summary.nodes.is_multiple_of(4096) {
-                    progress.update(summary.nodes, summary.nodes);
-                }
+                summary.node_written(&mut progress);
             }
             finish_csv(w).ctx(write_err)?;
             summary.files.push(nodes_path.display().to_string());
@@ -675,11 +679,7 @@ pub fn run<V: ReadView>(
                     );
                 }
                 w.write_record(&row).ctx(write_err)?;
-                summary.relationships += 1;
-                if summary.relationships.is_multiple_of(4096) {
-                    let done = summary.nodes + summary.relationships;
-                    progress.update(done, done);
-                }
+                summary.relationship_written(&mut progress);
             }
             finish_csv(w).ctx(write_err)?;
             summary.files.push(rels_path.display().to_string());
