@@ -10,8 +10,8 @@ use graph_core::{
 
 use crate::catalog::Catalog;
 use crate::mutation::Mutation;
+use crate::pipeline::CommitPipeline;
 use crate::prepare::{self, Encoder, Resolved};
-use crate::store::GraphStore;
 
 /// Mutations collected for one atomic commit, for ingestion and for
 /// changes that must happen together.
@@ -38,7 +38,7 @@ use crate::store::GraphStore;
 /// ```
 #[must_use = "a batch does nothing until committed"]
 pub struct GraphBatch<'s, B: StorageBackend> {
-    store: &'s GraphStore<B>,
+    store: &'s CommitPipeline<B>,
     pending: Pending,
     /// The number of mutations added.
     len: usize,
@@ -73,7 +73,7 @@ impl Creations {
     /// current catalog.
     fn begin<B: StorageBackend>(
         &mut self,
-        store: &GraphStore<B>,
+        store: &CommitPipeline<B>,
     ) -> (&mut Encoder, &mut Resolved, &Catalog) {
         let Creations {
             encoder,
@@ -81,7 +81,7 @@ impl Creations {
             catalog,
         } = self;
         let catalog = catalog.get_or_insert_with(|| {
-            encoder.batch = store.batches.take();
+            encoder.batch = store.batches().take();
             store.current_catalog()
         });
         (encoder, symbols, catalog)
@@ -91,7 +91,7 @@ impl Creations {
 /// The id of `name` from `resolved`, else from the store (interning it
 /// if new), remembered in `resolved`.
 fn resolve<B: StorageBackend>(
-    store: &GraphStore<B>,
+    store: &CommitPipeline<B>,
     resolved: &mut Resolved,
     name: &str,
 ) -> Result<SymbolId> {
@@ -104,7 +104,7 @@ fn resolve<B: StorageBackend>(
 }
 
 impl<'s, B: StorageBackend> GraphBatch<'s, B> {
-    pub(crate) fn new(store: &'s GraphStore<B>) -> Self {
+    pub(crate) fn new(store: &'s CommitPipeline<B>) -> Self {
         GraphBatch {
             store,
             pending: Pending::Encoded(Box::new(Creations {
@@ -142,7 +142,7 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
                 if c.encoder.failed() {
                     return Ok(id);
                 }
-                let now = self.store.clock.now();
+                let now = self.store.clock().now();
                 let store = self.store;
                 let (encoder, symbols, catalog) = c.begin(store);
                 let encoded = encoder.node(
@@ -190,7 +190,7 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
                 if c.encoder.failed() {
                     return Ok(id);
                 }
-                let now = self.store.clock.now();
+                let now = self.store.clock().now();
                 let edge = EdgeParts {
                     id,
                     src,
@@ -223,7 +223,7 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
             let decoded = prepare::creations_of(&c.encoder.batch);
             let batch = std::mem::take(&mut c.encoder.batch);
             if c.catalog.is_some() {
-                self.store.batches.give(batch);
+                self.store.batches().give(batch);
             }
             match decoded {
                 Ok(ops) => self.pending = Pending::Mutations(ops),

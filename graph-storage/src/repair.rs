@@ -225,11 +225,13 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// Those of [`repair`](Self::repair).
     pub fn repair_with(&self, mut progress: impl FnMut(AuditProgress)) -> Result<RepairReport> {
-        let mut writer = self.lock_writer();
-        let found = audit(&self.backend.snapshot(), &mut progress)?;
+        let mut writer = self.pipeline.lock_writer();
+        let found = audit(&self.backend().snapshot(), &mut progress)?;
         let plan = self.plan(&found, writer.next_index_id)?;
         if !plan.batch.is_empty() {
-            self.backend.write(&plan.batch, Durability::Strict)?;
+            self.pipeline.write(&plan.batch, &[])?;
+            // Repairs are synced whatever the store's durability.
+            self.backend().sync()?;
         }
         let mut report = plan.report;
 
@@ -245,7 +247,8 @@ impl<B: StorageBackend> GraphStore<B> {
         }
         if let Some(fix) = report.id_counters.iter().find(|c| c.what == "symbol") {
             let mut symbols = self
-                .symbols
+                .pipeline
+                .symbols()
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             symbols.next = symbols
@@ -258,15 +261,15 @@ impl<B: StorageBackend> GraphStore<B> {
             self.settle_lease(allocator, key, *mark)?;
         }
 
-        report.after = audit(&self.backend.snapshot(), &mut progress)?.report;
+        report.after = audit(&self.backend().snapshot(), &mut progress)?.report;
         Ok(report)
     }
 
     fn allocator(&self, what: &str) -> (&IdAllocator, &'static [u8]) {
         if what == "node" {
-            (&self.node_ids, meta::NEXT_NODE_ID)
+            (self.pipeline.id_allocators().0, meta::NEXT_NODE_ID)
         } else {
-            (&self.edge_ids, meta::NEXT_EDGE_ID)
+            (self.pipeline.id_allocators().1, meta::NEXT_EDGE_ID)
         }
     }
 
@@ -421,11 +424,7 @@ impl<B: StorageBackend> GraphStore<B> {
             }
         }
 
-        let symbols_next = self
-            .symbols
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .next;
+        let symbols_next = self.pipeline.read_symbols().next;
         for (what, key, stored, max, in_memory) in [
             (
                 "index",
@@ -485,15 +484,15 @@ impl<B: StorageBackend> GraphStore<B> {
     /// damaged below ids in use.
     fn required_lease(&self, allocator: &IdAllocator, max_used: Option<u64>) -> Result<u64> {
         if let Some(max) = max_used {
-            allocator.claim(max, &self.backend)?;
+            allocator.claim(max, self.backend())?;
         }
-        block_above(allocator.allocate(&self.backend)?)
+        block_above(allocator.allocate(self.backend())?)
     }
 
     /// A `u64` counter of `default` as stored now: `None` if it does not
     /// decode; a missing one reads as 0.
     fn stored_u64(&self, key: &[u8]) -> Result<Option<u64>> {
-        Ok(match self.backend.get(ColumnFamily::Default, key)? {
+        Ok(match self.backend().get(ColumnFamily::Default, key)? {
             Some(v) => codec::decode_u64_value(ColumnFamily::Default, key, &v).ok(),
             None => Some(0),
         })
@@ -505,11 +504,11 @@ impl<B: StorageBackend> GraphStore<B> {
     /// and rewrite the counter until it covers the allocator's mark.
     fn settle_lease(&self, allocator: &IdAllocator, key: &[u8], mut mark: u64) -> Result<()> {
         loop {
-            let needed = block_above(allocator.allocate(&self.backend)?)?;
+            let needed = block_above(allocator.allocate(self.backend())?)?;
             if needed <= mark {
                 return Ok(());
             }
-            self.backend.put(
+            self.backend().put(
                 ColumnFamily::Default,
                 key,
                 &codec::encode_u64_value(needed),

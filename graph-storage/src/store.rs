@@ -1,7 +1,7 @@
 //! [`GraphStore`]: the graph API over any [`StorageBackend`].
 
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::Arc;
 
 use graph_core::codec::{self, IndexDef, IndexId, meta};
 use graph_core::{
@@ -13,10 +13,9 @@ use graph_core::{
 use crate::batch::GraphBatch;
 use crate::catalog::{Catalog, Symbols};
 use crate::clock::{Clock, SystemClock};
-use crate::commit::Request;
-use crate::ids::IdAllocator;
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
+use crate::pipeline::{CommitPipeline, Opened, WriterState};
 use crate::read::{EdgeRef, GraphReader, IndexInfo};
 use crate::txn::{Counters, validate_name};
 use crate::verify::{AuditProgress, VerifyReport};
@@ -54,14 +53,6 @@ impl StoreOptions {
     }
 }
 
-/// State only the (single) committing writer touches.
-#[derive(Debug)]
-pub(crate) struct WriterState {
-    pub(crate) counters: Counters,
-    pub(crate) known: KnownNodes,
-    pub(crate) next_index_id: u32,
-}
-
 /// A property graph stored in a [`StorageBackend`].
 ///
 /// Every mutation is one atomic write batch holding the record, its
@@ -84,17 +75,7 @@ pub(crate) struct WriterState {
 /// # Ok::<(), graph_storage::Error>(())
 /// ```
 pub struct GraphStore<B: StorageBackend> {
-    pub(crate) backend: B,
-    pub(crate) durability: Durability,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) writer: Mutex<WriterState>,
-    pub(crate) queue: Mutex<Vec<Request>>,
-    /// Write batches of creation-only commits, kept for reuse.
-    pub(crate) batches: crate::prepare::BatchPool,
-    pub(crate) node_ids: IdAllocator,
-    pub(crate) edge_ids: IdAllocator,
-    pub(crate) symbols: RwLock<Symbols>,
-    catalog: RwLock<Arc<Catalog>>,
+    pub(crate) pipeline: CommitPipeline<B>,
 }
 
 fn read_u64(view: &impl ReadView, key: &[u8]) -> Result<u64> {
@@ -229,55 +210,35 @@ impl<B: StorageBackend> GraphStore<B> {
             edge_count: read_u64(&backend, meta::EDGE_COUNT)?,
             next_symbol: read_u32(&backend, meta::NEXT_SYMBOL_ID)?,
         };
-        let symbols = Symbols::load(&backend, counters.next_symbol)?;
-        let catalog = Catalog::load(&backend)?;
-        Ok(GraphStore {
-            durability: options.durability,
-            clock: options.clock,
-            node_ids: IdAllocator::new(meta::NEXT_NODE_ID, read_u64(&backend, meta::NEXT_NODE_ID)?),
-            edge_ids: IdAllocator::new(meta::NEXT_EDGE_ID, read_u64(&backend, meta::NEXT_EDGE_ID)?),
-            writer: Mutex::new(WriterState {
+        let opened = Opened {
+            symbols: Symbols::load(&backend, counters.next_symbol)?,
+            catalog: Catalog::load(&backend)?,
+            next_node_id: read_u64(&backend, meta::NEXT_NODE_ID)?,
+            next_edge_id: read_u64(&backend, meta::NEXT_EDGE_ID)?,
+            writer: WriterState {
                 counters,
                 known: KnownNodes::default(),
                 next_index_id: read_u32(&backend, meta::NEXT_INDEX_ID)?,
-            }),
-            queue: Mutex::new(Vec::new()),
-            batches: crate::prepare::BatchPool::default(),
-            symbols: RwLock::new(symbols),
-            catalog: RwLock::new(Arc::new(catalog)),
-            backend,
+            },
+        };
+        Ok(GraphStore {
+            pipeline: CommitPipeline::new(backend, options.durability, options.clock, opened),
         })
     }
 
     /// The backend.
     pub fn backend(&self) -> &B {
-        &self.backend
+        self.pipeline.backend()
     }
 
     /// Gives the backend back (closing the store).
     pub fn into_backend(self) -> B {
-        self.backend
+        self.pipeline.into_backend()
     }
 
     /// The durability of this store's commits.
     pub fn durability(&self) -> Durability {
-        self.durability
-    }
-
-    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, WriterState> {
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn current_catalog(&self) -> Arc<Catalog> {
-        Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    pub(crate) fn reserve_node_id(&self) -> Result<NodeId> {
-        self.node_ids.allocate(&self.backend).map(NodeId)
-    }
-
-    pub(crate) fn reserve_edge_id(&self) -> Result<EdgeId> {
-        self.edge_ids.allocate(&self.backend).map(EdgeId)
+        self.pipeline.durability()
     }
 
     /// Applies mutations that carry their own ids, atomically, for example
@@ -318,14 +279,15 @@ impl<B: StorageBackend> GraphStore<B> {
             check_state_key(key)?;
             with.put(ColumnFamily::Default, key, value);
         }
+        let (node_ids, edge_ids) = self.pipeline.id_allocators();
         for m in &mutations {
             match m {
-                Mutation::CreateNode { id, .. } => self.node_ids.claim(id.0, &self.backend)?,
-                Mutation::CreateEdge { id, .. } => self.edge_ids.claim(id.0, &self.backend)?,
+                Mutation::CreateNode { id, .. } => node_ids.claim(id.0, self.backend())?,
+                Mutation::CreateEdge { id, .. } => edge_ids.claim(id.0, self.backend())?,
                 _ => {}
             }
         }
-        self.commit_explicit(mutations, with)
+        self.pipeline.commit_explicit(mutations, with)
     }
 
     /// The value of a replication state key written by
@@ -336,13 +298,13 @@ impl<B: StorageBackend> GraphStore<B> {
     /// engine errors.
     pub fn state(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         check_state_key(key)?;
-        self.backend.get(ColumnFamily::Default, key)
+        self.backend().get(ColumnFamily::Default, key)
     }
 
     /// Starts a batch of mutations committed atomically by
     /// [`GraphBatch::commit`].
     pub fn batch(&self) -> GraphBatch<'_, B> {
-        GraphBatch::new(self)
+        GraphBatch::new(&self.pipeline)
     }
 
     /// Creates a node and returns its id.
@@ -351,8 +313,8 @@ impl<B: StorageBackend> GraphStore<B> {
     /// [`Error::InvalidArgument`] for an empty label or property key or a
     /// too deeply nested value; the backend's write error.
     pub fn create_node(&self, labels: &[&str], properties: Properties) -> Result<NodeId> {
-        let id = self.reserve_node_id()?;
-        self.commit_mutations(vec![Mutation::CreateNode {
+        let id = self.pipeline.reserve_node_id()?;
+        self.pipeline.commit_mutations(vec![Mutation::CreateNode {
             id,
             labels: crate::batch::sorted_labels(labels),
             properties,
@@ -365,11 +327,12 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; invalid argument; write errors.
     pub fn set_node_property(&self, id: NodeId, key: &str, value: PropertyValue) -> Result<()> {
-        self.commit_mutations(vec![Mutation::SetNodeProperty {
-            id,
-            key: key.to_owned(),
-            value,
-        }])
+        self.pipeline
+            .commit_mutations(vec![Mutation::SetNodeProperty {
+                id,
+                key: key.to_owned(),
+                value,
+            }])
     }
 
     /// Removes one property of a node (no-op when absent).
@@ -377,10 +340,11 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn remove_node_property(&self, id: NodeId, key: &str) -> Result<()> {
-        self.commit_mutations(vec![Mutation::RemoveNodeProperty {
-            id,
-            key: key.to_owned(),
-        }])
+        self.pipeline
+            .commit_mutations(vec![Mutation::RemoveNodeProperty {
+                id,
+                key: key.to_owned(),
+            }])
     }
 
     /// Adds a label to a node (no-op when present).
@@ -388,7 +352,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; invalid argument for an empty label.
     pub fn add_label(&self, id: NodeId, label: &str) -> Result<()> {
-        self.commit_mutations(vec![Mutation::AddLabel {
+        self.pipeline.commit_mutations(vec![Mutation::AddLabel {
             id,
             label: label.to_owned(),
         }])
@@ -399,7 +363,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn remove_label(&self, id: NodeId, label: &str) -> Result<()> {
-        self.commit_mutations(vec![Mutation::RemoveLabel {
+        self.pipeline.commit_mutations(vec![Mutation::RemoveLabel {
             id,
             label: label.to_owned(),
         }])
@@ -411,7 +375,8 @@ impl<B: StorageBackend> GraphStore<B> {
     /// [`Error::NodeNotFound`]; [`Constraint::NodeHasEdges`] if it has
     /// edges (see [`detach_delete_node`](Self::detach_delete_node)).
     pub fn delete_node(&self, id: NodeId) -> Result<()> {
-        self.commit_mutations(vec![Mutation::DeleteNode { id, detach: false }])
+        self.pipeline
+            .commit_mutations(vec![Mutation::DeleteNode { id, detach: false }])
     }
 
     /// Deletes a node and all its edges, atomically.
@@ -419,7 +384,8 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::NodeNotFound`]; write errors.
     pub fn detach_delete_node(&self, id: NodeId) -> Result<()> {
-        self.commit_mutations(vec![Mutation::DeleteNode { id, detach: true }])
+        self.pipeline
+            .commit_mutations(vec![Mutation::DeleteNode { id, detach: true }])
     }
 
     /// Creates an edge from `src` to `dst` and returns its id.
@@ -434,8 +400,8 @@ impl<B: StorageBackend> GraphStore<B> {
         edge_type: &str,
         properties: Properties,
     ) -> Result<EdgeId> {
-        let id = self.reserve_edge_id()?;
-        self.commit_mutations(vec![Mutation::CreateEdge {
+        let id = self.pipeline.reserve_edge_id()?;
+        self.pipeline.commit_mutations(vec![Mutation::CreateEdge {
             id,
             src,
             dst,
@@ -450,11 +416,12 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; invalid argument; write errors.
     pub fn set_edge_property(&self, id: EdgeId, key: &str, value: PropertyValue) -> Result<()> {
-        self.commit_mutations(vec![Mutation::SetEdgeProperty {
-            id,
-            key: key.to_owned(),
-            value,
-        }])
+        self.pipeline
+            .commit_mutations(vec![Mutation::SetEdgeProperty {
+                id,
+                key: key.to_owned(),
+                value,
+            }])
     }
 
     /// Removes one property of an edge (no-op when absent).
@@ -462,10 +429,11 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; write errors.
     pub fn remove_edge_property(&self, id: EdgeId, key: &str) -> Result<()> {
-        self.commit_mutations(vec![Mutation::RemoveEdgeProperty {
-            id,
-            key: key.to_owned(),
-        }])
+        self.pipeline
+            .commit_mutations(vec![Mutation::RemoveEdgeProperty {
+                id,
+                key: key.to_owned(),
+            }])
     }
 
     /// Deletes an edge and its adjacency entries.
@@ -473,7 +441,8 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::EdgeNotFound`]; write errors.
     pub fn delete_edge(&self, id: EdgeId) -> Result<()> {
-        self.commit_mutations(vec![Mutation::DeleteEdge { id }])
+        self.pipeline
+            .commit_mutations(vec![Mutation::DeleteEdge { id }])
     }
 
     /// Declares a property index on (`label`, `property`) and builds it over
@@ -485,8 +454,8 @@ impl<B: StorageBackend> GraphStore<B> {
     pub fn create_index(&self, label: &str, property: &str) -> Result<()> {
         validate_name("labels", label)?;
         validate_name("property keys", property)?;
-        let mut writer = self.lock_writer();
-        let catalog = self.current_catalog();
+        let mut writer = self.pipeline.lock_writer();
+        let catalog = self.pipeline.current_catalog();
         if catalog.find(label, property).is_some() {
             return Err(Error::Constraint(Constraint::IndexExists {
                 label: label.to_owned(),
@@ -522,11 +491,10 @@ impl<B: StorageBackend> GraphStore<B> {
                 batch.put(ColumnFamily::Indices, &key, &[]);
             }
         }
-        self.backend.write(&batch, self.durability)?;
-        writer.next_index_id = next;
         let mut updated = (*catalog).clone();
         updated.insert(id, def);
-        *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(updated);
+        self.pipeline.write_catalog(&batch, updated)?;
+        writer.next_index_id = next;
         Ok(())
     }
 
@@ -535,8 +503,8 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// [`Error::IndexNotFound`] if none is declared; write errors.
     pub fn drop_index(&self, label: &str, property: &str) -> Result<()> {
-        let _writer = self.lock_writer();
-        let catalog = self.current_catalog();
+        let _writer = self.pipeline.lock_writer();
+        let catalog = self.pipeline.current_catalog();
         let id = catalog
             .find(label, property)
             .ok_or_else(|| Error::IndexNotFound {
@@ -550,17 +518,19 @@ impl<B: StorageBackend> GraphStore<B> {
             Some(end) => batch.delete_range(ColumnFamily::Indices, &prefix, &end),
             None => return Err(Error::invalid("index prefix has no upper bound")),
         }
-        self.backend.write(&batch, self.durability)?;
         let mut updated = (*catalog).clone();
         updated.remove(id);
-        *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(updated);
-        Ok(())
+        self.pipeline.write_catalog(&batch, updated)
     }
 
     /// A reader of the live state: each query sees the state of its own
     /// moment.
     pub fn reader(&self) -> GraphReader<'_, &B> {
-        GraphReader::new(&self.backend, &self.symbols, self.current_catalog())
+        GraphReader::new(
+            self.backend(),
+            self.pipeline.symbols(),
+            self.pipeline.current_catalog(),
+        )
     }
 
     /// A reader of a consistent snapshot: all its queries see the state at
@@ -569,9 +539,13 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// Corruption if the snapshot's index catalog does not decode.
     pub fn snapshot(&self) -> Result<GraphReader<'_, B::Snapshot<'_>>> {
-        let snap = self.backend.snapshot();
+        let snap = self.backend().snapshot();
         let catalog = Catalog::load(&snap)?;
-        Ok(GraphReader::new(snap, &self.symbols, Arc::new(catalog)))
+        Ok(GraphReader::new(
+            snap,
+            self.pipeline.symbols(),
+            Arc::new(catalog),
+        ))
     }
 
     /// The node with this id, or `None` (see [`GraphReader::get_node`]).
@@ -745,7 +719,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// Engine I/O errors.
     pub fn sync(&self) -> Result<()> {
-        self.backend.sync()
+        self.backend().sync()
     }
 
     /// Asks the backend to persist in-memory state to its main files.
@@ -753,6 +727,6 @@ impl<B: StorageBackend> GraphStore<B> {
     /// # Errors
     /// Engine I/O errors.
     pub fn flush(&self) -> Result<()> {
-        self.backend.flush()
+        self.backend().flush()
     }
 }

@@ -1,5 +1,8 @@
-//! The commit pipeline: a queue for group commit, the general transaction
-//! path and the creation-only path.
+//! The commit pipeline: everything a commit goes through, owned by one
+//! [`CommitPipeline`] that the store holds: the backend, the queue for group
+//! commit, the writer lock and the state only its holder touches, the id
+//! allocators, the symbol dictionary and index catalog in memory, and the
+//! one function that writes a commit ([`CommitPipeline::write`]).
 //!
 //! Every commit request enters a queue, then waits for the writer lock.
 //! Whoever holds the lock takes the whole queue (its own request and those
@@ -9,15 +12,53 @@
 //! `Strict` writers.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use graph_core::codec::{self, SymbolId, meta};
-use graph_core::{ColumnFamily, Error, NodeId, Result, StorageBackend, WriteBatch};
+use graph_core::{
+    ColumnFamily, Durability, EdgeId, Error, NodeId, Result, StorageBackend, WriteBatch,
+};
 
+use crate::catalog::{Catalog, Symbols};
+use crate::clock::Clock;
+use crate::ids::IdAllocator;
+use crate::known::KnownNodes;
 use crate::mutation::Mutation;
-use crate::prepare::{self, Prepared};
-use crate::store::{GraphStore, WriterState};
+use crate::prepare::{self, BatchPool, Prepared};
 use crate::txn::{Counters, Effects, Txn};
+
+/// State only the (single) committing writer touches.
+#[derive(Debug)]
+pub(crate) struct WriterState {
+    pub(crate) counters: Counters,
+    pub(crate) known: KnownNodes,
+    pub(crate) next_index_id: u32,
+}
+
+/// What a store's commits go through (see the module documentation).
+pub(crate) struct CommitPipeline<B: StorageBackend> {
+    backend: Arc<B>,
+    durability: Durability,
+    clock: Arc<dyn Clock>,
+    writer: Mutex<WriterState>,
+    queue: Mutex<Vec<Request>>,
+    /// Write batches of creation-only commits, kept for reuse.
+    batches: BatchPool,
+    node_ids: IdAllocator,
+    edge_ids: IdAllocator,
+    symbols: RwLock<Symbols>,
+    catalog: RwLock<Arc<Catalog>>,
+}
+
+/// What the store read from its metadata when it opened, to start the
+/// pipeline with.
+pub(crate) struct Opened {
+    pub(crate) writer: WriterState,
+    pub(crate) next_node_id: u64,
+    pub(crate) next_edge_id: u64,
+    pub(crate) symbols: Symbols,
+    pub(crate) catalog: Catalog,
+}
 
 /// How many touched records one general-path write gathers at most.
 const GROUP_LIMIT: usize = 50_000;
@@ -62,7 +103,104 @@ impl Slot {
     }
 }
 
-impl<B: StorageBackend> GraphStore<B> {
+impl<B: StorageBackend> CommitPipeline<B> {
+    /// A pipeline over `backend`, starting from what the store read when it
+    /// opened.
+    pub(crate) fn new(
+        backend: B,
+        durability: Durability,
+        clock: Arc<dyn Clock>,
+        opened: Opened,
+    ) -> Self {
+        CommitPipeline {
+            backend: Arc::new(backend),
+            durability,
+            clock,
+            writer: Mutex::new(opened.writer),
+            queue: Mutex::new(Vec::new()),
+            batches: BatchPool::default(),
+            node_ids: IdAllocator::new(meta::NEXT_NODE_ID, opened.next_node_id),
+            edge_ids: IdAllocator::new(meta::NEXT_EDGE_ID, opened.next_edge_id),
+            symbols: RwLock::new(opened.symbols),
+            catalog: RwLock::new(Arc::new(opened.catalog)),
+        }
+    }
+
+    /// The backend.
+    pub(crate) fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// Gives the backend back.
+    pub(crate) fn into_backend(self) -> B {
+        match Arc::try_unwrap(self.backend) {
+            Ok(backend) => backend,
+            // Nothing else holds the backend: the pipeline never lends its
+            // `Arc` out.
+            Err(_) => unreachable!("the pipeline's backend is shared"),
+        }
+    }
+
+    /// The durability of every commit.
+    pub(crate) fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// The clock that stamps creations and updates.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// Write batches kept for reuse by creation-only commits.
+    pub(crate) fn batches(&self) -> &BatchPool {
+        &self.batches
+    }
+
+    /// The in-memory symbol dictionary.
+    pub(crate) fn symbols(&self) -> &RwLock<Symbols> {
+        &self.symbols
+    }
+
+    /// The symbol dictionary, read-locked.
+    pub(crate) fn read_symbols(&self) -> RwLockReadGuard<'_, Symbols> {
+        self.symbols.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The writer lock: held by one committer at a time, it guards the
+    /// state only commits touch.
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, WriterState> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The index catalog as of now.
+    pub(crate) fn current_catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Writes a change of the index catalog (`batch`: the definition and
+    /// the index entries added or removed), then publishes `catalog`. The
+    /// caller holds the writer lock.
+    pub(crate) fn write_catalog(&self, batch: &WriteBatch, catalog: Catalog) -> Result<()> {
+        self.write(batch, &[])?;
+        *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
+        Ok(())
+    }
+
+    /// The node and edge id allocators.
+    pub(crate) fn id_allocators(&self) -> (&IdAllocator, &IdAllocator) {
+        (&self.node_ids, &self.edge_ids)
+    }
+
+    /// Reserves a new node id.
+    pub(crate) fn reserve_node_id(&self) -> Result<NodeId> {
+        self.node_ids.allocate(&*self.backend).map(NodeId)
+    }
+
+    /// Reserves a new edge id.
+    pub(crate) fn reserve_edge_id(&self) -> Result<EdgeId> {
+        self.edge_ids.allocate(&*self.backend).map(EdgeId)
+    }
+
     /// Commits `mutations` atomically: all of them, or none when any fails
     /// (the error is the earliest failing mutation's).
     pub(crate) fn commit_mutations(&self, mutations: Vec<Mutation>) -> Result<()> {
@@ -211,19 +349,23 @@ impl<B: StorageBackend> GraphStore<B> {
             );
             (batch, new, out)
         };
-        self.write_with_symbols(&batch, &new)?;
+        self.write(&batch, &new)?;
         out.extend(new);
         Ok(out)
     }
 
-    /// Writes `batch`, then publishes its `new` symbols in memory.
+    /// Writes `batch`, then publishes its `new` symbols in memory: the one
+    /// write of every commit, index change and repair of the store (id
+    /// leases and the dictionary entries of a creation-only commit's new
+    /// symbols are written ahead, on their own). The caller holds the
+    /// writer lock.
     ///
     /// Publishing only after a successful write means no committer (in
     /// particular no creation-only commit encoding outside the writer lock)
     /// can use a symbol whose dictionary entry is not committed. Readers
     /// that meet a committed symbol before it is published resolve it from
     /// the dictionary in their view (see `GraphReader`).
-    fn write_with_symbols(&self, batch: &WriteBatch, new: &[(Arc<str>, SymbolId)]) -> Result<()> {
+    pub(crate) fn write(&self, batch: &WriteBatch, new: &[(Arc<str>, SymbolId)]) -> Result<()> {
         self.backend.write(batch, self.durability)?;
         if !new.is_empty() {
             let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
@@ -287,7 +429,7 @@ impl<B: StorageBackend> GraphStore<B> {
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
             let single = requests.len() == 1;
-            let mut txn = Txn::new(&self.backend, &writer.known);
+            let mut txn = Txn::new(&*self.backend, &writer.known);
             let mut accepted: Vec<Arc<Slot>> = Vec::new();
             let mut with_accepted = WriteBatch::new();
             for request in requests.by_ref() {
@@ -361,7 +503,7 @@ impl<B: StorageBackend> GraphStore<B> {
         if batch.is_empty() {
             return Ok(());
         }
-        self.write_with_symbols(batch, &fx.new_symbols)?;
+        self.write(batch, &fx.new_symbols)?;
         for id in &fx.created {
             writer.known.insert(id.0);
         }
@@ -432,7 +574,7 @@ impl<B: StorageBackend> GraphStore<B> {
                 &codec::encode_u64_value(c.edge_count + edges),
             );
         }
-        let result = self.backend.write(&batch, self.durability);
+        let result = self.write(&batch, &[]);
         self.batches.give(batch);
         if result.is_ok() {
             for id in created_order {
@@ -493,8 +635,8 @@ mod tests {
     #[test]
     fn intern_returns_names_interned_meanwhile() -> graph_core::Result<()> {
         let store = GraphStore::open(MemoryBackend::new())?;
-        let first = store.intern(&["P"])?;
-        let both = store.intern(&["P", "X"])?;
+        let first = store.pipeline.intern(&["P"])?;
+        let both = store.pipeline.intern(&["P", "X"])?;
         let names: Vec<&str> = both.iter().map(|(n, _)| &**n).collect();
         assert_eq!(names, ["P", "X"]);
         assert_eq!(both[0].1, first[0].1);
