@@ -73,7 +73,7 @@ pub fn fjall_store(dir: &Path, durability: Durability) -> BoxResult<GraphStore<F
     )
 }
 
-fn durable_store<B: StorageBackend>(
+fn durable_store<B: StorageBackend + 'static>(
     backend: B,
     durability: Durability,
 ) -> BoxResult<GraphStore<B>> {

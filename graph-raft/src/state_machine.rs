@@ -78,7 +78,7 @@ impl<B: StorageBackend + 'static> Shared<B> {
     }
 }
 
-fn open_graph<B: StorageBackend>(
+fn open_graph<B: StorageBackend + 'static>(
     backend: &Arc<B>,
     clock: &Arc<EntryClock>,
 ) -> Result<GraphStore<Arc<B>>> {

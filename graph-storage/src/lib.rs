@@ -29,6 +29,7 @@
     clippy::host_endian_bytes
 )]
 
+mod adjacency;
 mod batch;
 pub mod bulk;
 mod catalog;
@@ -45,6 +46,7 @@ mod store;
 mod txn;
 mod verify;
 
+pub use adjacency::{Adjacency, AdjacencyStatus, EdgeEntry, EdgeTypeId, Neighbors};
 pub use batch::GraphBatch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use graph_core::codec::value::{validate_properties, validate_property};

@@ -19,6 +19,7 @@ use graph_core::{
     ColumnFamily, Durability, EdgeId, Error, NodeId, Result, StorageBackend, WriteBatch,
 };
 
+use crate::adjacency::{AdjacencyCache, Graph};
 use crate::catalog::{Catalog, Symbols};
 use crate::clock::Clock;
 use crate::ids::IdAllocator;
@@ -37,6 +38,9 @@ pub(crate) struct WriterState {
 
 /// What a store's commits go through (see the module documentation).
 pub(crate) struct CommitPipeline<B: StorageBackend> {
+    /// Declared first, so it is dropped first: dropping it stops and joins
+    /// its build thread, which holds the backend.
+    adjacency: AdjacencyCache,
     backend: Arc<B>,
     durability: Durability,
     clock: Arc<dyn Clock>,
@@ -58,6 +62,8 @@ pub(crate) struct Opened {
     pub(crate) next_edge_id: u64,
     pub(crate) symbols: Symbols,
     pub(crate) catalog: Catalog,
+    /// Whether to hold the adjacency in RAM, and within how many bytes.
+    pub(crate) adjacency: Option<u64>,
 }
 
 /// How many touched records one general-path write gathers at most.
@@ -103,17 +109,28 @@ impl Slot {
     }
 }
 
-impl<B: StorageBackend> CommitPipeline<B> {
+impl<B: StorageBackend + 'static> CommitPipeline<B> {
     /// A pipeline over `backend`, starting from what the store read when it
-    /// opened.
+    /// opened; the adjacency in RAM starts building now if it is on.
     pub(crate) fn new(
         backend: B,
         durability: Durability,
         clock: Arc<dyn Clock>,
         opened: Opened,
     ) -> Self {
+        let backend = Arc::new(backend);
+        let adjacency = match opened.adjacency {
+            Some(budget) => AdjacencyCache::start(
+                &backend,
+                budget,
+                opened.next_node_id,
+                opened.writer.counters.edge_count,
+            ),
+            None => AdjacencyCache::off(),
+        };
         CommitPipeline {
-            backend: Arc::new(backend),
+            adjacency,
+            backend,
             durability,
             clock,
             writer: Mutex::new(opened.writer),
@@ -125,20 +142,39 @@ impl<B: StorageBackend> CommitPipeline<B> {
             catalog: RwLock::new(Arc::new(opened.catalog)),
         }
     }
+}
 
+impl<B: StorageBackend> CommitPipeline<B> {
     /// The backend.
     pub(crate) fn backend(&self) -> &B {
         &self.backend
     }
 
-    /// Gives the backend back.
+    /// Gives the backend back, once the adjacency's build thread (the only
+    /// other holder of the backend) has stopped.
     pub(crate) fn into_backend(self) -> B {
-        match Arc::try_unwrap(self.backend) {
+        let CommitPipeline {
+            adjacency, backend, ..
+        } = self;
+        drop(adjacency);
+        match Arc::try_unwrap(backend) {
             Ok(backend) => backend,
-            // Nothing else holds the backend: the pipeline never lends its
-            // `Arc` out.
-            Err(_) => unreachable!("the pipeline's backend is shared"),
+            // The build thread was joined, and nothing else is lent the
+            // `Arc`.
+            Err(_) => unreachable!("the pipeline's backend is still shared"),
         }
+    }
+
+    /// The adjacency in RAM.
+    pub(crate) fn adjacency(&self) -> &AdjacencyCache {
+        &self.adjacency
+    }
+
+    /// A snapshot of the engine and the adjacency version of the same
+    /// moment (none if the adjacency is not ready).
+    pub(crate) fn snapshot(&self) -> (B::Snapshot<'_>, Option<Arc<Graph>>) {
+        let _guard = self.adjacency.snapshot_guard();
+        (self.backend.snapshot(), self.adjacency.pin())
     }
 
     /// The durability of every commit.
@@ -360,12 +396,18 @@ impl<B: StorageBackend> CommitPipeline<B> {
     /// symbols are written ahead, on their own). The caller holds the
     /// writer lock.
     ///
+    /// The adjacency in RAM gets the batch's adjacency changes before this
+    /// returns, so before the commit is acknowledged; a snapshot taken
+    /// meanwhile waits for both (see `adjacency/cache.rs`).
+    ///
     /// Publishing only after a successful write means no committer (in
     /// particular no creation-only commit encoding outside the writer lock)
     /// can use a symbol whose dictionary entry is not committed. Readers
     /// that meet a committed symbol before it is published resolve it from
     /// the dictionary in their view (see `GraphReader`).
     pub(crate) fn write(&self, batch: &WriteBatch, new: &[(Arc<str>, SymbolId)]) -> Result<()> {
+        let changes = self.adjacency.changes_of(batch);
+        let _visible = changes.as_ref().map(|_| self.adjacency.commit_guard());
         self.backend.write(batch, self.durability)?;
         if !new.is_empty() {
             let mut symbols = self.symbols.write().unwrap_or_else(PoisonError::into_inner);
@@ -373,6 +415,11 @@ impl<B: StorageBackend> CommitPipeline<B> {
                 symbols.insert(Arc::clone(name), *id);
                 symbols.next = symbols.next.max(id.0 + 1);
             }
+        }
+        // After the symbols: every type id in the adjacency has its name
+        // published.
+        if let Some(changes) = changes {
+            self.adjacency.apply(changes);
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use graph_core::{
     ReadView, Result, ScanDirection, prefix_end,
 };
 
+use crate::adjacency::{self, Adjacency, EdgeEntry, EdgeTypeId, Entry, IN, OUT, RamSource};
 use crate::catalog::{Catalog, Symbols};
 
 /// One edge as seen from a node's adjacency, read without decoding the edge
@@ -45,15 +46,65 @@ pub struct GraphReader<'s, V: ReadView> {
     view: V,
     symbols: &'s RwLock<Symbols>,
     catalog: Arc<Catalog>,
+    /// The adjacency in RAM this reader answers adjacency reads from when
+    /// it is there (the engine's `indices` otherwise).
+    ram: RamSource<'s>,
 }
 
 impl<'s, V: ReadView> GraphReader<'s, V> {
-    pub(crate) fn new(view: V, symbols: &'s RwLock<Symbols>, catalog: Arc<Catalog>) -> Self {
+    pub(crate) fn new(
+        view: V,
+        symbols: &'s RwLock<Symbols>,
+        catalog: Arc<Catalog>,
+        ram: RamSource<'s>,
+    ) -> Self {
         GraphReader {
             view,
             symbols,
             catalog,
+            ram,
         }
+    }
+
+    /// The adjacency in RAM as this reader sees it, pinned: for a snapshot
+    /// reader the version of its snapshot, for the live reader the current
+    /// one. `None` when the store holds no adjacency in RAM (turned off,
+    /// not built yet, or too large for its budget: see
+    /// [`GraphStore::adjacency_status`](crate::GraphStore::adjacency_status)).
+    pub fn adjacency(&self) -> Option<Adjacency<'s>> {
+        self.ram.pin().map(|g| Adjacency::new(g, self.symbols))
+    }
+
+    /// Runs `f` on the lists of `node` in `dir` from the adjacency in RAM
+    /// (the outgoing list, empty unless `dir` asks for it, and the incoming
+    /// one likewise; only entries of `edge_type` if given), or
+    /// returns `None` when the reader has no adjacency in RAM or the type
+    /// is not published in memory yet (the engine answers then).
+    fn with_lists<R>(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+        f: impl FnOnce(&[Entry], &[Entry]) -> R,
+    ) -> Option<R> {
+        let ty = match edge_type {
+            Some(name) => Some(self.symbols().id(name)?.0),
+            None => None,
+        };
+        self.ram.with(|g| {
+            let pick = |d: usize| {
+                let list = g.list(d, node.0);
+                match ty {
+                    Some(t) => adjacency::of_type(list, t),
+                    None => list,
+                }
+            };
+            match dir {
+                Direction::Outgoing => f(pick(OUT), &[]),
+                Direction::Incoming => f(&[], pick(IN)),
+                Direction::Both => f(pick(OUT), pick(IN)),
+            }
+        })
     }
 
     /// The underlying byte-level view.
@@ -289,8 +340,21 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         dir: Direction,
         edge_type: Option<&str>,
     ) -> Result<Vec<EdgeRef>> {
-        let mut out = Vec::new();
         let mut refs = EdgeRefs::new(self);
+        let from_ram = self.with_lists(node, dir, edge_type, |a, b| {
+            let mut out = Vec::with_capacity(a.len() + b.len());
+            for e in a {
+                out.push(refs.of_entry(node, AdjacencyDir::Out, e)?);
+            }
+            for e in b {
+                out.push(refs.of_entry(node, AdjacencyDir::In, e)?);
+            }
+            Ok(out)
+        });
+        if let Some(out) = from_ram {
+            return out;
+        }
+        let mut out = Vec::new();
         self.visit_adjacency(node, dir, edge_type, |k| {
             out.push(refs.decode(k)?);
             Ok(())
@@ -309,6 +373,14 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         dir: Direction,
         edge_type: Option<&str>,
     ) -> Result<Vec<NodeId>> {
+        let from_ram = self.with_lists(node, dir, edge_type, |a, b| {
+            let mut out = Vec::with_capacity(a.len() + b.len());
+            out.extend(a.iter().chain(b).map(|e| NodeId(u64::from(e.other))));
+            out
+        });
+        if let Some(out) = from_ram {
+            return Ok(out);
+        }
         let mut out = Vec::new();
         self.visit_adjacency(node, dir, edge_type, |k| {
             out.push(AdjacencyKey::decode(k)?.other);
@@ -324,6 +396,9 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     /// # Errors
     /// An engine error.
     pub fn degree(&self, node: NodeId, dir: Direction, edge_type: Option<&str>) -> Result<u64> {
+        if let Some(n) = self.with_lists(node, dir, edge_type, |a, b| (a.len() + b.len()) as u64) {
+            return Ok(n);
+        }
         let mut n = 0u64;
         self.visit_adjacency(node, dir, edge_type, |_| {
             n += 1;
@@ -622,6 +697,148 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
     }
 }
 
+/// Whole-graph reads: every node's degree, every edge, without one call
+/// per node. Served from the adjacency in RAM when the reader has it (see
+/// [`GraphReader::adjacency`]), otherwise by one sequential scan of the
+/// adjacency entries of `indices`; the answers are the same.
+impl<'s, V: ReadView> GraphReader<'s, V> {
+    /// One past the largest node id of the store (0 when it has no node),
+    /// read with one seek: the length of [`degrees`](Self::degrees).
+    ///
+    /// # Errors
+    /// Corruption of the last node key; engine errors.
+    pub fn node_id_bound(&self) -> Result<u64> {
+        let last = self.view.collect_range(
+            ColumnFamily::Nodes,
+            KeyRange::all(),
+            ScanDirection::Reverse,
+            Some(1),
+        )?;
+        match last.first() {
+            Some((k, _)) => Ok(codec::decode_node_key(k)?.0.saturating_add(1)),
+            None => Ok(0),
+        }
+    }
+
+    /// The degree in `dir` of every node, indexed by node id: entry `i` is
+    /// [`degree`](Self::degree)`(i, dir, None)` (0 for an id without a
+    /// node), and the vector is [`node_id_bound`](Self::node_id_bound)
+    /// long.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when node ids are too sparse for an array
+    /// by id (the largest id above 64 times the node count plus 2^24: ids
+    /// skip at most 65,536 at a reopen, so only chosen ids get there);
+    /// corruption of an adjacency key; engine errors.
+    pub fn degrees(&self, dir: Direction) -> Result<Vec<u64>> {
+        let bound = self.node_id_bound()?;
+        let limit = self
+            .node_count()?
+            .saturating_mul(64)
+            .saturating_add(1 << 24);
+        let len = usize::try_from(bound)
+            .ok()
+            .filter(|_| bound <= limit)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "node ids reach {bound}, too sparse for degrees by id; ask degree() per node"
+                ))
+            })?;
+        let mut out = vec![0u64; len];
+        if let Some(adj) = self.adjacency() {
+            for (slot, d) in out.iter_mut().zip(adj.degrees(dir)) {
+                *slot = u64::from(d);
+            }
+            return Ok(out);
+        }
+        let tags: &[u8] = match dir {
+            Direction::Outgoing => &[codec::index_tag::OUT],
+            Direction::Incoming => &[codec::index_tag::IN],
+            Direction::Both => &[codec::index_tag::OUT, codec::index_tag::IN],
+        };
+        for tag in tags {
+            self.view.scan_prefix(
+                ColumnFamily::Indices,
+                &[*tag],
+                ScanDirection::Forward,
+                &mut |k, _| {
+                    let node = AdjacencyKey::decode(k)?.node.0;
+                    if let Some(slot) = usize::try_from(node).ok().and_then(|i| out.get_mut(i)) {
+                        *slot += 1;
+                    }
+                    Ok(ControlFlow::Continue(()))
+                },
+            )?;
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` for every edge once, by source id and then in the order
+    /// of [`edges`](Self::edges); nothing is decoded but adjacency (the
+    /// type is an id: see [`edge_type_name`](Self::edge_type_name)).
+    ///
+    /// # Errors
+    /// Corruption of an adjacency key (read from the engine); engine
+    /// errors. `f` has seen the edges before the failure.
+    pub fn for_each_edge(&self, mut f: impl FnMut(EdgeEntry)) -> Result<()> {
+        if let Some(adj) = self.adjacency() {
+            adj.for_each_edge(f);
+            return Ok(());
+        }
+        self.view.scan_prefix(
+            ColumnFamily::Indices,
+            &[codec::index_tag::OUT],
+            ScanDirection::Forward,
+            &mut |k, _| {
+                let a = AdjacencyKey::decode(k)?;
+                f(EdgeEntry {
+                    id: a.edge,
+                    src: a.node,
+                    dst: a.other,
+                    edge_type: a.edge_type,
+                });
+                Ok(ControlFlow::Continue(()))
+            },
+        )
+    }
+
+    /// Folds every edge, on all the machine's cores when the adjacency is
+    /// in RAM (see [`Adjacency::fold_edges`]; one accumulator per thread,
+    /// returned in no particular order), on this thread otherwise (one
+    /// accumulator).
+    ///
+    /// # Errors
+    /// As [`for_each_edge`](Self::for_each_edge).
+    pub fn fold_edges<A: Send>(
+        &self,
+        init: impl Fn() -> A + Sync,
+        fold: impl Fn(&mut A, EdgeEntry) + Sync,
+    ) -> Result<Vec<A>> {
+        if let Some(adj) = self.adjacency() {
+            return Ok(adj.fold_edges(init, fold));
+        }
+        let mut acc = init();
+        self.for_each_edge(|e| fold(&mut acc, e))?;
+        Ok(vec![acc])
+    }
+
+    /// The id of edge type (or label) `name`, if the store has named it.
+    ///
+    /// # Errors
+    /// Corruption of the dictionary; engine errors.
+    pub fn edge_type_id(&self, name: &str) -> Result<Option<EdgeTypeId>> {
+        self.symbol_id(name)
+    }
+
+    /// The name of edge type `id`, as [`EdgeEntry::edge_type`] holds it.
+    ///
+    /// # Errors
+    /// Corruption when the store has no symbol `id`; engine errors.
+    pub fn edge_type_name(&self, id: EdgeTypeId) -> Result<Arc<str>> {
+        self.symbol_name(id, &meta::symbol_by_id(id))
+    }
+}
+
 /// Decodes adjacency keys into [`EdgeRef`]s, resolving each type id to its
 /// name once.
 struct EdgeRefs<'r, 's, V: ReadView> {
@@ -639,14 +856,7 @@ impl<'r, 's, V: ReadView> EdgeRefs<'r, 's, V> {
 
     fn decode(&mut self, key: &[u8]) -> Result<EdgeRef> {
         let a = AdjacencyKey::decode(key)?;
-        let name = match self.names.iter().find(|(id, _)| *id == a.edge_type) {
-            Some((_, name)) => Arc::clone(name),
-            None => {
-                let name = self.reader.symbol_name(a.edge_type, key)?;
-                self.names.push((a.edge_type, Arc::clone(&name)));
-                name
-            }
-        };
+        let name = self.name(a.edge_type, key)?;
         let (src, dst) = match a.dir {
             AdjacencyDir::Out => (a.node, a.other),
             AdjacencyDir::In => (a.other, a.node),
@@ -657,6 +867,40 @@ impl<'r, 's, V: ReadView> EdgeRefs<'r, 's, V> {
             dst,
             edge_type: name,
         })
+    }
+
+    /// The edge of entry `e`, filed under `node` in `dir`, of the adjacency
+    /// in RAM.
+    fn of_entry(&mut self, node: NodeId, dir: AdjacencyDir, e: &Entry) -> Result<EdgeRef> {
+        let other = NodeId(u64::from(e.other));
+        let key = AdjacencyKey {
+            dir,
+            node,
+            edge_type: SymbolId(e.ty),
+            other,
+            edge: EdgeId(e.edge),
+        };
+        let name = self.name(key.edge_type, &key.encode())?;
+        let (src, dst) = match dir {
+            AdjacencyDir::Out => (node, other),
+            AdjacencyDir::In => (other, node),
+        };
+        Ok(EdgeRef {
+            id: key.edge,
+            src,
+            dst,
+            edge_type: name,
+        })
+    }
+
+    /// The name of type `id`, met in adjacency key `key`.
+    fn name(&mut self, id: SymbolId, key: &[u8]) -> Result<Arc<str>> {
+        if let Some((_, name)) = self.names.iter().find(|(known, _)| *known == id) {
+            return Ok(Arc::clone(name));
+        }
+        let name = self.reader.symbol_name(id, key)?;
+        self.names.push((id, Arc::clone(&name)));
+        Ok(name)
     }
 }
 
@@ -807,6 +1051,9 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         dir: Direction,
         edge_type: Option<&str>,
     ) -> Result<impl Iterator<Item = Result<EdgeRef>> + '_> {
+        if let Some(edges) = self.iter_edges_in_ram(node, dir, edge_type) {
+            return Ok(Box::new(edges) as Box<dyn Iterator<Item = Result<EdgeRef>> + '_>);
+        }
         // An unknown type has no edges: both directions stay empty.
         let (ty, known) = match edge_type {
             Some(name) => match self.symbol_id(name)? {
@@ -838,7 +1085,53 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
             AdjacencyDir::In,
             matches!(dir, Direction::Incoming | Direction::Both),
         );
-        Ok(out.into_iter().flatten().chain(inc.into_iter().flatten()))
+        Ok(Box::new(
+            out.into_iter().flatten().chain(inc.into_iter().flatten()),
+        ))
+    }
+
+    /// [`iter_edges_of`](Self::iter_edges_of) from the adjacency in RAM,
+    /// pinned for the iterator's life, if this reader has one.
+    fn iter_edges_in_ram(
+        &self,
+        node: NodeId,
+        dir: Direction,
+        edge_type: Option<&str>,
+    ) -> Option<impl Iterator<Item = Result<EdgeRef>> + '_> {
+        let graph = self.ram.pin()?;
+        let ty = match edge_type {
+            Some(name) => Some(self.symbols().id(name)?.0),
+            None => None,
+        };
+        // Where each direction's wanted entries lie in the node's list.
+        let range = |d: usize| {
+            let list = graph.list(d, node.0);
+            match ty {
+                Some(t) => {
+                    let start = list.partition_point(|e| e.ty < t);
+                    (start, list.partition_point(|e| e.ty <= t))
+                }
+                None => (0, list.len()),
+            }
+        };
+        let (out, inc) = match dir {
+            Direction::Outgoing => (range(OUT), (0, 0)),
+            Direction::Incoming => ((0, 0), range(IN)),
+            Direction::Both => (range(OUT), range(IN)),
+        };
+        let mut refs = EdgeRefs::new(self);
+        let items = (out.0..out.1)
+            .map(|i| (OUT, i))
+            .chain((inc.0..inc.1).map(|i| (IN, i)));
+        Some(items.filter_map(move |(d, i)| {
+            let e = *graph.list(d, node.0).get(i)?;
+            let dir = if d == OUT {
+                AdjacencyDir::Out
+            } else {
+                AdjacencyDir::In
+            };
+            Some(refs.of_entry(node, dir, &e))
+        }))
     }
 }
 

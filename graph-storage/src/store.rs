@@ -10,6 +10,7 @@ use graph_core::{
     WriteBatch, prefix_end,
 };
 
+use crate::adjacency::{Adjacency, AdjacencyStatus, RamSource, default_budget};
 use crate::batch::GraphBatch;
 use crate::catalog::{Catalog, Symbols};
 use crate::clock::{Clock, SystemClock};
@@ -20,7 +21,7 @@ use crate::read::{EdgeRef, GraphReader, IndexInfo};
 use crate::txn::{Counters, validate_name};
 use crate::verify::{AuditProgress, VerifyReport};
 
-/// How a [`GraphStore`] writes.
+/// How a [`GraphStore`] writes, and what it holds in RAM.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// The durability of every commit (default [`Durability::Strict`]).
@@ -28,6 +29,13 @@ pub struct StoreOptions {
     /// Where `created_at` and `updated_at` come from (default
     /// [`SystemClock`]).
     pub clock: Arc<dyn Clock>,
+    /// Whether the adjacency is held in RAM (default on; see
+    /// [`GraphStore::adjacency_status`]).
+    pub adjacency: bool,
+    /// The most bytes the adjacency in RAM may hold (default a quarter of
+    /// the machine's memory, 1 GiB where that cannot be read). A store
+    /// whose adjacency needs more is read from the engine.
+    pub adjacency_budget: u64,
 }
 
 impl Default for StoreOptions {
@@ -35,6 +43,8 @@ impl Default for StoreOptions {
         StoreOptions {
             durability: Durability::Strict,
             clock: Arc::new(SystemClock),
+            adjacency: true,
+            adjacency_budget: default_budget(),
         }
     }
 }
@@ -49,6 +59,19 @@ impl StoreOptions {
     /// These options with another clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// These options with the adjacency in RAM on or off.
+    pub fn adjacency(mut self, on: bool) -> Self {
+        self.adjacency = on;
+        self
+    }
+
+    /// These options with another budget for the adjacency in RAM, in
+    /// bytes.
+    pub fn adjacency_budget(mut self, bytes: u64) -> Self {
+        self.adjacency_budget = bytes;
         self
     }
 }
@@ -183,7 +206,7 @@ fn check_format(backend: &impl StorageBackend) -> Result<()> {
     backend.write(&batch, Durability::Strict)
 }
 
-impl<B: StorageBackend> GraphStore<B> {
+impl<B: StorageBackend + 'static> GraphStore<B> {
     /// Opens the graph in `backend` with default [`StoreOptions`],
     /// initializing an empty backend.
     ///
@@ -197,6 +220,11 @@ impl<B: StorageBackend> GraphStore<B> {
     /// the current format version and [`LIBRARY_VERSION`] (a synced write);
     /// a store of an older format this build reads is migrated in place
     /// (one synced write; see [`codec::FORMAT_VERSION`]).
+    ///
+    /// With [`StoreOptions::adjacency`] on, the adjacency starts building
+    /// in RAM on a thread of its own: `open_with` does not wait for it, and
+    /// reads go to the engine until it is ready (see
+    /// [`adjacency_status`](Self::adjacency_status)).
     ///
     /// # Errors
     /// [`Error::IncompatibleFormat`] if the backend holds data without a
@@ -220,12 +248,15 @@ impl<B: StorageBackend> GraphStore<B> {
                 known: KnownNodes::default(),
                 next_index_id: read_u32(&backend, meta::NEXT_INDEX_ID)?,
             },
+            adjacency: options.adjacency.then_some(options.adjacency_budget),
         };
         Ok(GraphStore {
             pipeline: CommitPipeline::new(backend, options.durability, options.clock, opened),
         })
     }
+}
 
+impl<B: StorageBackend> GraphStore<B> {
     /// The backend.
     pub fn backend(&self) -> &B {
         self.pipeline.backend()
@@ -530,22 +561,45 @@ impl<B: StorageBackend> GraphStore<B> {
             self.backend(),
             self.pipeline.symbols(),
             self.pipeline.current_catalog(),
+            RamSource::Live(self.pipeline.adjacency()),
         )
     }
 
     /// A reader of a consistent snapshot: all its queries see the state at
-    /// this call, whatever is committed afterwards.
+    /// this call, whatever is committed afterwards. It pins the adjacency
+    /// in RAM of the same moment when that is ready (a commit in progress
+    /// is waited for, so both show the same commits).
     ///
     /// # Errors
     /// Corruption if the snapshot's index catalog does not decode.
     pub fn snapshot(&self) -> Result<GraphReader<'_, B::Snapshot<'_>>> {
-        let snap = self.backend().snapshot();
+        let (snap, graph) = self.pipeline.snapshot();
         let catalog = Catalog::load(&snap)?;
         Ok(GraphReader::new(
             snap,
             self.pipeline.symbols(),
             Arc::new(catalog),
+            RamSource::Pinned(graph),
         ))
+    }
+
+    /// What the adjacency in RAM is doing: off, building, ready (with the
+    /// bytes it holds), or not held (with the bytes it would need).
+    pub fn adjacency_status(&self) -> AdjacencyStatus {
+        self.pipeline.adjacency().status()
+    }
+
+    /// Waits until the adjacency in RAM is built (or its build ended
+    /// otherwise), and returns its status then. Returns at once when no
+    /// build is running.
+    pub fn wait_for_adjacency(&self) -> AdjacencyStatus {
+        self.pipeline.adjacency().wait()
+    }
+
+    /// The current adjacency in RAM, pinned (see [`Adjacency`]), or `None`
+    /// when it is not ready.
+    pub fn adjacency(&self) -> Option<Adjacency<'_>> {
+        self.reader().adjacency()
     }
 
     /// The node with this id, or `None` (see [`GraphReader::get_node`]).

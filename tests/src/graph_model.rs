@@ -59,6 +59,10 @@ pub enum GOp {
     FindRange(String, String, Bound<PropertyValue>, Bound<PropertyValue>),
     /// Node and edge counts.
     Counts,
+    /// Every edge, by the whole-graph walk (`for_each_edge`).
+    AllEdges,
+    /// The degree of every node by id (`degrees`).
+    Degrees(Direction),
     /// Close and reopen the store.
     Reopen,
     /// Run the integrity check (must be clean).
@@ -375,6 +379,25 @@ impl GraphModel {
                 .map(GObs::Ids)
             }
             GOp::Counts => Ok(GObs::Pair(self.nodes.len() as u64, self.edges.len() as u64)),
+            GOp::AllEdges => Ok(GObs::EdgeList(
+                self.edges
+                    .iter()
+                    .map(|(id, e)| (*id, e.src, e.dst, e.ty.clone()))
+                    .collect(),
+            )),
+            GOp::Degrees(dir) => {
+                let bound = self.nodes.keys().next_back().map_or(0, |n| n + 1);
+                let mut d = vec![0u64; bound as usize];
+                for e in self.edges.values() {
+                    if *dir != Direction::Incoming {
+                        d[e.src as usize] += 1;
+                    }
+                    if *dir != Direction::Outgoing {
+                        d[e.dst as usize] += 1;
+                    }
+                }
+                Ok(GObs::Ids(d))
+            }
             GOp::Reopen => {
                 // A reopen continues after the persisted id lease.
                 self.next_node = self.next_node.next_multiple_of(graph_storage::ID_BLOCK);
@@ -511,6 +534,30 @@ pub fn apply_store<B: StorageBackend>(store: &GraphStore<B>, op: &GOp) -> (GObs,
             let (n, e) = (store.node_count()?, store.edge_count()?);
             Ok((GObs::Pair(n, e), String::new()))
         }
+        GOp::AllEdges => {
+            let reader = store.reader();
+            let mut rows = Vec::new();
+            reader.for_each_edge(|e| rows.push(e))?;
+            let full = format!("{rows:?}");
+            let mut folded: Vec<_> = reader
+                .fold_edges(Vec::new, |acc, e| acc.push(e))?
+                .into_iter()
+                .flatten()
+                .collect();
+            folded.sort_by_key(|e| (e.src, e.edge_type, e.dst, e.id));
+            assert_eq!(folded, rows, "fold_edges and for_each_edge differ");
+            let mut out = Vec::new();
+            for e in rows {
+                let ty = reader.edge_type_name(e.edge_type)?;
+                out.push((e.id.0, e.src.0, e.dst.0, ty.to_string()));
+            }
+            out.sort();
+            Ok((GObs::EdgeList(out), full))
+        }
+        GOp::Degrees(dir) => {
+            let d = store.reader().degrees(*dir)?;
+            Ok((GObs::Ids(d.clone()), format!("{d:?}")))
+        }
         GOp::Verify => {
             let report = store.verify()?;
             assert!(report.is_clean(), "verify: {report}");
@@ -532,6 +579,55 @@ pub fn apply_store<B: StorageBackend>(store: &GraphStore<B>, op: &GOp) -> (GObs,
         }
     })();
     r.unwrap_or_else(err)
+}
+
+/// What `reader` answers to an adjacency query (`Edges`, `Degree`,
+/// `AllEdges`, `Degrees`), comparable with [`GraphModel::apply`] of the
+/// same query; `None` for any other operation.
+pub fn observe_adjacency<V: graph_core::ReadView>(
+    reader: &graph_storage::GraphReader<'_, V>,
+    op: &GOp,
+) -> Option<GObs> {
+    let r: graph_core::Result<GObs> = (|| match op {
+        GOp::Edges(n, dir, ty) => {
+            let mut rows: Vec<_> = reader
+                .edges(NodeId(*n), *dir, ty.as_deref())?
+                .into_iter()
+                .map(|e| (e.id.0, e.src.0, e.dst.0, e.edge_type.to_string()))
+                .collect();
+            rows.sort();
+            Ok(GObs::EdgeList(rows))
+        }
+        GOp::Degree(n, dir, ty) => {
+            let d = reader.degree(NodeId(*n), *dir, ty.as_deref())?;
+            let neighbors = reader.neighbors(NodeId(*n), *dir, ty.as_deref())?;
+            let streamed = reader
+                .iter_edges_of(NodeId(*n), *dir, ty.as_deref())?
+                .count();
+            assert_eq!(neighbors.len() as u64, d, "neighbors and degree disagree");
+            assert_eq!(streamed as u64, d, "iter_edges_of and degree disagree");
+            Ok(GObs::Count(d))
+        }
+        GOp::AllEdges => {
+            let mut out = Vec::new();
+            let mut rows = Vec::new();
+            reader.for_each_edge(|e| rows.push(e))?;
+            for e in rows {
+                let ty = reader.edge_type_name(e.edge_type)?;
+                out.push((e.id.0, e.src.0, e.dst.0, ty.to_string()));
+            }
+            out.sort();
+            Ok(GObs::EdgeList(out))
+        }
+        GOp::Degrees(dir) => Ok(GObs::Ids(reader.degrees(*dir)?)),
+        _ => Err(graph_core::Error::invalid("not an adjacency query")),
+    })();
+    match (op, r) {
+        (GOp::Edges(..) | GOp::Degree(..) | GOp::AllEdges | GOp::Degrees(_), r) => {
+            Some(r.unwrap_or_else(|e| GObs::Err(e.kind())))
+        }
+        _ => None,
+    }
 }
 
 /// A store on one harness, reopened on [`GOp::Reopen`].
@@ -641,7 +737,8 @@ pub fn check_graph_pair<H1: Harness, H2: Harness>(h1: H1, h2: H2, ops: &[GOp]) {
     assert_eq!((na, ea, ta), (nb, eb, tb));
 }
 
-const NODE_SPACE: u64 = 8;
+/// Node ids the generated operations name (ids below it).
+pub const NODE_SPACE: u64 = 8;
 const EDGE_SPACE: u64 = 12;
 
 fn label() -> impl Strategy<Value = String> {
@@ -731,6 +828,8 @@ pub fn graph_op() -> impl Strategy<Value = GOp> {
         2 => (label(), prop_key(), value()).prop_map(|(l, p, v)| GOp::Find(l, p, v)),
         2 => (label(), prop_key(), bound(), bound()).prop_map(|(l, p, a, b)| GOp::FindRange(l, p, a, b)),
         1 => Just(GOp::Counts),
+        1 => Just(GOp::AllEdges),
+        1 => direction().prop_map(GOp::Degrees),
         1 => Just(GOp::Reopen),
         1 => Just(GOp::Verify),
     ]

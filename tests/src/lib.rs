@@ -47,7 +47,7 @@ use storage_rocksdb::RocksDbBackend;
 /// Creates empty backends of one kind and reopens them.
 pub trait Harness {
     /// The backend.
-    type B: StorageBackend;
+    type B: StorageBackend + 'static;
 
     /// A new, empty backend.
     fn create(&mut self) -> Self::B;
@@ -55,27 +55,68 @@ pub trait Harness {
     /// Closes `backend` and opens the same data again.
     fn reopen(&mut self, backend: Self::B) -> Self::B;
 
+    /// Whether stores of this harness hold their adjacency in RAM (the
+    /// default; see [`EngineReads`]).
+    fn adjacency(&self) -> bool {
+        true
+    }
+
     /// A graph store on a new backend, with a deterministic clock.
     fn store(&mut self) -> GraphStore<Self::B> {
-        open_store(self.create())
+        let backend = self.create();
+        open_store_with(backend, self.adjacency())
     }
 
     /// Closes a store and opens the same data again (same clock origin is
     /// not needed: time stamps are stored).
     fn reopen_store(&mut self, store: GraphStore<Self::B>) -> GraphStore<Self::B> {
         let backend = self.reopen(store.into_backend());
-        open_store(backend)
+        open_store_with(backend, self.adjacency())
     }
 }
 
-/// Opens a store with a manual clock, panicking on failure (test helper).
-pub fn open_store<B: StorageBackend>(backend: B) -> GraphStore<B> {
+/// Opens a store with a manual clock and its adjacency in RAM (built
+/// before this returns), panicking on failure (test helper).
+pub fn open_store<B: StorageBackend + 'static>(backend: B) -> GraphStore<B> {
+    open_store_with(backend, true)
+}
+
+/// [`open_store`], with the adjacency in RAM on or off. On, the build is
+/// waited for, so adjacency reads are served from RAM from the first one.
+pub fn open_store_with<B: StorageBackend + 'static>(backend: B, adjacency: bool) -> GraphStore<B> {
     let options = StoreOptions::default()
         .clock(Arc::new(ManualClock::new(1_000, 1)))
-        .durability(graph_core::Durability::Background);
+        .durability(graph_core::Durability::Background)
+        .adjacency(adjacency);
     match GraphStore::open_with(backend, options) {
-        Ok(s) => s,
+        Ok(s) => {
+            s.wait_for_adjacency();
+            s
+        }
         Err(e) => panic!("opening the store: {e}"),
+    }
+}
+
+/// A harness whose stores keep no adjacency in RAM: every adjacency read
+/// goes to the engine, as on a store too large for its budget. Paired with
+/// the same harness with the adjacency on, the model tests prove both
+/// paths answer alike.
+#[derive(Debug, Default)]
+pub struct EngineReads<H>(pub H);
+
+impl<H: Harness> Harness for EngineReads<H> {
+    type B = H::B;
+
+    fn adjacency(&self) -> bool {
+        false
+    }
+
+    fn create(&mut self) -> Self::B {
+        self.0.create()
+    }
+
+    fn reopen(&mut self, backend: Self::B) -> Self::B {
+        self.0.reopen(backend)
     }
 }
 

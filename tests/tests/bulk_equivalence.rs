@@ -195,7 +195,7 @@ fn dump(view: &impl ReadView) -> Dump {
 
 /// The bulk store is a working store: it verifies, answers like the
 /// batched one, and takes new writes with fresh ids.
-fn works_like<B: StorageBackend>(
+fn works_like<B: StorageBackend + 'static>(
     bulk: B,
     batched: &GraphStore<MemoryBackend>,
 ) -> graph_storage::Result<()> {

@@ -569,7 +569,7 @@ fn damaged_values_are_detected_or_still_valid() {
 
 /// Damages one entry of `backend` per case, checks the store, and repairs
 /// the entry from `pristine` before the next case.
-fn value_cases<B: StorageBackend>(
+fn value_cases<B: StorageBackend + 'static>(
     backend: &Arc<B>,
     pristine: &Dump,
     cases: u64,

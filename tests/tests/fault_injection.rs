@@ -69,7 +69,12 @@ struct RunResult {
     failed_steps: u64,
 }
 
-fn run<B: StorageBackend>(inner: Arc<B>, fail_at: u64, mode: FaultMode, seed: u64) -> RunResult {
+fn run<B: StorageBackend + 'static>(
+    inner: Arc<B>,
+    fail_at: u64,
+    mode: FaultMode,
+    seed: u64,
+) -> RunResult {
     let ctx = |what: &str| format!("{mode:?} fault at call {fail_at}, seed {seed}: {what}");
     let clock = StepClock::new(1_000);
     let shadow = GraphStore::open_with(MemoryBackend::new(), options(&clock)).must("shadow");
@@ -159,7 +164,7 @@ fn run<B: StorageBackend>(inner: Arc<B>, fail_at: u64, mode: FaultMode, seed: u6
 
 /// Sweeps N over the calls of the workload of `seed` (every `stride`th),
 /// each run on a new backend from `make`.
-fn sweep_one<B: StorageBackend>(
+fn sweep_one<B: StorageBackend + 'static>(
     mode: FaultMode,
     seed: u64,
     stride: u64,
