@@ -192,6 +192,54 @@ def ladybug_reads(store: Path, data: Path) -> dict:
     return out
 
 
+# The whole-graph questions (BENCHMARKS.md, "Whole graph"), the same four
+# that peer_graph asks graphstore: every edge with the sum of its weight,
+# every node's out-degree (rows fetched to Python, then summed), all 2-hop
+# paths, and the nodes a shortest-path search reaches from one node.
+LADYBUG_WHOLE = {
+    "edges_weight": "MATCH ()-[r:Rel]->() RETURN count(*), sum(r.weight)",
+    "out_degrees": "MATCH (a:Node) OPTIONAL MATCH (a)-[r:Rel]->() RETURN a.id, count(r)",
+    "two_hop": "MATCH (a:Node)-[:Rel]->(b:Node)-[:Rel]->(c:Node) RETURN count(*)",
+    "bfs": "MATCH (a:Node {id: $start})-[:Rel* SHORTEST 1..30]->(b:Node) RETURN count(DISTINCT b.id)",
+}
+
+
+def ladybug_whole(store: Path, data: Path) -> dict:
+    import ladybug
+
+    warnings.simplefilter("ignore", DeprecationWarning)
+    runs = int(os.environ.get("PEERS_WHOLE_RUNS", "3"))
+    start = int(os.environ.get("PEERS_WHOLE_START", "0"))
+    db = ladybug.Database(str(store))
+    conn = ladybug.Connection(db)
+
+    def answer(name: str, rows: list) -> object:
+        if name == "edges_weight":
+            return [int(rows[0][0]), float(rows[0][1])]
+        if name == "out_degrees":
+            d = [int(r[1]) for r in rows]
+            return [sum(d), sum(x * x for x in d), max(d, default=0)]
+        return int(rows[0][0])
+
+    out = {}
+    for name, query in LADYBUG_WHOLE.items():
+        params = {"start": start} if "$start" in query else {}
+        prepared = conn.prepare(query)
+        conn.execute(prepared, params).get_all()  # warm: cached, as graphstore's
+        times = []
+        rows: list = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            rows = conn.execute(prepared, params).get_all()
+            times.append(time.perf_counter() - t)
+        times_sorted = sorted(times)
+        out[name] = {"answer": answer(name, rows), "times_s": times,
+                     "median_s": times_sorted[len(times) // 2]}
+    conn.close()
+    db.close()
+    return {"questions": out, "peak_rss_bytes": None}
+
+
 # -------------------------------------------------------- child: Oxigraph
 # The graph as N-Triples (written by workload_csv): node IRIs n/ID with
 # rdf:type label/L and the four properties, and one triple src rel/TYPE dst
@@ -273,6 +321,7 @@ def oxigraph_reads(store: Path, data: Path) -> dict:
 CHILDREN = {
     "ladybug-load": ladybug_load,
     "ladybug-reads": ladybug_reads,
+    "ladybug-whole": ladybug_whole,
     "oxigraph-load": oxigraph_load,
     "oxigraph-reads": oxigraph_reads,
 }
@@ -419,6 +468,111 @@ class Runner:
                            "Oxigraph 0.5.13 `bulk_load` of N-Triples (no edge properties, no parallel edges)")
 
 
+WHOLE_NAMES = {
+    "edges_weight": "every edge: count and sum of `weight`",
+    "out_degrees": "out-degree of every node",
+    "two_hop": "all 2-hop paths (count)",
+    "bfs": "BFS over out-edges from node 0 (nodes reached)",
+}
+
+
+def same_answer(name: str, a, b) -> bool:
+    if name == "edges_weight":
+        return a[0] == b[0] and abs(a[1] - b[1]) <= 1e-9 * max(abs(a[1]), abs(b[1]), 1.0)
+    return a == b
+
+
+class Whole:
+    """The whole-graph part: peer_graph on the graphstore bulk store and
+    the same questions in Cypher on the Ladybug store, answers checked
+    equal before any time is reported."""
+
+    def __init__(self, runner: "Runner"):
+        self.r = runner
+
+    def run(self, with_ladybug: bool) -> dict:
+        r = self.r
+        runs = str(r.args.whole_runs)
+        store = r.work / "graphstore-bulk"
+        r.log("whole graph: graphstore (peer_graph)")
+        g = run_child([str(r.bin / "peer_graph"), str(store), "--start", "0", "--runs", runs])
+        gs = json.loads(g["stdout"])
+        gs["process"] = {"wall_s": g["wall_s"], "peak_rss_bytes": g["peak_rss_bytes"]}
+        out = {"graphstore": gs}
+        if with_ladybug:
+            r.log("whole graph: ladybug (Cypher)")
+            env_runs = os.environ.get("PEERS_WHOLE_RUNS")
+            os.environ["PEERS_WHOLE_RUNS"] = runs
+            try:
+                l = run_child(r.self_child("ladybug-whole", r.work / "ladybug.lbdb"))
+            finally:
+                if env_runs is None:
+                    os.environ.pop("PEERS_WHOLE_RUNS", None)
+                else:
+                    os.environ["PEERS_WHOLE_RUNS"] = env_runs
+            lb = json.loads(l["stdout"])
+            lb["process"] = {"wall_s": l["wall_s"], "peak_rss_bytes": l["peak_rss_bytes"]}
+            out["ladybug"] = lb
+            bad = []
+            for name in WHOLE_NAMES:
+                mine = gs["questions"][f"{name}/api"]["answer"]
+                theirs = lb["questions"][name]["answer"]
+                if not same_answer(name, mine, theirs):
+                    bad.append(f"{name}: graphstore {mine}, ladybug {theirs}")
+            out["check"] = {"ok": not bad, "differences": bad}
+        return out
+
+
+def whole_table(w: dict, exp: dict) -> str:
+    gs = w["graphstore"]
+    lb = w.get("ladybug")
+    lines = [
+        "| whole-graph question | answer | Ladybug (Cypher from Python) s | graphstore whole-graph API s "
+        "| graphstore per-node calls s | Ladybug / API | Ladybug / per-node |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in WHOLE_NAMES.items():
+        api = gs["questions"][f"{name}/api"]
+        per = gs["questions"][f"{name}/per_call"]
+        ans = api["answer"]
+        ans_s = f"{ans[0]:,} edges, {ans[1]:,.3f}" if name == "edges_weight" else (
+            f"sum {ans[0]:,}, max {ans[2]:,}" if name == "out_degrees" else f"{ans:,}")
+        if lb:
+            t = lb["questions"][name]["median_s"]
+            lines.append(f"| {label} | {ans_s} | {t:.4f} | {api['median_s']:.4f} | {per['median_s']:.4f} "
+                         f"| {t / api['median_s']:.1f}x | {t / per['median_s']:.1f}x |")
+        else:
+            lines.append(f"| {label} | {ans_s} | - | {api['median_s']:.4f} | {per['median_s']:.4f} | - | - |")
+    mib = 1024 * 1024
+    e = max(exp["edges"], 1)
+    lines.append("")
+    lines.append(
+        f"graphstore: adjacency built in {gs['adjacency_built_s']:.2f} s after an open of {gs['open_s']:.3f} s "
+        f"(reads go to the engine meanwhile), {gs['adjacency_bytes'] / mib:.1f} MiB "
+        f"({gs['adjacency_bytes'] / e:.1f} bytes per edge, both directions); `weight` projected in "
+        f"{gs['projection_s']:.2f} s, {gs['projection_bytes'] / mib:.1f} MiB; RSS {gs['rss_ready_bytes'] / mib:.0f} MiB "
+        f"with both ready, peak {gs['process']['peak_rss_bytes'] / mib:.0f} MiB"
+        + (f" (Ladybug's process answering the same: peak {lb['process']['peak_rss_bytes'] / mib:.0f} MiB)" if lb else "")
+        + f"; `neighbors` on one thread: {gs['neighbors_edges_per_s'] / 1e6:.0f}M edges/s through "
+        f"`GraphReader::neighbors` (a lock and a Vec per call), {gs['adjacency_neighbors_edges_per_s'] / 1e6:.0f}M "
+        "through a pinned `Adjacency`. Times are medians of the runs, each system warmed (cached) first.")
+    return "\n".join(lines)
+
+
+def whole_verdicts(w: dict) -> list[str]:
+    gs, lb = w["graphstore"], w.get("ladybug")
+    if not lb:
+        return []
+    parts = []
+    for name in WHOLE_NAMES:
+        ratio = lb["questions"][name]["median_s"] / gs["questions"][f"{name}/api"]["median_s"]
+        parts.append(f"{name} {ratio:.1f}x" + (" (target >= 2x: met)" if ratio >= 2 else " (target >= 2x: MISSED)"))
+    rate = gs["neighbors_edges_per_s"]
+    parts.append(f"neighbors {rate / 1e6:.0f}M edges/s per call, "
+                 f"{gs['adjacency_neighbors_edges_per_s'] / 1e6:.0f}M through Adjacency (target >= 50M)")
+    return ["- whole graph, Ladybug's time / graphstore's (whole-graph API): " + "; ".join(parts)]
+
+
 def fmt_int(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -509,13 +663,21 @@ def main() -> int:
     ap.add_argument("--peers", default="", help="comma-separated peers to run (ladybug,oxigraph)")
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--commit", default="", help="the commit measured, for the record")
+    ap.add_argument("--skip-batched", action="store_true", help="load graphstore with the bulk path only")
+    ap.add_argument("--whole-runs", type=int, default=3, help="timed runs of each whole-graph question")
     args = ap.parse_args()
     r = Runner(args)
     peers = [p for p in args.peers.split(",") if p]
     r.graphstore("bulk")
-    r.graphstore("batched")
+    if not args.skip_batched:
+        r.graphstore("batched")
     for p in peers:
         getattr(r, p)()
+    whole = Whole(r).run("ladybug" in peers)
+    if not whole.get("check", {"ok": True})["ok"]:
+        for d in whole["check"]["differences"]:
+            print(f"peers: error: whole graph: answers differ: {d}", file=sys.stderr)
+        return 1
     bad = [x for x in r.results if not x["check"]["ok"]]
     if bad:
         for x in bad:
@@ -542,9 +704,17 @@ def main() -> int:
             f"{k.replace('_', ' ')} {v['mean_us']:.1f} µs" for k, v in sp.items()))
     print("graphstore bulk store per column family (live SST MiB): " + ", ".join(
         f"{cf['name']} {(cf['live_sst_bytes'] or 0) / MIB:.1f}" for cf in g["stats"]["column_families"]))
+    print()
+    print("Whole graph" + (" (answers checked equal with Ladybug's):" if "ladybug" in whole else ":"))
+    print()
+    print(whole_table(whole, r.expected))
+    print()
+    for line in whole_verdicts(whole):
+        print(line)
     if args.json:
         doc = {"commit": args.commit, "expected": r.expected, "cold_is_page_cache_dropped": r.can_drop,
                "peers": peers, "results": r.results, "verdicts": verdicts(r.results),
+               "whole_graph": whole, "whole_verdicts": whole_verdicts(whole),
                "machine": {"cpus": os.cpu_count(), "loadavg_end": loadavg()}}
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     return 0

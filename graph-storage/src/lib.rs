@@ -46,7 +46,9 @@ mod store;
 mod txn;
 mod verify;
 
-pub use adjacency::{Adjacency, AdjacencyStatus, EdgeEntry, EdgeTypeId, Neighbors};
+pub use adjacency::{
+    Adjacency, AdjacencyStatus, EdgeEntry, EdgeTypeId, EdgeValue, EdgeValues, Neighbors,
+};
 pub use batch::GraphBatch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use graph_core::codec::value::{validate_properties, validate_property};

@@ -10,7 +10,7 @@ use graph_core::{
     WriteBatch, prefix_end,
 };
 
-use crate::adjacency::{Adjacency, AdjacencyStatus, RamSource, default_budget};
+use crate::adjacency::{Adjacency, AdjacencyStatus, Column, EdgeValue, RamSource, default_budget};
 use crate::batch::GraphBatch;
 use crate::catalog::{Catalog, Symbols};
 use crate::clock::{Clock, SystemClock};
@@ -600,6 +600,45 @@ impl<B: StorageBackend> GraphStore<B> {
     /// when it is not ready.
     pub fn adjacency(&self) -> Option<Adjacency<'_>> {
         self.reader().adjacency()
+    }
+
+    /// Projects edge property `name` into RAM beside the adjacency: its
+    /// value for every edge, as a number ([`EdgeValue`]), read through
+    /// [`Adjacency::edge_values`] by weighted whole-graph work. Commits keep
+    /// it up to date from then on; it counts toward the adjacency's budget
+    /// and lasts until the store closes (project it again after opening).
+    ///
+    /// Waits for the adjacency to be built, then reads every edge record
+    /// once, holding the writer lock (commits wait meanwhile).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty name, when the adjacency is
+    /// not in RAM (off, or over its budget), or when the column would take
+    /// it over the budget; corruption of an edge record; engine errors.
+    pub fn project_edge_property(&self, name: &str) -> Result<()> {
+        validate_name("property keys", name)?;
+        self.wait_for_adjacency();
+        let _writer = self.pipeline.lock_writer();
+        self.pipeline.adjacency().add_column(|| {
+            let mut column = Column::new(name);
+            self.backend().scan(
+                ColumnFamily::Edges,
+                KeyRange::all(),
+                ScanDirection::Forward,
+                &mut |k, v| {
+                    let edge = codec::decode_edge(k, v)?;
+                    column.set(edge.id, EdgeValue::of_property(edge.properties.get(name)));
+                    Ok(std::ops::ControlFlow::Continue(()))
+                },
+            )?;
+            Ok(column)
+        })
+    }
+
+    /// Drops the projection of edge property `name`; whether there was one.
+    pub fn drop_edge_projection(&self, name: &str) -> bool {
+        let _writer = self.pipeline.lock_writer();
+        self.pipeline.adjacency().remove_column(name)
     }
 
     /// The node with this id, or `None` (see [`GraphReader::get_node`]).

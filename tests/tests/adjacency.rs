@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use graph_core::{Direction, NodeId, Properties, PropertyValue};
-use graph_storage::{AdjacencyStatus, GraphStore, MemoryBackend, StoreOptions};
+use graph_storage::{AdjacencyStatus, EdgeValue, GraphStore, MemoryBackend, StoreOptions};
 use proptest::prelude::*;
 use tests::graph_model::{GOp, GraphModel, NODE_SPACE, apply_store, graph_op, observe_adjacency};
 use tests::graph_suite::MustSome;
@@ -326,4 +326,87 @@ fn reads_from_ram_only_return_committed_edges() {
         stop.store(true, Ordering::Relaxed);
     });
     assert!(store.verify().must("verify").is_clean());
+}
+
+/// Every edge's projected value equals what its record holds.
+fn values_match_records(store: &GraphStore<MemoryBackend>, name: &str) {
+    let adj = store.adjacency().must_some();
+    let values = adj.edge_values(name).must_some();
+    let mut numbers = Vec::new();
+    for e in store.reader().iter_edges() {
+        let e = e.must("edge");
+        let want = EdgeValue::of_property(e.properties.get(name));
+        assert_eq!(values.get(e.id), want, "edge {}", e.id.0);
+        if let EdgeValue::Number(n) = want {
+            numbers.push((e.id, n));
+        }
+    }
+    assert_eq!(values.numbers().collect::<Vec<_>>(), numbers);
+}
+
+/// A projected edge property follows every kind of commit that changes
+/// edges, a version pinned before keeps its values, and a projection is
+/// refused where it cannot be held.
+#[test]
+fn projected_edge_values_follow_commits() {
+    use graph_core::EdgeId;
+    let store = open_store(MemoryBackend::new());
+    populate(&store, 50, 300);
+    store.project_edge_property("w").must("project");
+    values_match_records(&store, "w");
+    let pinned = store.adjacency().must_some();
+    store
+        .set_edge_property(EdgeId(0), "w", PropertyValue::Float(2.5))
+        .must("set");
+    store
+        .set_edge_property(EdgeId(1), "w", PropertyValue::from("x"))
+        .must("set");
+    store.remove_edge_property(EdgeId(2), "w").must("remove");
+    store.delete_edge(EdgeId(3)).must("delete");
+    store.detach_delete_node(NodeId(1)).must("detach");
+    let mut b = store.batch();
+    b.create_edge(
+        NodeId(5),
+        NodeId(6),
+        "R",
+        Properties::from([("w", PropertyValue::Int(-4))]),
+    )
+    .must("edge");
+    b.create_edge(NodeId(5), NodeId(7), "R", Properties::new())
+        .must("edge");
+    b.commit().must("batch");
+    values_match_records(&store, "w");
+    let old = pinned.edge_values("w").must_some();
+    assert_eq!(old.get(EdgeId(0)), EdgeValue::Number(0.0));
+    assert_eq!(old.get(EdgeId(1)), EdgeValue::Number(1.0));
+    assert_eq!(old.get(EdgeId(3)), EdgeValue::Number(3.0));
+    drop(pinned);
+    assert!(store.drop_edge_projection("w"));
+    assert!(store.adjacency().must_some().edge_values("w").is_none());
+
+    let off = GraphStore::open_with(
+        MemoryBackend::new(),
+        StoreOptions::default().adjacency(false),
+    )
+    .must("open");
+    let e = off
+        .project_edge_property("w")
+        .expect_err("no adjacency to project beside");
+    assert_eq!(e.kind(), graph_core::ErrorKind::InvalidArgument);
+
+    let tight = GraphStore::open_with(
+        MemoryBackend::new(),
+        StoreOptions::default().adjacency_budget(40 << 10),
+    )
+    .must("open");
+    tight.wait_for_adjacency();
+    populate(&tight, 10, 20);
+    let e = tight
+        .project_edge_property("w")
+        .expect_err("over the budget");
+    assert_eq!(e.kind(), graph_core::ErrorKind::InvalidArgument);
+    assert!(matches!(
+        tight.adjacency_status(),
+        AdjacencyStatus::Ready { .. }
+    ));
 }

@@ -22,10 +22,11 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLoc
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use graph_core::codec::{AdjacencyKey, index_tag};
-use graph_core::{BatchOp, ColumnFamily, StorageBackend, WriteBatch};
+use graph_core::codec::{self, AdjacencyKey, index_tag};
+use graph_core::{BatchOp, ColumnFamily, EdgeId, Error, Result, StorageBackend, WriteBatch};
 
 use super::build::{self, Limits, Stop};
+use super::column::{Column, EdgeValue};
 use super::graph::{Graph, IN, OUT, Op, estimate_bytes};
 use super::page::{Change, Entry};
 
@@ -157,6 +158,11 @@ impl Shared {
 /// before it is written.
 pub(crate) struct Changes {
     ops: Vec<Op>,
+    /// The new values of the projected edge properties of each edge the
+    /// batch writes or deletes, one per column in order.
+    edge_values: Vec<(EdgeId, Vec<EdgeValue>)>,
+    /// Set by a range deletion over edge records: the columns are dropped.
+    drop_columns: bool,
     /// Set when the batch holds what the adjacency in RAM cannot follow.
     unsupported: Option<Unsupported>,
 }
@@ -332,16 +338,20 @@ impl AdjacencyCache {
     /// The adjacency changes of `batch`, or `None` when the cache does not
     /// follow commits (off, not fitting, failed).
     pub(crate) fn changes_of(&self, batch: &WriteBatch) -> Option<Changes> {
-        if !matches!(
-            &*self.shared.state(),
-            State::Building { .. } | State::Ready { .. }
-        ) {
-            return None;
-        }
+        let columns: Vec<Arc<str>> = match &*self.shared.state() {
+            State::Ready { graph, .. } => graph.columns().iter().map(|c| c.name().into()).collect(),
+            State::Building { .. } => Vec::new(),
+            _ => return None,
+        };
         let mut changes = Changes {
             ops: Vec::new(),
+            edge_values: Vec::new(),
+            drop_columns: false,
             unsupported: None,
         };
+        if !columns.is_empty() {
+            changes.edge_values_of(batch, &columns);
+        }
         for op in batch.iter() {
             let (key, change) = match op {
                 BatchOp::Put {
@@ -414,7 +424,21 @@ impl AdjacencyCache {
         }
         match &mut *state {
             State::Ready { graph, .. } => {
-                Arc::make_mut(graph).apply(&mut changes.ops);
+                let graph_mut = Arc::make_mut(graph);
+                graph_mut.apply(&mut changes.ops);
+                for (id, values) in &changes.edge_values {
+                    graph_mut.set_edge_values(*id, values);
+                }
+                if changes.drop_columns {
+                    let names: Vec<String> = graph_mut
+                        .columns()
+                        .iter()
+                        .map(|c| c.name().to_owned())
+                        .collect();
+                    for name in names {
+                        graph_mut.remove_column(&name);
+                    }
+                }
                 let used = graph.bytes() as u64;
                 if used > budget {
                     *state = State::DoesNotFit {
@@ -435,6 +459,94 @@ impl AdjacencyCache {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl AdjacencyCache {
+    /// Adds a projected edge property to the adjacency, built by `build`
+    /// (the caller holds the writer lock, so no commit changes edges
+    /// meanwhile).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the adjacency is not in RAM or the
+    /// column takes it over the budget; `build`'s errors.
+    pub(crate) fn add_column(&self, build: impl FnOnce() -> Result<Column>) -> Result<()> {
+        if self.pin().is_none() {
+            return Err(Error::invalid(format!(
+                "edge properties are projected beside the adjacency in RAM, which is {}",
+                self.status()
+            )));
+        }
+        let column = build()?;
+        let needed = column.bytes() as u64;
+        let mut state = self.shared.state_mut();
+        let State::Ready { graph, .. } = &mut *state else {
+            return Err(Error::invalid(
+                "the adjacency left RAM while the column was built",
+            ));
+        };
+        let used = graph.bytes() as u64;
+        if used.saturating_add(needed) > self.shared.budget {
+            return Err(Error::invalid(format!(
+                "the column needs {needed} bytes, and the adjacency in RAM holds {used} of a {} byte budget",
+                self.shared.budget
+            )));
+        }
+        Arc::make_mut(graph).add_column(column);
+        Ok(())
+    }
+
+    /// Removes a projected edge property; whether there was one.
+    pub(crate) fn remove_column(&self, name: &str) -> bool {
+        match &mut *self.shared.state_mut() {
+            State::Ready { graph, .. } if graph.column(name).is_some() => {
+                Arc::make_mut(graph).remove_column(name)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Changes {
+    /// The projected values of every edge `batch` writes or deletes.
+    fn edge_values_of(&mut self, batch: &WriteBatch, columns: &[Arc<str>]) {
+        for op in batch.iter() {
+            match op {
+                BatchOp::Put {
+                    cf: ColumnFamily::Edges,
+                    key,
+                    value,
+                } => {
+                    let Ok(id) = codec::decode_edge_key(key) else {
+                        continue;
+                    };
+                    let values = match codec::decode_edge(key, value) {
+                        Ok(edge) => columns
+                            .iter()
+                            .map(|c| EdgeValue::of_property(edge.properties.get(c)))
+                            .collect(),
+                        // The store wrote this record: it decodes. Were it
+                        // not to, its value is no number.
+                        Err(_) => vec![EdgeValue::NotANumber; columns.len()],
+                    };
+                    self.edge_values.push((id, values));
+                }
+                BatchOp::Delete {
+                    cf: ColumnFamily::Edges,
+                    key,
+                } => {
+                    if let Ok(id) = codec::decode_edge_key(key) {
+                        self.edge_values
+                            .push((id, vec![EdgeValue::Absent; columns.len()]));
+                    }
+                }
+                BatchOp::DeleteRange {
+                    cf: ColumnFamily::Edges,
+                    ..
+                } => self.drop_columns = true,
+                _ => {}
+            }
         }
     }
 }

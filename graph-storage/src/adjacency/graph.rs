@@ -11,6 +11,9 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
+use graph_core::EdgeId;
+
+use super::column::{Column, EdgeValue};
 use super::page::{Change, Entry, Lists, PAGE_NODES, PAGE_SHIFT};
 
 /// Pages per inner node, as a shift.
@@ -70,6 +73,8 @@ pub(crate) struct Graph {
     bytes: usize,
     /// The page every page slot holds until a node of it gets an entry.
     empty: Arc<Page>,
+    /// Projected edge properties.
+    columns: Vec<Column>,
 }
 
 impl Default for Graph {
@@ -80,6 +85,7 @@ impl Default for Graph {
             entries: [0; 2],
             bytes: size_of::<Graph>(),
             empty: Arc::new(Page::default()),
+            columns: Vec::new(),
         }
     }
 }
@@ -161,9 +167,39 @@ impl Graph {
         self.entries[dir]
     }
 
-    /// The bytes this version holds.
+    /// The bytes this version holds, its columns included.
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes
+        self.bytes + self.columns.iter().map(Column::bytes).sum::<usize>()
+    }
+
+    /// The projected edge properties, in the order they were added.
+    pub(crate) fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The column of edge property `name`, if projected.
+    pub(crate) fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name() == name)
+    }
+
+    /// Adds (or replaces) a projected edge property.
+    pub(crate) fn add_column(&mut self, column: Column) {
+        self.columns.retain(|c| c.name() != column.name());
+        self.columns.push(column);
+    }
+
+    /// Removes the projection of edge property `name`; whether there was one.
+    pub(crate) fn remove_column(&mut self, name: &str) -> bool {
+        let before = self.columns.len();
+        self.columns.retain(|c| c.name() != name);
+        self.columns.len() != before
+    }
+
+    /// Sets the values of edge `id`, one per column in order.
+    pub(crate) fn set_edge_values(&mut self, id: EdgeId, values: &[EdgeValue]) {
+        for (column, value) in self.columns.iter_mut().zip(values) {
+            column.set(id, *value);
+        }
     }
 
     /// Applies `ops` in their order (the last change of an entry wins) and

@@ -10,6 +10,7 @@
 
 mod build;
 mod cache;
+mod column;
 mod graph;
 mod page;
 
@@ -22,6 +23,8 @@ use crate::catalog::Symbols;
 
 pub use cache::AdjacencyStatus;
 pub(crate) use cache::{AdjacencyCache, default_budget};
+pub(crate) use column::Column;
+pub use column::EdgeValue;
 pub(crate) use graph::{Graph, IN, OUT};
 pub(crate) use page::Entry;
 
@@ -174,6 +177,12 @@ impl<'s> Adjacency<'s> {
         out.chain(inc)
     }
 
+    /// The values of edge property `name` by edge id, if it is projected
+    /// (see [`GraphStore::project_edge_property`](crate::GraphStore::project_edge_property)).
+    pub fn edge_values(&self, name: &str) -> Option<EdgeValues<'_>> {
+        self.graph.column(name).map(|column| EdgeValues { column })
+    }
+
     /// The id of edge type `name`, if the store has named it.
     pub fn edge_type_id(&self, name: &str) -> Option<EdgeTypeId> {
         self.symbols
@@ -284,6 +293,27 @@ impl<'s> Adjacency<'s> {
                 })
                 .collect()
         })
+    }
+}
+
+/// One edge property of every edge, projected beside the adjacency (see
+/// [`Adjacency::edge_values`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EdgeValues<'a> {
+    column: &'a Column,
+}
+
+impl EdgeValues<'_> {
+    /// The value of edge `id`.
+    pub fn get(&self, id: EdgeId) -> EdgeValue {
+        self.column.get(id)
+    }
+
+    /// Every edge whose value is a number, by ascending id, with the
+    /// number: a sequential scan of the column, the fastest way to
+    /// aggregate the property over all edges.
+    pub fn numbers(&self) -> impl Iterator<Item = (EdgeId, f64)> + '_ {
+        self.column.numbers()
     }
 }
 
