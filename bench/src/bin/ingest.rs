@@ -38,10 +38,15 @@ enum Config {
     RawMemorySorted,
     /// The graph API on the memory backend.
     Memory,
+    /// Like `memory`, with the adjacency in RAM off (what its upkeep costs
+    /// ingestion).
+    MemoryNoRam,
     /// The workload's bytes in plain RocksDB write batches, no sync.
     RawRocksdbBackground,
     /// The graph API on RocksDB, `Durability::Background`.
     RocksdbBackground,
+    /// Like `rocksdb-background`, with the adjacency in RAM off.
+    RocksdbBackgroundNoRam,
     /// Like `raw-rocksdb-background`, but each batch's operations sorted by
     /// column family and key before writing (an experiment: the same
     /// bytes, inserted into the memtables in key order).
@@ -181,13 +186,16 @@ fn run_child(config: Config, args: &Args) -> BoxResult<Metrics> {
         m.insert("load_start".into(), load);
     }
     match config {
-        Config::Memory => {
-            let store = fixture::memory_store()?;
+        Config::Memory | Config::MemoryNoRam => {
+            let options = StoreOptions::default().adjacency(config == Config::Memory);
+            let store = GraphStore::open_with(MemoryBackend::new(), options)?;
             let ids = graph_run(&store, &w, args, &mut m)?;
             graph_reads(&store, &ids, args, &mut m, false)?;
         }
-        Config::RocksdbBackground | Config::RocksdbStrict => {
-            let options = StoreOptions::default().durability(durability_of(config));
+        Config::RocksdbBackground | Config::RocksdbStrict | Config::RocksdbBackgroundNoRam => {
+            let options = StoreOptions::default()
+                .durability(durability_of(config))
+                .adjacency(config != Config::RocksdbBackgroundNoRam);
             let open = |cache: Option<usize>| -> BoxResult<GraphStore<RocksDbBackend>> {
                 let mut c = RocksDbConfig::default();
                 if let Some(bytes) = cache {
@@ -1009,8 +1017,10 @@ fn print_table(
         "", "", "", "", "", "", "", "", ""
     );
     let raw_of = |c: Config| match c {
-        Config::Memory => Some(Config::RawMemory),
-        Config::RocksdbBackground => Some(Config::RawRocksdbBackground),
+        Config::Memory | Config::MemoryNoRam => Some(Config::RawMemory),
+        Config::RocksdbBackground | Config::RocksdbBackgroundNoRam => {
+            Some(Config::RawRocksdbBackground)
+        }
         Config::RocksdbStrict => Some(Config::RawRocksdbStrict),
         Config::FjallBackground => Some(Config::RawFjallBackground),
         Config::FjallStrict => Some(Config::RawFjallStrict),
