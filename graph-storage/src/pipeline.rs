@@ -63,7 +63,7 @@ pub(crate) struct Opened {
     pub(crate) symbols: Symbols,
     pub(crate) catalog: Catalog,
     /// Whether to hold the adjacency in RAM, and within how many bytes.
-    pub(crate) adjacency: Option<u64>,
+    pub(crate) adjacency: (bool, u64),
 }
 
 /// How many touched records one general-path write gathers at most.
@@ -119,14 +119,16 @@ impl<B: StorageBackend + 'static> CommitPipeline<B> {
         opened: Opened,
     ) -> Self {
         let backend = Arc::new(backend);
-        let adjacency = match opened.adjacency {
-            Some(budget) => AdjacencyCache::start(
+        let (on, budget) = opened.adjacency;
+        let adjacency = if on {
+            AdjacencyCache::start(
                 &backend,
                 budget,
                 opened.next_node_id,
                 opened.writer.counters.edge_count,
-            ),
-            None => AdjacencyCache::off(),
+            )
+        } else {
+            AdjacencyCache::off(budget)
         };
         CommitPipeline {
             adjacency,
@@ -174,7 +176,7 @@ impl<B: StorageBackend> CommitPipeline<B> {
     /// moment (none if the adjacency is not ready).
     pub(crate) fn snapshot(&self) -> (B::Snapshot<'_>, Option<Arc<Graph>>) {
         let _guard = self.adjacency.snapshot_guard();
-        (self.backend.snapshot(), self.adjacency.pin())
+        (self.backend.snapshot(), self.adjacency.pin_exact())
     }
 
     /// The durability of every commit.
@@ -396,9 +398,9 @@ impl<B: StorageBackend> CommitPipeline<B> {
     /// symbols are written ahead, on their own). The caller holds the
     /// writer lock.
     ///
-    /// The adjacency in RAM gets the batch's adjacency changes before this
-    /// returns, so before the commit is acknowledged; a snapshot taken
-    /// meanwhile waits for both (see `adjacency/cache.rs`).
+    /// The batch's adjacency changes are queued for the adjacency in RAM
+    /// before this returns, so before the commit is acknowledged; a
+    /// snapshot taken meanwhile waits for both (see `adjacency/cache.rs`).
     ///
     /// Publishing only after a successful write means no committer (in
     /// particular no creation-only commit encoding outside the writer lock)
@@ -407,6 +409,9 @@ impl<B: StorageBackend> CommitPipeline<B> {
     /// the dictionary in their view (see `GraphReader`).
     pub(crate) fn write(&self, batch: &WriteBatch, new: &[(Arc<str>, SymbolId)]) -> Result<()> {
         let changes = self.adjacency.changes_of(batch);
+        if changes.is_some() {
+            self.adjacency.make_room();
+        }
         let _visible = changes.as_ref().map(|_| self.adjacency.commit_guard());
         self.backend.write(batch, self.durability)?;
         if !new.is_empty() {
@@ -419,7 +424,7 @@ impl<B: StorageBackend> CommitPipeline<B> {
         // After the symbols: every type id in the adjacency has its name
         // published.
         if let Some(changes) = changes {
-            self.adjacency.apply(changes);
+            self.adjacency.enqueue(changes);
         }
         Ok(())
     }

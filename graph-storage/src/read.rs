@@ -68,8 +68,10 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
 
     /// The adjacency in RAM as this reader sees it, pinned: for a snapshot
     /// reader the version of its snapshot, for the live reader the current
-    /// one. `None` when the store holds no adjacency in RAM (turned off,
-    /// not built yet, or too large for its budget: see
+    /// one once it holds every commit made before this call (waiting for
+    /// the adjacency's thread to apply them, typically microseconds to
+    /// milliseconds). `None` when the store holds no adjacency in RAM
+    /// (turned off, not built yet, or too large for its budget: see
     /// [`GraphStore::adjacency_status`](crate::GraphStore::adjacency_status)).
     pub fn adjacency(&self) -> Option<Adjacency<'s>> {
         self.ram.pin().map(|g| Adjacency::new(g, self.symbols))
@@ -1098,7 +1100,7 @@ impl<'s, V: ReadView> GraphReader<'s, V> {
         dir: Direction,
         edge_type: Option<&str>,
     ) -> Option<impl Iterator<Item = Result<EdgeRef>> + '_> {
-        let graph = self.ram.pin()?;
+        let graph = self.ram.try_pin()?;
         let ty = match edge_type {
             Some(name) => Some(self.symbols().id(name)?.0),
             None => None,

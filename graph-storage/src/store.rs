@@ -248,7 +248,7 @@ impl<B: StorageBackend + 'static> GraphStore<B> {
                 known: KnownNodes::default(),
                 next_index_id: read_u32(&backend, meta::NEXT_INDEX_ID)?,
             },
-            adjacency: options.adjacency.then_some(options.adjacency_budget),
+            adjacency: (options.adjacency, options.adjacency_budget),
         };
         Ok(GraphStore {
             pipeline: CommitPipeline::new(backend, options.durability, options.clock, opened),
@@ -587,6 +587,23 @@ impl<B: StorageBackend> GraphStore<B> {
     /// bytes it holds), or not held (with the bytes it would need).
     pub fn adjacency_status(&self) -> AdjacencyStatus {
         self.pipeline.adjacency().status()
+    }
+
+    /// The bytes the adjacency in RAM of this store needs, estimated from
+    /// its counts as the store does before building it: 32 bytes per edge
+    /// (16 in each direction) and about 9 per node id.
+    ///
+    /// # Errors
+    /// Corruption of the counters; engine errors.
+    pub fn adjacency_estimate(&self) -> Result<u64> {
+        let bound = read_u64(self.backend(), meta::NEXT_NODE_ID)?;
+        Ok(crate::adjacency::estimate_bytes(bound, self.edge_count()?))
+    }
+
+    /// The budget of the adjacency in RAM
+    /// ([`StoreOptions::adjacency_budget`]).
+    pub fn adjacency_budget(&self) -> u64 {
+        self.pipeline.adjacency().budget()
     }
 
     /// Waits until the adjacency in RAM is built (or its build ended

@@ -119,10 +119,27 @@ fn local_only(path: &Path) -> CliResult<()> {
     }
 }
 
+/// Opens a store for one command: without the adjacency in RAM, which a
+/// process that reads a few records and exits would build for nothing
+/// (`stats --adjacency` and `serve` hold it).
 fn open_with(path: &Path, config: &RocksDbConfig, durability: Durability) -> CliResult<Store> {
+    open_with_options(
+        path,
+        config,
+        StoreOptions::default()
+            .durability(durability)
+            .adjacency(false),
+    )
+}
+
+fn open_with_options(
+    path: &Path,
+    config: &RocksDbConfig,
+    options: StoreOptions,
+) -> CliResult<Store> {
     let what = || format!("cannot open the store at {}", shown(path));
     let backend = RocksDbBackend::open_with(path, config).ctx(what)?;
-    GraphStore::open_with(backend, StoreOptions::default().durability(durability)).ctx(what)
+    GraphStore::open_with(backend, options).ctx(what)
 }
 
 /// Closes a store, reporting a failing final sync.
@@ -307,7 +324,21 @@ pub(crate) fn stats(a: StatsArgs) -> CliResult<()> {
     if let Some(url) = remote::url_of(&a.store) {
         return remote::stats(url, &a);
     }
-    let store = open_existing(&a.store, Durability::Strict)?;
+    let mut store = open_existing(&a.store, Durability::Strict)?;
+    if a.adjacency {
+        // Reopened with the adjacency in RAM, built before the figures are
+        // read.
+        let backend = store.into_backend();
+        let path = backend.path().to_path_buf();
+        backend
+            .close()
+            .ctx(|| format!("cannot close the store at {}", shown(&path)))?;
+        let options = StoreOptions::default().adjacency(true);
+        store = open_with_options(&a.store, &cli_config(), options)?;
+        let bar = progress::spinner("building the adjacency in RAM", a.json);
+        store.wait_for_adjacency();
+        bar.finish_and_clear();
+    }
     let read = || format!("cannot read the store at {}", shown(&a.store));
     let mut value = reads::stats(&store, &shown(&a.store)).ctx(read)?;
     reads::add_engine_stats(&mut value, store.backend()).ctx(read)?;

@@ -317,6 +317,11 @@ pub struct StatsArgs {
     /// Print JSON for scripts.
     #[arg(long)]
     json: bool,
+    /// Build the adjacency in RAM and report what it holds and how long it
+    /// took (without it, a store directory's adjacency is only estimated
+    /// from the counts; a member reports its own).
+    #[arg(long)]
+    adjacency: bool,
     #[command(flatten)]
     read: ReadFlags,
 }

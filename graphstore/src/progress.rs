@@ -151,6 +151,30 @@ impl AuditDisplay {
     }
 }
 
+/// A spinner for work whose length is unknown: drawn on a terminal only
+/// (and not with `quiet`).
+pub struct Spinner(Option<ProgressBar>);
+
+/// Starts a [`Spinner`] showing `what`.
+pub fn spinner(what: &str, quiet: bool) -> Spinner {
+    let tty = std::io::stderr().is_terminal();
+    Spinner((!quiet && tty).then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_message(what.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    }))
+}
+
+impl Spinner {
+    /// Removes the spinner.
+    pub fn finish_and_clear(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// `n` per second over `d`.
 pub fn per_second(n: u64, d: Duration) -> f64 {
     let s = d.as_secs_f64();

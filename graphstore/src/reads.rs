@@ -14,8 +14,9 @@
 use std::ops::Bound;
 
 use graph_storage::{
-    CompactString, Direction, Edge, EdgeId, EdgeRef, GraphStore, IndexInfo, Node, NodeId, NodeView,
-    Properties, PropertyValue, Result, RocksDbBackend, StorageBackend, Timestamp, ValueView,
+    AdjacencyStatus, CompactString, Direction, Edge, EdgeId, EdgeRef, GraphStore, IndexInfo, Node,
+    NodeId, NodeView, Properties, PropertyValue, Result, RocksDbBackend, StorageBackend, Timestamp,
+    ValueView,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -207,7 +208,44 @@ pub fn stats<B: StorageBackend>(store: &GraphStore<B>, name: &str) -> Result<Val
         "edge_types": types.iter().map(|(t, n)| json!({"type": &**t, "edges": n})).collect::<Vec<_>>(),
         "indexes": indexes_json(&store.indexes()),
         "external_ids": r.external_id_count()?,
+        "adjacency": adjacency_json(store)?,
     }))
+}
+
+/// The adjacency in RAM of `store`: its status, what it holds or would
+/// need, and the budget.
+fn adjacency_json<B: StorageBackend>(store: &GraphStore<B>) -> Result<Value> {
+    let estimated = store.adjacency_estimate()?;
+    let budget = store.adjacency_budget();
+    let mut v = json!({
+        "estimated_bytes": estimated,
+        "budget_bytes": budget,
+        "fits": estimated <= budget,
+    });
+    let (status, more) = match store.adjacency_status() {
+        AdjacencyStatus::Off => ("off", json!({})),
+        AdjacencyStatus::Building { .. } => ("building", json!({})),
+        AdjacencyStatus::Ready {
+            used,
+            edges,
+            built_in,
+            ..
+        } => (
+            "ready",
+            json!({"used_bytes": used, "edges": edges, "built_seconds": built_in.as_secs_f64()}),
+        ),
+        AdjacencyStatus::DoesNotFit { needed, reason, .. } => (
+            "does_not_fit",
+            json!({"needed_bytes": needed, "reason": reason}),
+        ),
+        AdjacencyStatus::Failed(why) => ("failed", json!({"reason": why})),
+        _ => ("unknown", json!({})),
+    };
+    if let (Value::Object(m), Value::Object(more)) = (&mut v, more) {
+        m.insert("status".into(), status.into());
+        m.extend(more);
+    }
+    Ok(v)
 }
 
 /// Adds RocksDB's figures to a [`stats`] value: `column_families` (keys and
@@ -249,6 +287,41 @@ pub fn add_engine_stats(stats: &mut Value, backend: &RocksDbBackend) -> Result<(
     Ok(())
 }
 
+/// One line about the adjacency in RAM of a `stats` value.
+fn adjacency_text(a: &Value) -> String {
+    let bytes = |k: &str| a.get(k).and_then(Value::as_u64).unwrap_or(0);
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    let budget = mib(bytes("budget_bytes"));
+    match a.get("status").and_then(Value::as_str) {
+        Some("ready") => format!(
+            "in RAM: {} used of a {budget} budget, built in {:.2} s",
+            mib(bytes("used_bytes")),
+            a.get("built_seconds")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+        ),
+        Some("does_not_fit") => format!(
+            "not in RAM: {} (needs {}, budget {budget})",
+            a.get("reason").and_then(Value::as_str).unwrap_or(""),
+            mib(bytes("needed_bytes"))
+        ),
+        Some("failed") => format!(
+            "not in RAM: {}",
+            a.get("reason").and_then(Value::as_str).unwrap_or("")
+        ),
+        Some("building") => format!("building (needs about {})", mib(bytes("estimated_bytes"))),
+        _ => format!(
+            "needs about {} in RAM, budget {budget}: {} (`stats --adjacency` builds it)",
+            mib(bytes("estimated_bytes")),
+            if a.get("fits").and_then(Value::as_bool).unwrap_or(false) {
+                "fits"
+            } else {
+                "does not fit, reads go to the engine"
+            }
+        ),
+    }
+}
+
 /// Prints `stats` (and, from a member, its `cluster` section).
 pub fn print_stats(value: &Value, json: bool) {
     if json {
@@ -283,6 +356,7 @@ pub fn print_stats(value: &Value, json: bool) {
     let idx = indexes_text(&g("indexes"));
     println!("indexes      {idx}");
     println!("external ids {}", progress::count(n(&g("external_ids"))));
+    println!("adjacency    {}", adjacency_text(&g("adjacency")));
     println!("column families (RocksDB estimates):");
     println!(
         "  {:<8} {:>14} {:>12} {:>12} {:>10} {:>6}",

@@ -666,6 +666,14 @@ impl<H: Harness> Side<H> {
         {
             self.store = Some(self.harness.reopen_store(store));
         }
+        if self.harness.adjacency() {
+            // Every commit applied: reads are served from RAM.
+            let status = self.store().wait_for_adjacency();
+            assert!(
+                matches!(status, graph_storage::AdjacencyStatus::Ready { .. }),
+                "{status}"
+            );
+        }
         apply_store(self.store(), op)
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use graph_core::codec::{AdjacencyKey, index_tag};
 use graph_core::{ColumnFamily, Error, ReadView, Result, ScanDirection, StorageBackend};
 
-use super::graph::{Graph, IN, OUT, Page};
+use super::graph::{Graph, IN, OUT};
 use super::page::{Entry, Lists, PAGE_NODES, PAGE_SHIFT};
 
 /// Why a build stopped before its end.
@@ -60,16 +60,7 @@ pub(crate) fn build<B: StorageBackend>(backend: &B, limits: &Limits<'_>) -> Resu
         Ok(r) => r,
         Err(panic) => std::panic::resume_unwind(panic),
     };
-    let (out, inc) = (out?, inc?);
-    let pages = out.len().max(inc.len());
-    let mut out = out.into_iter();
-    let mut inc = inc.into_iter();
-    Ok(Graph::from_pages((0..pages).map(|_| Page {
-        dirs: [
-            out.next().unwrap_or_default(),
-            inc.next().unwrap_or_default(),
-        ],
-    })))
+    Ok(Graph::from_pages(out?, inc?))
 }
 
 /// The pages of direction `dir`, from one scan of its prefix.

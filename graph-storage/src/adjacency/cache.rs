@@ -1,24 +1,35 @@
 //! [`AdjacencyCache`]: the adjacency in RAM of one store, its state, the
-//! thread that builds it and the hooks a commit goes through.
+//! thread that builds it and applies commits to it, and the hooks a commit
+//! goes through.
 //!
-//! The invariant: once [`AdjacencyStatus::Ready`], the current [`Graph`]
-//! holds exactly the adjacency entries (tags `01` and `02`) of `indices`
-//! as of the last commit that returned. It is kept so by
+//! Every commit goes through
 //! [`CommitPipeline::write`](crate::pipeline::CommitPipeline::write), the
-//! one write of every commit: it decodes the batch's adjacency entries
-//! ([`AdjacencyCache::changes_of`]), writes the batch, then applies them
-//! ([`AdjacencyCache::apply`]) before the commit is acknowledged, all while
-//! holding the writer lock and [`AdjacencyCache::commit_guard`].
+//! one write of the store, under the writer lock: it decodes the batch's
+//! adjacency entries ([`AdjacencyCache::changes_of`]), writes the batch,
+//! then queues the changes under the commit's sequence number
+//! ([`AdjacencyCache::enqueue`]) before the commit is acknowledged. The
+//! adjacency's own thread applies queued commits in order and records the
+//! last one applied. The invariant: the adjacency answers a read only
+//! when it holds every commit queued (applied == committed); otherwise the
+//! engine answers. So a reader never sees from RAM an edge that is not
+//! committed, nor misses one whose commit returned; and a commit pays for
+//! decoding its changes, not for applying them (the other core does),
+//! which keeps ingestion at the engine's pace. When commits stop, the
+//! thread catches up within the time of applying what is queued, and reads
+//! are served from RAM again. A snapshot pins the version holding exactly
+//! its commits (it waits for the thread, briefly, with commits held back
+//! by the visibility lock), or reads adjacency from its engine snapshot.
 //!
-//! While the build runs (on its own thread, after the store opened), every
-//! commit's changes are also logged; the build scans snapshots taken after
-//! the log started and replays the log over what it scanned. Replaying is
-//! exact because a change says what an entry is afterwards (written or
-//! deleted), so replaying changes a snapshot already holds leaves it as it
-//! was.
+//! The same thread first builds the adjacency from `indices` after the
+//! store opens; commits meanwhile are queued, and replayed over what the
+//! build scanned. Replaying is exact because a change says what an entry
+//! is afterwards (written or deleted), so replaying a change the scan
+//! already saw leaves the entry as it was.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{
+    Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -114,7 +125,6 @@ impl std::fmt::Display for AdjacencyStatus {
 enum State {
     Off,
     Building {
-        pending: Vec<Op>,
         needed: u64,
     },
     Ready {
@@ -128,18 +138,81 @@ enum State {
     Failed(String),
 }
 
-/// Shared by the store and its build thread.
+impl State {
+    /// Whether commits queue their changes (building or ready).
+    fn follows_commits(&self) -> bool {
+        matches!(self, State::Building { .. } | State::Ready { .. })
+    }
+}
+
+/// Commits queued for the adjacency's thread.
+#[derive(Default)]
+struct Queue {
+    /// Each commit's sequence number and changes, in commit order.
+    items: Vec<(u64, Changes)>,
+    /// Adjacency changes queued.
+    ops: usize,
+    /// The sequence number of the last commit queued.
+    committed: u64,
+}
+
+/// At most this many changes wait in the queue: a commit finding more
+/// waits for the adjacency's thread to take them (at about 32 bytes a
+/// change, 64 MiB).
+const QUEUE_LIMIT: usize = 1 << 21;
+
+/// How long a snapshot waits for the adjacency's thread to apply the
+/// commits before it; after that it reads adjacency from the engine.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(1);
+
+/// Shared by the store and the adjacency's thread.
 struct Shared {
     budget: u64,
     state: RwLock<State>,
-    /// Set when the store closes: the build stops.
+    queue: Mutex<Queue>,
+    /// Signals the thread: commits queued, or the store closing.
+    work: Condvar,
+    /// Signals waiters: commits applied, the build ended, the queue taken.
+    progress: Condvar,
+    /// The sequence number of the last commit the graph holds.
+    applied: AtomicU64,
+    /// The sequence number of the last commit queued (as in the queue).
+    committed: AtomicU64,
+    /// Set when the store closes: the thread stops.
     cancel: AtomicBool,
-    /// Whether no build is running, and its signal.
-    idle: Mutex<bool>,
-    idle_signal: Condvar,
+    /// Whether commits queue their changes (building or ready), read
+    /// without the state's lock, which the thread holds while it applies.
+    follows: AtomicBool,
+    /// The names of the projected edge properties, in column order (read
+    /// by commits without the state's lock).
+    columns: Mutex<Vec<Arc<str>>>,
 }
 
 impl Shared {
+    /// Replaces the state (under its write lock, held by the caller).
+    fn set(&self, state: &mut State, next: State) {
+        self.follows
+            .store(next.follows_commits(), Ordering::Release);
+        if !matches!(next, State::Ready { .. }) {
+            self.columns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
+        *state = next;
+    }
+
+    fn follows(&self) -> bool {
+        self.follows.load(Ordering::Acquire)
+    }
+
+    fn column_names(&self) -> Vec<Arc<str>> {
+        self.columns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn state(&self) -> RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -148,9 +221,56 @@ impl Shared {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn set_idle(&self) {
-        *self.idle.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        self.idle_signal.notify_all();
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Wakes every waiter (holding the queue's lock, so none misses it).
+    fn signal_progress(&self) {
+        let _q = self.queue();
+        self.progress.notify_all();
+    }
+
+    /// Whether the graph holds every commit queued.
+    fn caught_up(&self) -> bool {
+        self.applied.load(Ordering::Acquire) == self.committed.load(Ordering::Acquire)
+    }
+
+    /// Waits until the graph holds commit `target` (or the adjacency left
+    /// RAM), at most until `deadline`, and, with `build`, for the build to
+    /// end first (without it, a build under way returns at once); whether
+    /// it is ready and holds it.
+    fn wait_for(&self, target: u64, deadline: Option<Instant>, build: bool) -> bool {
+        let mut q = self.queue();
+        loop {
+            let (building, ready) = {
+                let st = self.state();
+                (
+                    matches!(*st, State::Building { .. }),
+                    matches!(*st, State::Ready { .. }),
+                )
+            };
+            let holds = ready && self.applied.load(Ordering::Acquire) >= target;
+            if holds || (!building && !ready) || (building && !build) {
+                return holds;
+            }
+            q = match deadline {
+                None => self
+                    .progress
+                    .wait(q)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    self.progress
+                        .wait_timeout(q, d - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
     }
 }
 
@@ -177,28 +297,37 @@ enum Unsupported {
 /// The adjacency in RAM of one store (see the module documentation).
 pub(crate) struct AdjacencyCache {
     shared: Arc<Shared>,
-    /// Commits hold it (for writing) from their engine write until the
-    /// adjacency has their changes; a snapshot holds it (for reading)
-    /// while it takes the engine's snapshot and pins the adjacency, so
-    /// the two show the same commits.
+    /// Commits hold it (for writing) from their engine write until their
+    /// changes are queued; a snapshot holds it (for reading) while it takes
+    /// the engine's snapshot and pins the adjacency, so the two show the
+    /// same commits.
     visibility: RwLock<()>,
-    builder: Option<JoinHandle<()>>,
+    worker: Option<JoinHandle<()>>,
 }
 
 impl AdjacencyCache {
-    /// A cache that stays off.
-    pub(crate) fn off() -> Self {
+    fn new(budget: u64, state: State) -> Self {
         AdjacencyCache {
             shared: Arc::new(Shared {
-                budget: 0,
-                state: RwLock::new(State::Off),
+                budget,
+                follows: AtomicBool::new(state.follows_commits()),
+                columns: Mutex::new(Vec::new()),
+                state: RwLock::new(state),
+                queue: Mutex::new(Queue::default()),
+                work: Condvar::new(),
+                progress: Condvar::new(),
+                applied: AtomicU64::new(0),
+                committed: AtomicU64::new(0),
                 cancel: AtomicBool::new(false),
-                idle: Mutex::new(true),
-                idle_signal: Condvar::new(),
             }),
             visibility: RwLock::new(()),
-            builder: None,
+            worker: None,
         }
+    }
+
+    /// A cache that stays off (`budget` is reported, not used).
+    pub(crate) fn off(budget: u64) -> Self {
+        Self::new(budget, State::Off)
     }
 
     /// Starts building the adjacency of `backend` within `budget` bytes on
@@ -226,39 +355,32 @@ impl AdjacencyCache {
                 reason: "the adjacency needs more than the budget".into(),
             }
         } else {
-            State::Building {
-                pending: Vec::new(),
-                needed,
-            }
+            State::Building { needed }
         };
         let building = matches!(initial, State::Building { .. });
-        let shared = Arc::new(Shared {
-            budget,
-            state: RwLock::new(initial),
-            cancel: AtomicBool::new(false),
-            idle: Mutex::new(!building),
-            idle_signal: Condvar::new(),
-        });
-        let builder = building.then(|| {
-            let (backend, shared) = (Arc::clone(backend), Arc::clone(&shared));
-            std::thread::Builder::new()
+        let mut cache = Self::new(budget, initial);
+        if building {
+            let (backend, shared) = (Arc::clone(backend), Arc::clone(&cache.shared));
+            let spawned = std::thread::Builder::new()
                 .name("graph-adjacency".into())
-                .spawn(move || run_build(&*backend, &shared))
-        });
-        let builder = match builder {
-            Some(Ok(handle)) => Some(handle),
-            Some(Err(e)) => {
-                *shared.state_mut() = State::Failed(format!("cannot start its thread: {e}"));
-                shared.set_idle();
-                None
+                .spawn(move || run(&*backend, &shared));
+            match spawned {
+                Ok(handle) => cache.worker = Some(handle),
+                Err(e) => {
+                    let shared = &cache.shared;
+                    shared.set(
+                        &mut shared.state_mut(),
+                        State::Failed(format!("cannot start its thread: {e}")),
+                    );
+                }
             }
-            None => None,
-        };
-        AdjacencyCache {
-            shared,
-            visibility: RwLock::new(()),
-            builder,
         }
+        cache
+    }
+
+    /// The budget.
+    pub(crate) fn budget(&self) -> u64 {
+        self.shared.budget
     }
 
     /// The status, for stats.
@@ -266,7 +388,7 @@ impl AdjacencyCache {
         let budget = self.shared.budget;
         match &*self.shared.state() {
             State::Off => AdjacencyStatus::Off,
-            State::Building { needed, .. } => AdjacencyStatus::Building {
+            State::Building { needed } => AdjacencyStatus::Building {
                 needed: *needed,
                 budget,
             },
@@ -285,37 +407,68 @@ impl AdjacencyCache {
         }
     }
 
-    /// Waits until no build is running, and returns the status then.
+    /// Waits until the build is over and every commit made before this
+    /// call is applied, and returns the status then.
     pub(crate) fn wait(&self) -> AdjacencyStatus {
-        let mut idle = self
-            .shared
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        while !*idle {
-            idle = self
-                .shared
-                .idle_signal
-                .wait(idle)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        drop(idle);
+        let target = self.shared.committed.load(Ordering::Acquire);
+        self.shared.wait_for(target, None, true);
         self.status()
     }
 
-    /// Runs `f` on the current adjacency if it is ready (under the read
-    /// lock: `f` must not commit).
+    /// Runs `f` on the current adjacency if it is ready and holds every
+    /// commit queued, without waiting: `None` while the thread applies or
+    /// has commits to apply (the engine answers then). `f` runs under the
+    /// read lock: it must not commit.
     pub(crate) fn with_graph<R>(&self, f: impl FnOnce(&Graph) -> R) -> Option<R> {
-        match &*self.shared.state() {
-            State::Ready { graph, .. } => Some(f(graph)),
+        let state = self.shared.state.try_read().ok()?;
+        match &*state {
+            State::Ready { graph, .. } if self.shared.caught_up() => Some(f(graph)),
             _ => None,
         }
     }
 
-    /// The current adjacency, pinned, if it is ready.
+    /// The current adjacency, pinned, if it holds every commit queued,
+    /// without waiting (see [`with_graph`](Self::with_graph)).
+    pub(crate) fn try_pin(&self) -> Option<Arc<Graph>> {
+        self.with_graph(|_| ())?;
+        let state = self.shared.state.try_read().ok()?;
+        match &*state {
+            State::Ready { graph, .. } if self.shared.caught_up() => Some(Arc::clone(graph)),
+            _ => None,
+        }
+    }
+
+    /// The current adjacency, pinned, once it holds every commit made
+    /// before this call (waiting for the thread to apply them, not for a
+    /// build under way); `None` when it is not in RAM.
     pub(crate) fn pin(&self) -> Option<Arc<Graph>> {
+        let target = self.shared.committed.load(Ordering::Acquire);
+        if !self.shared.wait_for(target, None, false) {
+            return None;
+        }
         match &*self.shared.state() {
             State::Ready { graph, .. } => Some(Arc::clone(graph)),
+            _ => None,
+        }
+    }
+
+    /// The adjacency holding exactly the commits queued so far, pinned,
+    /// for a snapshot: the caller holds [`snapshot_guard`](Self::snapshot_guard),
+    /// so no commit is queued meanwhile. Waits at most [`SNAPSHOT_WAIT`]
+    /// for the thread to apply them; `None` then, or when the adjacency is
+    /// not in RAM.
+    pub(crate) fn pin_exact(&self) -> Option<Arc<Graph>> {
+        let target = self.shared.committed.load(Ordering::Acquire);
+        if !self
+            .shared
+            .wait_for(target, Some(Instant::now() + SNAPSHOT_WAIT), false)
+        {
+            return None;
+        }
+        match &*self.shared.state() {
+            State::Ready { graph, .. } if self.shared.applied.load(Ordering::Acquire) == target => {
+                Some(Arc::clone(graph))
+            }
             _ => None,
         }
     }
@@ -328,7 +481,7 @@ impl AdjacencyCache {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Held by a commit from its engine write until [`apply`](Self::apply).
+    /// Held by a commit from its engine write until [`enqueue`](Self::enqueue).
     pub(crate) fn commit_guard(&self) -> RwLockWriteGuard<'_, ()> {
         self.visibility
             .write()
@@ -338,11 +491,10 @@ impl AdjacencyCache {
     /// The adjacency changes of `batch`, or `None` when the cache does not
     /// follow commits (off, not fitting, failed).
     pub(crate) fn changes_of(&self, batch: &WriteBatch) -> Option<Changes> {
-        let columns: Vec<Arc<str>> = match &*self.shared.state() {
-            State::Ready { graph, .. } => graph.columns().iter().map(|c| c.name().into()).collect(),
-            State::Building { .. } => Vec::new(),
-            _ => return None,
-        };
+        if !self.shared.follows() {
+            return None;
+        }
+        let columns = self.shared.column_names();
         let mut changes = Changes {
             ops: Vec::new(),
             edge_values: Vec::new(),
@@ -402,68 +554,57 @@ impl AdjacencyCache {
         Some(changes)
     }
 
-    /// Applies a written commit's changes (the caller holds the writer lock
-    /// and [`commit_guard`](Self::commit_guard)).
-    pub(crate) fn apply(&self, mut changes: Changes) {
-        let budget = self.shared.budget;
-        let mut state = self.shared.state_mut();
-        if let Some(why) = &changes.unsupported {
-            *state = match why {
-                Unsupported::Id(id) => State::DoesNotFit {
-                    needed: 0,
-                    reason: format!(
-                        "a commit wrote node id {id}, and only ids below 2^32 are held in RAM"
-                    ),
-                },
-                Unsupported::RangeDelete => State::Failed(
-                    "a range deletion over adjacency entries (reopen the store to rebuild)".into(),
-                ),
-            };
-            self.shared.cancel.store(true, Ordering::Relaxed);
-            return;
-        }
-        match &mut *state {
-            State::Ready { graph, .. } => {
-                let graph_mut = Arc::make_mut(graph);
-                graph_mut.apply(&mut changes.ops);
-                for (id, values) in &changes.edge_values {
-                    graph_mut.set_edge_values(*id, values);
-                }
-                if changes.drop_columns {
-                    let names: Vec<String> = graph_mut
-                        .columns()
-                        .iter()
-                        .map(|c| c.name().to_owned())
-                        .collect();
-                    for name in names {
-                        graph_mut.remove_column(&name);
-                    }
-                }
-                let used = graph.bytes() as u64;
-                if used > budget {
-                    *state = State::DoesNotFit {
-                        needed: used,
-                        reason: "the adjacency grew beyond the budget".into(),
-                    };
-                }
-            }
-            State::Building { pending, .. } => {
-                pending.append(&mut changes.ops);
-                let held = (pending.len() * size_of::<Op>()) as u64;
-                if held > budget {
-                    *state = State::DoesNotFit {
-                        needed: held,
-                        reason: "commits during the build needed more than the budget".into(),
-                    };
-                    self.shared.cancel.store(true, Ordering::Relaxed);
-                }
-            }
-            _ => {}
+    /// Waits, before a commit writes, while the queue is full (the thread
+    /// is behind by [`QUEUE_LIMIT`] changes).
+    pub(crate) fn make_room(&self) {
+        let mut q = self.shared.queue();
+        while q.ops >= QUEUE_LIMIT && self.shared.follows() {
+            q = self
+                .shared
+                .progress
+                .wait(q)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
-}
 
-impl AdjacencyCache {
+    /// Queues a written commit's changes for the adjacency's thread, under
+    /// the next sequence number (the caller holds the writer lock and
+    /// [`commit_guard`](Self::commit_guard)).
+    pub(crate) fn enqueue(&self, changes: Changes) {
+        if !self.shared.follows() {
+            return;
+        }
+        let mut q = self.shared.queue();
+        q.committed += 1;
+        let seq = q.committed;
+        q.ops += changes.ops.len();
+        q.items.push((seq, changes));
+        // While building, the queue is only replayed at the end: a queue
+        // past the budget means the adjacency cannot be held.
+        let building_over_budget = (q.ops * size_of::<Op>()) as u64 > self.shared.budget
+            && self.shared.applied.load(Ordering::Acquire) == 0
+            && matches!(
+                self.shared.state.try_read().as_deref(),
+                Ok(State::Building { .. })
+            );
+        self.shared.committed.store(seq, Ordering::Release);
+        self.shared.work.notify_one();
+        drop(q);
+        if building_over_budget {
+            let mut state = self.shared.state_mut();
+            if let State::Building { .. } = *state {
+                let next = State::DoesNotFit {
+                    needed: self.shared.budget,
+                    reason: "commits during the build needed more than the budget".into(),
+                };
+                self.shared.set(&mut state, next);
+                self.shared.cancel.store(true, Ordering::Relaxed);
+            }
+            drop(state);
+            self.shared.signal_progress();
+        }
+    }
+
     /// Adds a projected edge property to the adjacency, built by `build`
     /// (the caller holds the writer lock, so no commit changes edges
     /// meanwhile).
@@ -472,6 +613,9 @@ impl AdjacencyCache {
     /// [`Error::InvalidArgument`] when the adjacency is not in RAM or the
     /// column takes it over the budget; `build`'s errors.
     pub(crate) fn add_column(&self, build: impl FnOnce() -> Result<Column>) -> Result<()> {
+        if self.pin().is_none() {
+            self.wait();
+        }
         if self.pin().is_none() {
             return Err(Error::invalid(format!(
                 "edge properties are projected beside the adjacency in RAM, which is {}",
@@ -493,18 +637,36 @@ impl AdjacencyCache {
                 self.shared.budget
             )));
         }
+        let name: Arc<str> = column.name().into();
         Arc::make_mut(graph).add_column(column);
+        let mut names = self
+            .shared
+            .columns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        names.retain(|n| *n != name);
+        names.push(name);
         Ok(())
     }
 
-    /// Removes a projected edge property; whether there was one.
+    /// Removes a projected edge property; whether there was one (the
+    /// caller holds the writer lock).
     pub(crate) fn remove_column(&self, name: &str) -> bool {
-        match &mut *self.shared.state_mut() {
+        if self.pin().is_none() {
+            return false;
+        }
+        let removed = match &mut *self.shared.state_mut() {
             State::Ready { graph, .. } if graph.column(name).is_some() => {
                 Arc::make_mut(graph).remove_column(name)
             }
             _ => false,
-        }
+        };
+        self.shared
+            .columns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|n| &**n != name);
+        removed
     }
 }
 
@@ -552,21 +714,25 @@ impl Changes {
 }
 
 impl Drop for AdjacencyCache {
-    /// Stops the build and waits for its thread, so the store's backend
-    /// is closed when the store is.
+    /// Stops the thread and waits for it, so the store's backend is closed
+    /// when the store is.
     fn drop(&mut self) {
         self.shared.cancel.store(true, Ordering::Relaxed);
-        if let Some(handle) = self.builder.take() {
-            // A panic of the build thread has been reported on stderr by
-            // the runtime; the store closes all the same.
+        {
+            let _q = self.shared.queue();
+            self.shared.work.notify_all();
+        }
+        if let Some(handle) = self.worker.take() {
+            // A panic of the thread has been reported on stderr by the
+            // runtime; the store closes all the same.
             let _ = handle.join();
         }
     }
 }
 
-/// The build thread's work: build, replay the commits logged meanwhile,
-/// publish.
-fn run_build<B: StorageBackend>(backend: &B, shared: &Shared) {
+/// The adjacency's thread: build, then apply queued commits until the
+/// store closes or the adjacency leaves RAM.
+fn run<B: StorageBackend>(backend: &B, shared: &Shared) {
     let started = Instant::now();
     let limits = Limits {
         budget: shared.budget,
@@ -576,23 +742,12 @@ fn run_build<B: StorageBackend>(backend: &B, shared: &Shared) {
     let built = build::build(backend, &limits);
     {
         let mut state = shared.state_mut();
-        if let State::Building { pending, needed } = &mut *state {
-            let needed = *needed;
-            *state = match built {
-                Ok(mut graph) => {
-                    graph.apply(pending);
-                    if graph.bytes() as u64 > shared.budget {
-                        State::DoesNotFit {
-                            needed: graph.bytes() as u64,
-                            reason: "the adjacency needs more than the budget".into(),
-                        }
-                    } else {
-                        State::Ready {
-                            graph: Arc::new(graph),
-                            built_in: started.elapsed(),
-                        }
-                    }
-                }
+        if let State::Building { needed } = *state {
+            let next = match built {
+                Ok(graph) => State::Ready {
+                    graph: Arc::new(graph),
+                    built_in: started.elapsed(),
+                },
                 Err(Stop::TooLarge { held }) => State::DoesNotFit {
                     needed: held.max(needed),
                     reason: "the adjacency needs more than the budget".into(),
@@ -606,9 +761,104 @@ fn run_build<B: StorageBackend>(backend: &B, shared: &Shared) {
                 Err(Stop::Cancelled) => State::Off,
                 Err(Stop::Failed(e)) => State::Failed(e.to_string()),
             };
+            shared.set(&mut state, next);
         }
     }
-    shared.set_idle();
+    shared.signal_progress();
+    // The commits queued during the build are applied by the first round.
+    while apply_queued(shared) {}
+    // Nothing more is applied: drop what is queued and wake every waiter.
+    {
+        let mut q = shared.queue();
+        q.items.clear();
+        q.ops = 0;
+        shared.progress.notify_all();
+    }
+}
+
+/// Waits for queued commits and applies them; whether to go on.
+fn apply_queued(shared: &Shared) -> bool {
+    let items = {
+        let mut q = shared.queue();
+        loop {
+            if shared.cancel.load(Ordering::Relaxed) || !shared.follows() {
+                return false;
+            }
+            if !q.items.is_empty() {
+                break;
+            }
+            shared.progress.notify_all();
+            q = shared.work.wait(q).unwrap_or_else(PoisonError::into_inner);
+        }
+        q.ops = 0;
+        shared.progress.notify_all();
+        std::mem::take(&mut q.items)
+    };
+    let Some(&(last, _)) = items.last() else {
+        return true;
+    };
+    let mut state = shared.state_mut();
+    let State::Ready { graph, .. } = &mut *state else {
+        return false;
+    };
+    let graph_mut = Arc::make_mut(graph);
+    let mut ops: Vec<Op> = Vec::with_capacity(items.iter().map(|(_, c)| c.ops.len()).sum());
+    let mut outcome = None;
+    for (_, changes) in items {
+        if let Some(why) = changes.unsupported {
+            outcome = Some(match why {
+                Unsupported::Id(id) => State::DoesNotFit {
+                    needed: 0,
+                    reason: format!(
+                        "a commit wrote node id {id}, and only ids below 2^32 are held in RAM"
+                    ),
+                },
+                Unsupported::RangeDelete => State::Failed(
+                    "a range deletion over adjacency entries (reopen the store to rebuild)".into(),
+                ),
+            });
+            break;
+        }
+        ops.extend(changes.ops);
+        // Edge values are applied after the adjacency of the same commits;
+        // they do not depend on it.
+        for (id, values) in &changes.edge_values {
+            graph_mut.set_edge_values(*id, values);
+        }
+        if changes.drop_columns {
+            let names: Vec<String> = graph_mut
+                .columns()
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect();
+            for name in names {
+                graph_mut.remove_column(&name);
+            }
+            shared
+                .columns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
+    }
+    if outcome.is_none() {
+        graph_mut.apply(&mut ops);
+        let used = graph_mut.bytes() as u64;
+        if used > shared.budget {
+            outcome = Some(State::DoesNotFit {
+                needed: used,
+                reason: "the adjacency grew beyond the budget".into(),
+            });
+        }
+    }
+    let go_on = outcome.is_none();
+    if let Some(next) = outcome {
+        shared.set(&mut state, next);
+    }
+    shared.applied.store(last, Ordering::Release);
+    drop(state);
+    shared.signal_progress();
+    go_on
 }
 
 /// The default budget: a quarter of the machine's memory (1 GiB where it

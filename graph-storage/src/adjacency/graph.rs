@@ -21,31 +21,18 @@ const INNER_SHIFT: u32 = 10;
 /// Pages per inner node.
 const INNER_PAGES: usize = 1 << INNER_SHIFT;
 
-/// The two directions, as indexes of [`Page::dirs`].
+/// The outgoing direction, as an index of [`Graph`]'s trees.
 pub(crate) const OUT: usize = 0;
-/// Incoming lists (see [`OUT`]).
+/// The incoming direction (see [`OUT`]).
 pub(crate) const IN: usize = 1;
-
-/// The lists of [`PAGE_NODES`] node ids, both directions.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Page {
-    pub(crate) dirs: [Lists; 2],
-}
-
-impl Page {
-    fn bytes(&self) -> usize {
-        self.dirs[OUT].bytes() + self.dirs[IN].bytes()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.dirs[OUT].len() == 0 && self.dirs[IN].len() == 0
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 struct Inner {
-    pages: Vec<Arc<Page>>,
+    pages: Vec<Arc<Lists>>,
 }
+
+/// How many changes ahead [`Tree::apply`] reads their lists.
+const TOUCH_AHEAD: usize = 64;
 
 /// One change of one node's list, as decoded from a commit's write batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,70 +47,59 @@ pub(crate) struct Op {
     pub(crate) change: Change,
 }
 
-/// One version of the adjacency in RAM (see the module documentation).
+/// The lists of one direction: pages of [`PAGE_NODES`] node ids behind two
+/// levels of `Arc`s.
 #[derive(Debug, Clone)]
-pub(crate) struct Graph {
+pub(crate) struct Tree {
     inners: Vec<Arc<Inner>>,
     /// Pages held, the last one possibly partly beyond the largest id.
     pages: usize,
-    /// Entries held in each direction.
-    entries: [u64; 2],
+    /// Entries held.
+    entries: u64,
     /// Bytes held by this version's pages, pointers and headers (pages a
     /// pinned version shares are counted in each).
     bytes: usize,
     /// The page every page slot holds until a node of it gets an entry.
-    empty: Arc<Page>,
-    /// Projected edge properties.
-    columns: Vec<Column>,
+    empty: Arc<Lists>,
 }
 
-impl Default for Graph {
+impl Default for Tree {
     fn default() -> Self {
-        Graph {
+        Tree {
             inners: Vec::new(),
             pages: 0,
-            entries: [0; 2],
-            bytes: size_of::<Graph>(),
-            empty: Arc::new(Page::default()),
-            columns: Vec::new(),
+            entries: 0,
+            bytes: size_of::<Tree>(),
+            empty: Arc::new(Lists::default()),
         }
     }
 }
 
-/// The bytes an adjacency of `edges` edges over node ids below `bound`
-/// holds at least once built: two entries per edge and the page slots.
-pub(crate) fn estimate_bytes(bound: u64, edges: u64) -> u64 {
-    let pages = bound.div_ceil(PAGE_NODES as u64);
-    let entries = edges.saturating_mul(2 * size_of::<Entry>() as u64);
-    let headers = pages.saturating_mul((size_of::<Page>() + size_of::<Arc<Page>>()) as u64);
-    entries.saturating_add(headers)
-}
-
-impl Graph {
-    /// A graph of the pages in `pages`, page `i` holding node ids
-    /// `i * PAGE_NODES ..`; an empty page is stored as the shared empty one.
-    pub(crate) fn from_pages(pages: impl IntoIterator<Item = Page>) -> Self {
-        let mut g = Graph::default();
+impl Tree {
+    /// A tree of `pages`, page `i` holding node ids `i * PAGE_NODES ..`; an
+    /// empty page is stored as the shared empty one.
+    fn from_pages(pages: impl IntoIterator<Item = Lists>) -> Self {
+        let mut t = Tree::default();
         for page in pages {
-            g.entries[OUT] += g_len(&page, OUT);
-            g.entries[IN] += g_len(&page, IN);
-            let page = if page.is_empty() {
-                Arc::clone(&g.empty)
+            let n = page.len() as u64;
+            t.entries += n;
+            let page = if n == 0 {
+                Arc::clone(&t.empty)
             } else {
-                g.bytes += page.bytes();
+                t.bytes += page.bytes();
                 Arc::new(page)
             };
-            g.push_page(page);
+            t.push_page(page);
         }
-        g
+        t
     }
 
-    fn push_page(&mut self, page: Arc<Page>) {
+    fn push_page(&mut self, page: Arc<Lists>) {
         if self.pages.is_multiple_of(INNER_PAGES) {
             self.inners.push(Arc::new(Inner {
                 pages: Vec::with_capacity(INNER_PAGES),
             }));
-            self.bytes += size_of::<Inner>() + INNER_PAGES * size_of::<Arc<Page>>();
+            self.bytes += size_of::<Inner>() + INNER_PAGES * size_of::<Arc<Lists>>();
         }
         if let Some(inner) = self.inners.last_mut() {
             Arc::make_mut(inner).pages.push(page);
@@ -131,18 +107,8 @@ impl Graph {
         self.pages += 1;
     }
 
-    /// One past the largest node id a page is held for.
-    pub(crate) fn node_bound(&self) -> u64 {
-        (self.pages as u64) << PAGE_SHIFT
-    }
-
-    /// How many pages are held.
-    pub(crate) fn page_count(&self) -> usize {
-        self.pages
-    }
-
-    /// Page `i` (`i < page_count()`).
-    pub(crate) fn page(&self, i: usize) -> Option<&Page> {
+    /// Page `i`.
+    pub(crate) fn page(&self, i: usize) -> Option<&Lists> {
         self.inners
             .get(i >> INNER_SHIFT)?
             .pages
@@ -150,26 +116,152 @@ impl Graph {
             .map(|p| &**p)
     }
 
-    /// The sorted list of `node` in `dir` (empty for an id no page holds).
-    pub(crate) fn list(&self, dir: usize, node: u64) -> &[Entry] {
+    /// How many pages are held.
+    pub(crate) fn page_count(&self) -> usize {
+        self.pages
+    }
+
+    fn list(&self, node: u64) -> &[Entry] {
         let Ok(p) = usize::try_from(node >> PAGE_SHIFT) else {
             return &[];
         };
         match self.page(p) {
-            Some(page) => page.dirs[dir].list(node as usize & (PAGE_NODES - 1)),
+            Some(page) => page.list(node as usize & (PAGE_NODES - 1)),
             None => &[],
         }
+    }
+
+    /// Applies `ops` of this direction, sorted by node and entry, the last
+    /// change of an entry winning.
+    fn apply(&mut self, ops: &[Op]) {
+        let mut changes: Vec<(usize, Entry, Change)> = Vec::new();
+        let mut scratch: Vec<Entry> = Vec::new();
+        let mut rest = ops;
+        // How far ahead `touch` has read.
+        let mut touched = 0usize;
+        while let Some(first) = rest.first() {
+            // Read ahead the lists of the next changes, in a run of
+            // independent loads the processor overlaps, so the changes
+            // below find them in cache (the pages are scattered in memory:
+            // one by one, each costs a full memory latency).
+            let done = ops.len() - rest.len();
+            if touched <= done {
+                touched = done + self.touch(&ops[done..], TOUCH_AHEAD);
+            }
+            let page = first.node >> PAGE_SHIFT;
+            let n = rest.partition_point(|o| o.node >> PAGE_SHIFT == page);
+            let (run, later) = rest.split_at(n);
+            rest = later;
+            changes.clear();
+            for (i, o) in run.iter().enumerate() {
+                // The last change of each entry.
+                if run
+                    .get(i + 1)
+                    .is_some_and(|next| next.node == o.node && next.entry == o.entry)
+                {
+                    continue;
+                }
+                let slot = o.node as usize & (PAGE_NODES - 1);
+                changes.push((slot, o.entry, o.change));
+            }
+            self.apply_page(page as usize, &changes, &mut scratch);
+        }
+    }
+
+    /// Reads the page header and list of the first `n` of `ops`; how many
+    /// it read.
+    fn touch(&self, ops: &[Op], n: usize) -> usize {
+        let mut sum = 0u64;
+        for o in ops.iter().take(n) {
+            let list = self.list(u64::from(o.node));
+            sum = sum.wrapping_add(list.first().map_or(0, |e| e.edge));
+            sum = sum.wrapping_add(list.last().map_or(0, |e| e.edge));
+        }
+        std::hint::black_box(sum);
+        ops.len().min(n)
+    }
+
+    fn apply_page(
+        &mut self,
+        page: usize,
+        changes: &[(usize, Entry, Change)],
+        scratch: &mut Vec<Entry>,
+    ) {
+        while self.pages <= page {
+            let empty = Arc::clone(&self.empty);
+            self.push_page(empty);
+        }
+        let Some(inner) = self.inners.get_mut(page >> INNER_SHIFT) else {
+            return;
+        };
+        let Some(slot) = Arc::make_mut(inner).pages.get_mut(page & (INNER_PAGES - 1)) else {
+            return;
+        };
+        let was_empty = Arc::ptr_eq(slot, &self.empty);
+        let page = Arc::make_mut(slot);
+        let before = if was_empty { 0 } else { page.bytes() };
+        let grew = page.apply(changes, scratch);
+        self.entries = self.entries.saturating_add_signed(grew as i64);
+        let after = page.bytes();
+        self.bytes = (self.bytes + after).saturating_sub(before);
+    }
+}
+
+/// One version of the adjacency in RAM (see the module documentation).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Graph {
+    /// The outgoing and the incoming lists.
+    trees: [Tree; 2],
+    /// Projected edge properties.
+    columns: Vec<Column>,
+}
+
+/// The bytes an adjacency of `edges` edges over node ids below `bound`
+/// holds at least once built: two entries per edge and the page slots.
+pub(crate) fn estimate_bytes(bound: u64, edges: u64) -> u64 {
+    let pages = bound.div_ceil(PAGE_NODES as u64);
+    let entries = edges.saturating_mul(2 * size_of::<Entry>() as u64);
+    let headers = pages.saturating_mul(2 * (size_of::<Lists>() + size_of::<Arc<Lists>>()) as u64);
+    entries.saturating_add(headers)
+}
+
+impl Graph {
+    /// A graph of the outgoing and incoming pages built from `indices`.
+    pub(crate) fn from_pages(out: Vec<Lists>, inc: Vec<Lists>) -> Self {
+        Graph {
+            trees: [Tree::from_pages(out), Tree::from_pages(inc)],
+            columns: Vec::new(),
+        }
+    }
+
+    /// The lists of direction `dir`.
+    pub(crate) fn tree(&self, dir: usize) -> &Tree {
+        &self.trees[dir & 1]
+    }
+
+    /// One past the largest node id a page is held for.
+    pub(crate) fn node_bound(&self) -> u64 {
+        let pages = self.trees[OUT].pages.max(self.trees[IN].pages);
+        (pages as u64) << PAGE_SHIFT
+    }
+
+    /// The sorted list of `node` in `dir` (empty for an id no page holds).
+    pub(crate) fn list(&self, dir: usize, node: u64) -> &[Entry] {
+        self.tree(dir).list(node)
     }
 
     /// The entries of direction `dir` (equal in number to the edges for
     /// either direction, in a store whose adjacency is whole).
     pub(crate) fn entries(&self, dir: usize) -> u64 {
-        self.entries[dir]
+        self.tree(dir).entries
     }
 
     /// The bytes this version holds, its columns included.
     pub(crate) fn bytes(&self) -> usize {
-        self.bytes + self.columns.iter().map(Column::bytes).sum::<usize>()
+        size_of::<Graph>()
+            + self.trees[OUT].bytes
+            + self.trees[IN].bytes
+            + self.columns.iter().map(Column::bytes).sum::<usize>()
     }
 
     /// The projected edge properties, in the order they were added.
@@ -202,57 +294,22 @@ impl Graph {
         }
     }
 
-    /// Applies `ops` in their order (the last change of an entry wins) and
-    /// returns nothing; `ops` is left sorted by page and list.
+    /// Applies `ops` in their order (the last change of an entry wins);
+    /// `ops` is left sorted by direction, node and entry.
     pub(crate) fn apply(&mut self, ops: &mut [Op]) {
-        // Stable: changes of one entry keep their order.
-        ops.sort_by_key(|o| (o.node >> PAGE_SHIFT, o.dir, o.node, o.entry));
-        let mut changes: Vec<(usize, Entry, Change)> = Vec::new();
-        let mut rest = &ops[..];
-        while let Some(first) = rest.first() {
-            let (page, dir) = (first.node >> PAGE_SHIFT, first.dir);
-            let n = rest.partition_point(|o| o.node >> PAGE_SHIFT == page && o.dir == dir);
-            let (run, later) = rest.split_at(n);
-            rest = later;
-            changes.clear();
-            for (i, o) in run.iter().enumerate() {
-                // The last change of each entry.
-                if run
-                    .get(i + 1)
-                    .is_some_and(|next| next.node == o.node && next.entry == o.entry)
-                {
-                    continue;
-                }
-                let slot = o.node as usize & (PAGE_NODES - 1);
-                changes.push((slot, o.entry, o.change));
-            }
-            self.apply_page(page as usize, dir, &changes);
+        // Stable, and linear on the sorted runs a commit's batch holds
+        // (its adjacency keys are sorted by direction, node and entry):
+        // changes of one entry keep their order.
+        let key = |o: &Op| (o.dir, o.node, o.entry);
+        if !ops.is_sorted_by_key(key) {
+            ops.sort_by_key(key);
         }
+        let split = ops.partition_point(|o| o.dir == OUT);
+        let (out_ops, in_ops) = ops.split_at(split);
+        let [out, inc] = &mut self.trees;
+        out.apply(out_ops);
+        inc.apply(in_ops);
     }
-
-    fn apply_page(&mut self, page: usize, dir: usize, changes: &[(usize, Entry, Change)]) {
-        while self.pages <= page {
-            let empty = Arc::clone(&self.empty);
-            self.push_page(empty);
-        }
-        let Some(inner) = self.inners.get_mut(page >> INNER_SHIFT) else {
-            return;
-        };
-        let Some(slot) = Arc::make_mut(inner).pages.get_mut(page & (INNER_PAGES - 1)) else {
-            return;
-        };
-        let was_empty = Arc::ptr_eq(slot, &self.empty);
-        let page = Arc::make_mut(slot);
-        let before = if was_empty { 0 } else { page.bytes() };
-        let grew = page.dirs[dir].apply(changes);
-        self.entries[dir] = self.entries[dir].saturating_add_signed(grew as i64);
-        let after = page.bytes();
-        self.bytes = (self.bytes + after).saturating_sub(before);
-    }
-}
-
-fn g_len(page: &Page, dir: usize) -> u64 {
-    page.dirs[dir].len() as u64
 }
 
 #[cfg(test)]
@@ -291,13 +348,14 @@ mod tests {
                 .map(|(_, n, e)| (*n, *e))
                 .collect();
             let mut got = Vec::new();
-            for p in 0..g.page_count() {
-                let Some(page) = g.page(p) else {
+            let tree = g.tree(dir);
+            for p in 0..tree.page_count() {
+                let Some(page) = tree.page(p) else {
                     return Err(TestCaseError::fail(format!("page {p} missing")));
                 };
                 for slot in 0..PAGE_NODES {
                     let node = (p * PAGE_NODES + slot) as u32;
-                    let list = page.dirs[dir].list(slot);
+                    let list = page.list(slot);
                     prop_assert_eq!(list, g.list(dir, u64::from(node)));
                     got.extend(list.iter().map(|e| (node, *e)));
                 }
@@ -361,5 +419,69 @@ mod tests {
         assert!(g.list(OUT, 5).is_empty());
         assert_eq!(g.entries(OUT), 0);
         assert!(estimate_bytes(1_000_000, 2_000_000) >= 64_000_000);
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    /// What commits of 10,000 edges cost the adjacency alone (run by hand:
+    /// `cargo test --release -p graph-storage --lib speed -- --ignored --nocapture`).
+    #[test]
+    #[ignore = "a measurement, run by hand"]
+    fn commits_of_ten_thousand_edges() {
+        let nodes = 1_000_000u64;
+        let mut g = Graph::default();
+        let mut x = 42u64;
+        let mut rand = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let started = std::time::Instant::now();
+        let mut applying = std::time::Duration::ZERO;
+        let mut edge = 0u64;
+        for _ in 0..200 {
+            let mut ops = Vec::with_capacity(20_000);
+            for _ in 0..10_000 {
+                // Skewed sources (a few hubs), uniform targets.
+                let r = rand() % 1000;
+                let src = if r < 300 {
+                    rand() % 100
+                } else {
+                    rand() % nodes
+                };
+                let dst = rand() % nodes;
+                let ty = (rand() % 5) as u32;
+                for (dir, node, other) in [(OUT, src, dst), (IN, dst, src)] {
+                    ops.push(Op {
+                        dir,
+                        node: node as u32,
+                        entry: Entry {
+                            ty,
+                            other: other as u32,
+                            edge,
+                        },
+                        change: Change::Put,
+                    });
+                }
+                edge += 1;
+            }
+            // As a batch holds them: by direction, node and entry.
+            ops.sort_by_key(|o| (o.dir, o.node, o.entry));
+            let t = std::time::Instant::now();
+            g.apply(&mut ops);
+            applying += t.elapsed();
+        }
+        let took = started.elapsed();
+        eprintln!(
+            "2M edges in 200 commits: {:.2} s in all, {:.0} ns per edge applying, {} MiB",
+            took.as_secs_f64(),
+            applying.as_nanos() as f64 / edge as f64,
+            g.bytes() >> 20
+        );
+        assert_eq!(g.entries(OUT), edge);
     }
 }

@@ -25,7 +25,7 @@ pub use cache::AdjacencyStatus;
 pub(crate) use cache::{AdjacencyCache, default_budget};
 pub(crate) use column::Column;
 pub use column::EdgeValue;
-pub(crate) use graph::{Graph, IN, OUT};
+pub(crate) use graph::{Graph, IN, OUT, estimate_bytes};
 pub(crate) use page::Entry;
 
 /// An edge type's id: the symbol id the store numbered the type with.
@@ -204,20 +204,20 @@ impl<'s> Adjacency<'s> {
     /// indexed by id.
     pub fn degrees(&self, dir: Direction) -> Vec<u32> {
         let g = &*self.graph;
-        let mut out = Vec::with_capacity(g.node_bound() as usize);
-        for p in 0..g.page_count() {
-            let Some(page) = g.page(p) else { break };
-            match dir {
-                Direction::Outgoing | Direction::Incoming => {
-                    let d = if dir == Direction::Outgoing { OUT } else { IN };
-                    out.extend(page.dirs[d].lengths().map(|n| n as u32));
+        let mut out = vec![0u32; g.node_bound() as usize];
+        let dirs: &[usize] = match dir {
+            Direction::Outgoing => &[OUT],
+            Direction::Incoming => &[IN],
+            Direction::Both => &[OUT, IN],
+        };
+        for &d in dirs {
+            let tree = g.tree(d);
+            for p in 0..tree.page_count() {
+                let Some(page) = tree.page(p) else { break };
+                let first = p << page::PAGE_SHIFT;
+                for (slot, n) in out.iter_mut().skip(first).zip(page.lengths()) {
+                    *slot += n as u32;
                 }
-                Direction::Both => out.extend(
-                    page.dirs[OUT]
-                        .lengths()
-                        .zip(page.dirs[IN].lengths())
-                        .map(|(a, b)| (a + b) as u32),
-                ),
             }
         }
         out
@@ -226,23 +226,16 @@ impl<'s> Adjacency<'s> {
     /// Calls `f` for every edge, once each, by source id (then as
     /// [`edges`](Self::edges) orders them).
     pub fn for_each_edge(&self, mut f: impl FnMut(EdgeEntry)) {
-        self.visit_pages(0..self.graph.page_count(), &mut f);
+        self.visit_pages(0..self.graph.tree(OUT).page_count(), &mut f);
     }
 
     fn visit_pages(&self, pages: std::ops::Range<usize>, f: &mut impl FnMut(EdgeEntry)) {
-        let g = &*self.graph;
+        let tree = self.graph.tree(OUT);
         for p in pages {
-            let Some(page) = g.page(p) else { break };
-            let lists = &page.dirs[OUT];
-            if lists.len() == 0 {
-                continue;
-            }
+            let Some(lists) = tree.page(p) else { break };
             let first = (p as u64) << page::PAGE_SHIFT;
-            let mut rest = lists.entries();
-            for (src, n) in (first..).zip(lists.lengths()) {
-                let (mine, later) = rest.split_at(n);
-                rest = later;
-                for e in mine {
+            for (slot, src) in (0..page::PAGE_NODES).zip(first..) {
+                for e in lists.list(slot) {
                     f(EdgeEntry {
                         id: EdgeId(e.edge),
                         src: NodeId(src),
@@ -264,7 +257,7 @@ impl<'s> Adjacency<'s> {
         fold: impl Fn(&mut A, EdgeEntry) + Sync,
     ) -> Vec<A> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let pages = self.graph.page_count();
+        let pages = self.graph.tree(OUT).page_count();
         let chunk = pages.div_ceil(threads.max(1)).max(1);
         if threads <= 1 || pages <= chunk {
             let mut acc = init();
@@ -342,10 +335,21 @@ impl RamSource<'_> {
         }
     }
 
-    /// The adjacency in RAM of this reader, pinned.
+    /// The adjacency in RAM of this reader, pinned: for the live store,
+    /// once it holds every commit made before the call (see
+    /// `AdjacencyCache::pin`).
     pub(crate) fn pin(&self) -> Option<Arc<Graph>> {
         match self {
             RamSource::Live(cache) => cache.pin(),
+            RamSource::Pinned(g) => g.clone(),
+        }
+    }
+
+    /// As [`pin`](Self::pin), without waiting: `None` while the live
+    /// store's adjacency has commits to apply.
+    pub(crate) fn try_pin(&self) -> Option<Arc<Graph>> {
+        match self {
+            RamSource::Live(cache) => cache.try_pin(),
             RamSource::Pinned(g) => g.clone(),
         }
     }
