@@ -290,7 +290,13 @@ pub fn add_engine_stats(stats: &mut Value, backend: &RocksDbBackend) -> Result<(
 /// One line about the adjacency in RAM of a `stats` value.
 fn adjacency_text(a: &Value) -> String {
     let bytes = |k: &str| a.get(k).and_then(Value::as_u64).unwrap_or(0);
-    let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+    let mib = |b: u64| {
+        if b >= 1 << 30 {
+            format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30))
+        } else {
+            format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20))
+        }
+    };
     let budget = mib(bytes("budget_bytes"));
     match a.get("status").and_then(Value::as_str) {
         Some("ready") => format!(

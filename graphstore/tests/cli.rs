@@ -626,6 +626,20 @@ fn inspection_commands_answer_in_text_and_json() -> TestResult {
     assert_eq!(stats["column_families"].as_array().map(Vec::len), Some(4));
     assert!(stats["engine"]["disk_bytes"].as_u64().unwrap_or(0) > 0);
     assert!(ok(&[&"stats", &store]).contains("APPEARS_WITH"));
+    // The adjacency in RAM: estimated by a plain `stats`, built and
+    // measured by `stats --adjacency`.
+    let adjacency = &stats["adjacency"];
+    assert_eq!(adjacency["status"], "off", "{adjacency}");
+    assert_eq!(adjacency["fits"], true, "{adjacency}");
+    let estimated = adjacency["estimated_bytes"].as_u64().unwrap_or(0);
+    assert!(estimated >= 254 * 32, "{adjacency}");
+    let built = json(&ok(&[&"stats", &store, &"--adjacency", &"--json"]));
+    let adjacency = &built["adjacency"];
+    assert_eq!(adjacency["status"], "ready", "{adjacency}");
+    assert_eq!(adjacency["edges"], 254, "{adjacency}");
+    let used = adjacency["used_bytes"].as_u64().unwrap_or(0);
+    assert!(used >= 254 * 32 && used <= estimated, "{used} {estimated}");
+    assert!(ok(&[&"stats", &store, &"--adjacency"]).contains("in RAM: "));
 
     // Valjean by the index and by a scan.
     let valjean = {
