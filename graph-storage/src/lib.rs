@@ -47,7 +47,7 @@ mod txn;
 mod verify;
 
 pub use adjacency::{
-    Adjacency, AdjacencyStatus, EdgeEntry, EdgeTypeId, EdgeValue, EdgeValues, Neighbors,
+    Adjacency, AdjacencyStatus, AllEdges, EdgeEntry, EdgeTypeId, EdgeValue, EdgeValues, Neighbors,
 };
 pub use batch::GraphBatch;
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -47,6 +47,20 @@ pub(crate) fn cli_config() -> RocksDbConfig {
 /// A missing path, a file, a directory that is not a store, a locked or
 /// damaged store, each as one line.
 pub fn open_existing(path: &Path, durability: Durability) -> CliResult<Store> {
+    open_existing_with(
+        path,
+        StoreOptions::default()
+            .durability(durability)
+            .adjacency(false),
+    )
+}
+
+/// [`open_existing`] with the given options (`algo` holds the adjacency
+/// in RAM).
+///
+/// # Errors
+/// As [`open_existing`].
+pub fn open_existing_with(path: &Path, options: StoreOptions) -> CliResult<Store> {
     local_only(path)?;
     // A bulk load killed after it completed but before its store was moved
     // into place is a store all the same: move it now, so that a missing
@@ -79,7 +93,7 @@ pub fn open_existing(path: &Path, durability: Durability) -> CliResult<Store> {
         create_if_missing: false,
         ..cli_config()
     };
-    open_with(path, &config, durability)
+    open_with_options(path, &config, options)
 }
 
 /// Finishes or removes what an interrupted bulk load of `path` left beside
@@ -324,17 +338,14 @@ pub(crate) fn stats(a: StatsArgs) -> CliResult<()> {
     if let Some(url) = remote::url_of(&a.store) {
         return remote::stats(url, &a);
     }
-    let mut store = open_existing(&a.store, Durability::Strict)?;
+    let store = open_existing_with(
+        &a.store,
+        StoreOptions::default()
+            .durability(Durability::Strict)
+            .adjacency(a.adjacency),
+    )?;
     if a.adjacency {
-        // Reopened with the adjacency in RAM, built before the figures are
-        // read.
-        let backend = store.into_backend();
-        let path = backend.path().to_path_buf();
-        backend
-            .close()
-            .ctx(|| format!("cannot close the store at {}", shown(&path)))?;
-        let options = StoreOptions::default().adjacency(true);
-        store = open_with_options(&a.store, &cli_config(), options)?;
+        // Built before the figures are read.
         let bar = progress::spinner("building the adjacency in RAM", a.json);
         store.wait_for_adjacency();
         bar.finish_and_clear();

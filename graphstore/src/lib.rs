@@ -9,6 +9,7 @@
 //! one line (what, where, what to do) and exits non-zero; `--json` gives
 //! output for scripts. See `graphstore --help` and docs/CLI.md.
 
+pub mod algo;
 pub mod api;
 pub mod commands;
 pub mod demo;
@@ -64,6 +65,12 @@ pub enum Command {
     Get(GetCommand),
     /// The edges and neighbours of a node.
     Neighbors(NeighborsArgs),
+    /// Graph algorithms on the store: PageRank, weakly and strongly
+    /// connected components, breadth-first search, shortest paths,
+    /// triangles (on the adjacency in RAM; results optionally written back
+    /// as a node property).
+    #[command(subcommand)]
+    Algo(algo::AlgoCommand),
     /// Find nodes by label, optionally filtered by property conditions.
     Find(FindArgs),
     /// Create, drop or list property indexes.
@@ -534,6 +541,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Get(GetCommand::Node(a)) => commands::get_node(a),
         Command::Get(GetCommand::Edge(a)) => commands::get_edge(a),
         Command::Neighbors(a) => commands::neighbors(a),
+        Command::Algo(c) => algo::run(c, quiet),
         Command::Find(a) => commands::find(a),
         Command::Index(c) => commands::index(c),
         Command::Verify(a) => commands::verify(a, quiet),

@@ -200,7 +200,9 @@ impl RocksDbBulkSink {
     /// # Errors
     /// [`Error::InvalidArgument`] if `path` is neither missing nor an
     /// empty directory, has no final name component, or `file_bytes` is 0;
-    /// [`Error::Locked`] if another load of the same target is running;
+    /// [`Error::Locked`] if another load of the same target is running
+    /// (after waiting up to a second for the load lock, which an open of
+    /// the target holds for a moment when it finds a load's files);
     /// I/O and engine errors creating the staging directory and database.
     pub fn create(path: impl AsRef<Path>, config: &RocksDbConfig, file_bytes: u64) -> Result<Self> {
         let target = path.as_ref().to_path_buf();
@@ -218,7 +220,7 @@ impl RocksDbBulkSink {
                 staging.display()
             ),
         };
-        let lock = LoadLock::try_take(&staging)?.ok_or_else(locked)?;
+        let lock = LoadLock::take_soon(&staging)?.ok_or_else(locked)?;
         recover_locked(&target, &staging)?;
         if !missing_or_empty(&target)? {
             return Err(Error::invalid(format!(
@@ -668,6 +670,29 @@ impl LoadLock {
         let mut name = staging.as_os_str().to_os_string();
         name.push(".lock");
         PathBuf::from(name)
+    }
+
+    /// How long a new load waits for the lock: an open of the target that
+    /// found the lock file may hold it for the moment it takes to look
+    /// (it lets go within milliseconds); a load holds it throughout.
+    const LOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// Takes the lock, waiting up to [`LOAD_WAIT`](Self::LOAD_WAIT) for a
+    /// holder to let go: `None` if it is still held then.
+    ///
+    /// # Errors
+    /// As [`try_take`](Self::try_take).
+    fn take_soon(staging: &Path) -> Result<Option<LoadLock>> {
+        let deadline = std::time::Instant::now() + Self::LOAD_WAIT;
+        loop {
+            if let Some(lock) = Self::try_take(staging)? {
+                return Ok(Some(lock));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
     }
 
     /// Takes the lock without waiting: `None` if another holds it.

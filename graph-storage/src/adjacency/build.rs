@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use graph_core::codec::{AdjacencyKey, index_tag};
 use graph_core::{ColumnFamily, Error, ReadView, Result, ScanDirection, StorageBackend};
 
-use super::graph::{Graph, IN, OUT};
+use super::graph::{Graph, IN, OUT, SLOT_BYTES};
 use super::page::{Entry, Lists, PAGE_NODES, PAGE_SHIFT};
 
 /// Why a build stopped before its end.
@@ -63,34 +63,45 @@ pub(crate) fn build<B: StorageBackend>(backend: &B, limits: &Limits<'_>) -> Resu
     Ok(Graph::from_pages(out?, inc?))
 }
 
-/// The pages of direction `dir`, from one scan of its prefix.
-fn scan(view: &impl ReadView, dir: usize, limits: &Limits<'_>) -> Result<Vec<Lists>, Stop> {
+/// The pages of direction `dir` that hold entries, each with its index,
+/// ascending, from one scan of its prefix. Pages between them cost a
+/// pointer each (the tree shares one empty page among them): those count
+/// toward the budget too, so a damaged key naming a huge node id stops
+/// the build instead of asking for gigabytes of page slots.
+fn scan(
+    view: &impl ReadView,
+    dir: usize,
+    limits: &Limits<'_>,
+) -> Result<Vec<(usize, Lists)>, Stop> {
     let tag = if dir == OUT {
         index_tag::OUT
     } else {
         index_tag::IN
     };
-    let mut pages: Vec<Lists> = Vec::new();
-    // The page being filled: its entries and list lengths.
+    let mut pages: Vec<(usize, Lists)> = Vec::new();
+    // The page being filled: its index, entries and list lengths.
     let mut current: usize = 0;
     let mut buf: Vec<Entry> = Vec::new();
     let mut lengths = [0u32; PAGE_NODES];
     let mut stop: Option<Stop> = None;
     let mut since_check = 0u32;
-    let finish = |pages: &mut Vec<Lists>,
+    // Bytes of the finished pages and of the slots up to `current`.
+    let finish = |pages: &mut Vec<(usize, Lists)>,
                   page: usize,
                   buf: &mut Vec<Entry>,
                   lengths: &mut [u32; PAGE_NODES]| {
         if buf.is_empty() {
             return 0;
         }
-        pages.resize_with(page, Lists::default);
         let lists = Lists::from_parts(buf.clone(), lengths);
         let bytes = lists.bytes();
-        pages.push(lists);
+        pages.push((page, lists));
         buf.clear();
         *lengths = [0; PAGE_NODES];
         bytes
+    };
+    let over = |held: usize| -> Option<Stop> {
+        (held as u64 > limits.budget).then_some(Stop::TooLarge { held: held as u64 })
     };
     let scanned = view.scan_prefix(
         ColumnFamily::Indices,
@@ -106,8 +117,13 @@ fn scan(view: &impl ReadView, dir: usize, limits: &Limits<'_>) -> Result<Vec<Lis
             let page = (node32 >> PAGE_SHIFT) as usize;
             if page != current {
                 let bytes = finish(&mut pages, current, &mut buf, &mut lengths);
-                limits.held.fetch_add(bytes, Ordering::Relaxed);
+                let slots = page.saturating_sub(current) * SLOT_BYTES;
+                let held = limits.held.fetch_add(bytes + slots, Ordering::Relaxed) + bytes + slots;
                 current = page;
+                if let Some(s) = over(held) {
+                    stop = Some(s);
+                    return Ok(ControlFlow::Break(()));
+                }
             }
             buf.push(Entry {
                 ty: key.edge_type.0,
@@ -123,8 +139,8 @@ fn scan(view: &impl ReadView, dir: usize, limits: &Limits<'_>) -> Result<Vec<Lis
                     return Ok(ControlFlow::Break(()));
                 }
                 let held = limits.held.load(Ordering::Relaxed) + buf.len() * size_of::<Entry>();
-                if held as u64 > limits.budget {
-                    stop = Some(Stop::TooLarge { held: held as u64 });
+                if let Some(s) = over(held) {
+                    stop = Some(s);
                     return Ok(ControlFlow::Break(()));
                 }
             }
@@ -139,8 +155,8 @@ fn scan(view: &impl ReadView, dir: usize, limits: &Limits<'_>) -> Result<Vec<Lis
     }
     let bytes = finish(&mut pages, current, &mut buf, &mut lengths);
     let held = limits.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    if held as u64 > limits.budget {
-        return Err(Stop::TooLarge { held: held as u64 });
+    if let Some(s) = over(held) {
+        return Err(s);
     }
     Ok(pages)
 }
@@ -208,6 +224,26 @@ mod tests {
         };
         assert!(matches!(
             build(&backend, &small),
+            Err(Stop::TooLarge { .. })
+        ));
+
+        // A node id just below 2^32 (a damaged key, say): its page slots
+        // count toward the budget, so the build stops instead of asking
+        // for gigabytes.
+        let mut b = WriteBatch::new();
+        let huge = NodeId(u64::from(u32::MAX) - 1);
+        put(
+            &mut b,
+            AdjacencyKey::outgoing(huge, SymbolId(2), NodeId(0), EdgeId(1)),
+        );
+        backend.write(&b, Durability::Strict)?;
+        let limits = Limits {
+            budget: 64 << 20,
+            held: AtomicUsize::new(0),
+            cancel: &cancel,
+        };
+        assert!(matches!(
+            build(&backend, &limits),
             Err(Stop::TooLarge { .. })
         ));
 

@@ -842,12 +842,20 @@ fn apply_queued(shared: &Shared) -> bool {
         }
     }
     if outcome.is_none() {
-        graph_mut.apply(&mut ops);
-        let used = graph_mut.bytes() as u64;
+        let applied = graph_mut.apply(&mut ops, shared.budget);
+        let used = if applied.is_ok() {
+            graph_mut.bytes() as u64
+        } else {
+            u64::MAX
+        };
         if used > shared.budget {
             outcome = Some(State::DoesNotFit {
-                needed: used,
-                reason: "the adjacency grew beyond the budget".into(),
+                needed: used.min(u64::MAX - 1),
+                reason: if applied.is_ok() {
+                    "the adjacency grew beyond the budget".into()
+                } else {
+                    "a commit wrote a node id whose page slots exceed the budget".into()
+                },
             });
         }
     }

@@ -16,6 +16,10 @@ use graph_core::EdgeId;
 use super::column::{Column, EdgeValue};
 use super::page::{Change, Entry, Lists, PAGE_NODES, PAGE_SHIFT};
 
+/// What a page slot costs, shared empty page or not: its pointer and its
+/// share of an inner node.
+pub(crate) const SLOT_BYTES: usize = size_of::<Arc<Lists>>() + size_of::<Inner>() / INNER_PAGES + 1;
+
 /// Pages per inner node, as a shift.
 const INNER_SHIFT: u32 = 10;
 /// Pages per inner node.
@@ -33,6 +37,10 @@ struct Inner {
 
 /// How many changes ahead [`Tree::apply`] reads their lists.
 const TOUCH_AHEAD: usize = 64;
+
+/// A change that would take the adjacency past its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooLarge;
 
 /// One change of one node's list, as decoded from a commit's write batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +84,15 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// A tree of `pages`, page `i` holding node ids `i * PAGE_NODES ..`; an
-    /// empty page is stored as the shared empty one.
-    fn from_pages(pages: impl IntoIterator<Item = Lists>) -> Self {
+    /// A tree of `pages` (each with its index, ascending); the pages
+    /// between them are the shared empty one.
+    fn from_pages(pages: Vec<(usize, Lists)>) -> Self {
         let mut t = Tree::default();
-        for page in pages {
+        for (index, page) in pages {
+            while t.pages < index {
+                let empty = Arc::clone(&t.empty);
+                t.push_page(empty);
+            }
             let n = page.len() as u64;
             t.entries += n;
             let page = if n == 0 {
@@ -133,7 +145,18 @@ impl Tree {
 
     /// Applies `ops` of this direction, sorted by node and entry, the last
     /// change of an entry winning.
-    fn apply(&mut self, ops: &[Op]) {
+    ///
+    /// # Errors
+    /// [`TooLarge`] (and nothing is applied) when the page slots up to the
+    /// largest node id would take more than `limit` bytes.
+    fn apply(&mut self, ops: &[Op], limit: u64) -> Result<(), TooLarge> {
+        if let Some(last) = ops.last() {
+            let pages = (last.node >> PAGE_SHIFT) as usize + 1;
+            let more = pages.saturating_sub(self.pages) * SLOT_BYTES;
+            if (self.bytes + more) as u64 > limit {
+                return Err(TooLarge);
+            }
+        }
         let mut changes: Vec<(usize, Entry, Change)> = Vec::new();
         let mut scratch: Vec<Entry> = Vec::new();
         let mut rest = ops;
@@ -166,6 +189,7 @@ impl Tree {
             }
             self.apply_page(page as usize, &changes, &mut scratch);
         }
+        Ok(())
     }
 
     /// Reads the page header and list of the first `n` of `ops`; how many
@@ -226,8 +250,9 @@ pub(crate) fn estimate_bytes(bound: u64, edges: u64) -> u64 {
 }
 
 impl Graph {
-    /// A graph of the outgoing and incoming pages built from `indices`.
-    pub(crate) fn from_pages(out: Vec<Lists>, inc: Vec<Lists>) -> Self {
+    /// A graph of the outgoing and incoming pages built from `indices`
+    /// (each with its index, ascending).
+    pub(crate) fn from_pages(out: Vec<(usize, Lists)>, inc: Vec<(usize, Lists)>) -> Self {
         Graph {
             trees: [Tree::from_pages(out), Tree::from_pages(inc)],
             columns: Vec::new(),
@@ -296,7 +321,12 @@ impl Graph {
 
     /// Applies `ops` in their order (the last change of an entry wins);
     /// `ops` is left sorted by direction, node and entry.
-    pub(crate) fn apply(&mut self, ops: &mut [Op]) {
+    ///
+    /// # Errors
+    /// [`TooLarge`] when the page slots the ops need would take the graph
+    /// past `limit` bytes (checked before anything is allocated; the graph
+    /// is then to be dropped).
+    pub(crate) fn apply(&mut self, ops: &mut [Op], limit: u64) -> Result<(), TooLarge> {
         // Stable, and linear on the sorted runs a commit's batch holds
         // (its adjacency keys are sorted by direction, node and entry):
         // changes of one entry keep their order.
@@ -307,8 +337,8 @@ impl Graph {
         let split = ops.partition_point(|o| o.dir == OUT);
         let (out_ops, in_ops) = ops.split_at(split);
         let [out, inc] = &mut self.trees;
-        out.apply(out_ops);
-        inc.apply(in_ops);
+        out.apply(out_ops, limit)?;
+        inc.apply(in_ops, limit)
     }
 }
 
@@ -383,7 +413,7 @@ mod tests {
                         Change::Delete => { model.remove(&(o.dir, o.node, o.entry)); }
                     }
                 }
-                Arc::make_mut(&mut g).apply(&mut ops);
+                prop_assert!(Arc::make_mut(&mut g).apply(&mut ops, u64::MAX).is_ok());
                 check(&g, &model)?;
                 if pin {
                     pinned.push((Arc::clone(&g), model.clone()));
@@ -411,11 +441,14 @@ mod tests {
             entry: e,
             change: Change::Put,
         }];
-        g.apply(&mut ops);
+        assert!(g.apply(&mut ops, u64::MAX).is_ok());
         assert!(g.bytes() > base);
         assert_eq!(g.list(OUT, 5), [e]);
         ops[0].change = Change::Delete;
-        g.apply(&mut ops);
+        assert!(g.apply(&mut ops, u64::MAX).is_ok());
+        // A node id whose page slots exceed the limit is refused.
+        ops[0].node = u32::MAX;
+        assert_eq!(g.apply(&mut ops, 1 << 20), Err(TooLarge));
         assert!(g.list(OUT, 5).is_empty());
         assert_eq!(g.entries(OUT), 0);
         assert!(estimate_bytes(1_000_000, 2_000_000) >= 64_000_000);
@@ -472,7 +505,7 @@ mod speed {
             // As a batch holds them: by direction, node and entry.
             ops.sort_by_key(|o| (o.dir, o.node, o.entry));
             let t = std::time::Instant::now();
-            g.apply(&mut ops);
+            assert!(g.apply(&mut ops, u64::MAX).is_ok());
             applying += t.elapsed();
         }
         let took = started.elapsed();

@@ -93,6 +93,16 @@ impl Iterator for Neighbors<'_> {
         let n = self.first.len() + self.second.len();
         (n, Some(n))
     }
+
+    /// In constant time.
+    fn nth(&mut self, n: usize) -> Option<NodeId> {
+        let skip_first = self.first.len();
+        if n < skip_first {
+            return self.first.nth(n).map(other);
+        }
+        self.first = [].iter();
+        self.second.nth(n - skip_first).map(other)
+    }
 }
 
 impl ExactSizeIterator for Neighbors<'_> {}
@@ -179,8 +189,12 @@ impl<'s> Adjacency<'s> {
 
     /// The values of edge property `name` by edge id, if it is projected
     /// (see [`GraphStore::project_edge_property`](crate::GraphStore::project_edge_property)).
-    pub fn edge_values(&self, name: &str) -> Option<EdgeValues<'_>> {
-        self.graph.column(name).map(|column| EdgeValues { column })
+    pub fn edge_values(&self, name: &str) -> Option<EdgeValues> {
+        let index = self.graph.columns().iter().position(|c| c.name() == name)?;
+        Some(EdgeValues {
+            graph: Arc::clone(&self.graph),
+            index,
+        })
     }
 
     /// The id of edge type `name`, if the store has named it.
@@ -221,6 +235,18 @@ impl<'s> Adjacency<'s> {
             }
         }
         out
+    }
+
+    /// Every edge, once each, by source id (then as [`edges`](Self::edges)
+    /// orders them): [`for_each_edge`](Self::for_each_edge) as an
+    /// iterator.
+    pub fn all_edges(&self) -> AllEdges<'_> {
+        AllEdges {
+            graph: &self.graph,
+            page: 0,
+            slot: 0,
+            pos: 0,
+        }
     }
 
     /// Calls `f` for every edge, once each, by source id (then as
@@ -289,24 +315,75 @@ impl<'s> Adjacency<'s> {
     }
 }
 
-/// One edge property of every edge, projected beside the adjacency (see
-/// [`Adjacency::edge_values`]).
-#[derive(Debug, Clone, Copy)]
-pub struct EdgeValues<'a> {
-    column: &'a Column,
+/// Every edge of an [`Adjacency`], from [`Adjacency::all_edges`].
+#[derive(Debug, Clone)]
+pub struct AllEdges<'a> {
+    graph: &'a Graph,
+    page: usize,
+    slot: usize,
+    pos: usize,
 }
 
-impl EdgeValues<'_> {
+impl Iterator for AllEdges<'_> {
+    type Item = EdgeEntry;
+
+    fn next(&mut self) -> Option<EdgeEntry> {
+        let tree = self.graph.tree(OUT);
+        loop {
+            let lists = tree.page(self.page)?;
+            let list = lists.list(self.slot);
+            if let Some(e) = list.get(self.pos) {
+                self.pos += 1;
+                let src = ((self.page as u64) << page::PAGE_SHIFT) + self.slot as u64;
+                return Some(EdgeEntry {
+                    id: EdgeId(e.edge),
+                    src: NodeId(src),
+                    dst: other(e),
+                    edge_type: SymbolId(e.ty),
+                });
+            }
+            self.pos = 0;
+            self.slot += 1;
+            if self.slot == page::PAGE_NODES {
+                self.slot = 0;
+                self.page += 1;
+            }
+        }
+    }
+}
+
+/// One edge property of every edge, projected beside the adjacency (see
+/// [`Adjacency::edge_values`]); it holds the version of the adjacency it
+/// came from.
+#[derive(Clone)]
+pub struct EdgeValues {
+    graph: Arc<Graph>,
+    index: usize,
+}
+
+impl std::fmt::Debug for EdgeValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeValues")
+            .field("property", &self.column().map(Column::name))
+            .finish()
+    }
+}
+
+impl EdgeValues {
+    fn column(&self) -> Option<&Column> {
+        self.graph.columns().get(self.index)
+    }
+
     /// The value of edge `id`.
     pub fn get(&self, id: EdgeId) -> EdgeValue {
-        self.column.get(id)
+        self.column().map_or(EdgeValue::Absent, |c| c.get(id))
     }
 
     /// Every edge whose value is a number, by ascending id, with the
     /// number: a sequential scan of the column, the fastest way to
     /// aggregate the property over all edges.
     pub fn numbers(&self) -> impl Iterator<Item = (EdgeId, f64)> + '_ {
-        self.column.numbers()
+        self.column().into_iter().flat_map(Column::numbers)
     }
 }
 
