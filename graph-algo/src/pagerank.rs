@@ -17,8 +17,8 @@ pub struct PageRankOptions {
     /// Iterations at most (default 1,000).
     pub max_iterations: u32,
     /// Iteration stops once the ranks change by less than this in all
-    /// (the L1 norm of the change; default 1e-12, which puts each rank
-    /// within about 1e-11 of the exact solution).
+    /// (the L1 norm of the change; default 1e-10, which puts the ranks
+    /// within 6e-10 of the exact solution in all, each rank far closer).
     pub tolerance: f64,
     /// Whether edges are followed both ways, as in an undirected graph
     /// (default: no, along their direction).
@@ -30,7 +30,7 @@ impl Default for PageRankOptions {
         PageRankOptions {
             damping: 0.85,
             max_iterations: 1_000,
-            tolerance: 1e-12,
+            tolerance: 1e-10,
             undirected: false,
         }
     }
@@ -96,7 +96,9 @@ impl PageRank {
 /// out-edges (dangling) it jumps to a node chosen uniformly.
 ///
 /// Each iteration pulls every node's new rank over its incoming list, on
-/// all cores. Extra memory: four vectors of 8 bytes per node id.
+/// all cores, from a compact copy of the incoming lists made first. Extra
+/// memory: that copy (8 bytes per node id and 4 per edge, 12 weighted;
+/// twice the edges undirected) and six vectors of 8 bytes per node id.
 ///
 /// # Errors
 /// [`AlgoError::InvalidArgument`] for a damping factor outside [0, 1] or a
@@ -156,63 +158,71 @@ pub fn pagerank(
         }
     }
     let nodes = t.node_set();
+    // The lists pulled from, copied compactly: the sweeps below read them
+    // many times, and a tight loop over a flat array keeps many memory
+    // reads in flight.
+    let csr = t.csr(in_dir, t.weight_property().is_some());
     let start = 1.0 / n as f64;
     let mut x: Vec<f64> = (0..bound)
         .map(|i| if nodes.contains(i) { start } else { 0.0 })
         .collect();
-    let mut next = vec![0.0f64; bound];
-    // share[u]: what u gives each unit of out-weight.
-    let mut share = vec![0.0f64; bound];
+    // 1 / out-weight, 0 for a dangling node (and an id without a node).
+    let inverse: Vec<f64> = out_weight
+        .iter()
+        .map(|&w| if w > 0.0 { 1.0 / w } else { 0.0 })
+        .collect();
+    // share[u]: what u gives each unit of out-weight; the dangling nodes'
+    // rank, spread over all nodes.
+    let mut share: Vec<f64> = x.iter().zip(&inverse).map(|(x, i)| x * i).collect();
+    let mut dangling: f64 = (0..bound)
+        .filter(|&i| nodes.contains(i) && inverse[i] == 0.0)
+        .map(|i| x[i])
+        .sum();
+    let mut x_next = vec![0.0f64; bound];
+    let mut share_next = vec![0.0f64; bound];
     let ranges = chunks(bound);
     let (mut iterations, mut delta) = (0u32, f64::INFINITY);
-    let weighted = t.weight_property().is_some();
+    let (csr, inverse) = (&csr, &inverse);
     while iterations < options.max_iterations && delta >= options.tolerance {
-        let mut dangling = 0.0;
-        for i in 0..bound {
-            if out_weight[i] > 0.0 {
-                share[i] = x[i] / out_weight[i];
-            } else {
-                share[i] = 0.0;
-                dangling += x[i];
-            }
-        }
         let base = (1.0 - d) / n as f64 + d * dangling / n as f64;
-        let share = &share;
-        let x_ref = &x;
-        delta = std::thread::scope(|s| {
-            let mut rest: &mut [f64] = &mut next;
+        let (share_now, x_now) = (&share, &x);
+        // Each thread: its range of nodes, their new ranks and shares, its
+        // part of the change and of the dangling rank.
+        let parts: Vec<(f64, f64)> = std::thread::scope(|s| {
+            let (mut xs, mut ss): (&mut [f64], &mut [f64]) = (&mut x_next, &mut share_next);
             let mut offset = 0;
             let mut handles = Vec::new();
             for r in &ranges {
-                let (mine, later) = rest.split_at_mut(r.end - offset);
-                rest = later;
+                let (x_mine, x_later) = xs.split_at_mut(r.end - offset);
+                let (s_mine, s_later) = ss.split_at_mut(r.end - offset);
+                (xs, ss) = (x_later, s_later);
                 offset = r.end;
                 let range = r.clone();
                 handles.push(s.spawn(move || {
-                    let mut change = 0.0;
-                    for (v, slot) in range.zip(mine.iter_mut()) {
+                    let (mut change, mut dangling) = (0.0, 0.0);
+                    for ((v, x_slot), s_slot) in range.zip(x_mine).zip(s_mine) {
                         if !nodes.contains(v) {
                             continue;
                         }
-                        let node = NodeId(v as u64);
-                        let pulled: f64 = if weighted {
-                            t.edges(node, in_dir)
-                                .map(|e| {
-                                    let from = if e.target == node { e.source } else { e.target };
-                                    share[from.0 as usize] * e.weight
-                                })
-                                .sum()
-                        } else {
-                            t.adjacency()
-                                .neighbors(node, in_dir)
-                                .map(|u| share[u.0 as usize])
-                                .sum()
+                        let (a, b) = (csr.offsets[v] as usize, csr.offsets[v + 1] as usize);
+                        let from = &csr.targets[a..b];
+                        let pulled: f64 = match &csr.weights {
+                            Some(w) => from
+                                .iter()
+                                .zip(&w[a..b])
+                                .map(|(&u, &w)| share_now[u as usize] * w)
+                                .sum(),
+                            None => from.iter().map(|&u| share_now[u as usize]).sum(),
                         };
                         let new = base + d * pulled;
-                        change += (new - x_ref[v]).abs();
-                        *slot = new;
+                        change += (new - x_now[v]).abs();
+                        *x_slot = new;
+                        *s_slot = new * inverse[v];
+                        if inverse[v] == 0.0 {
+                            dangling += new;
+                        }
                     }
-                    change
+                    (change, dangling)
                 }));
             }
             handles
@@ -221,9 +231,12 @@ pub fn pagerank(
                     Ok(c) => c,
                     Err(panic) => std::panic::resume_unwind(panic),
                 })
-                .sum()
+                .collect()
         });
-        std::mem::swap(&mut x, &mut next);
+        delta = parts.iter().map(|p| p.0).sum();
+        dangling = parts.iter().map(|p| p.1).sum();
+        std::mem::swap(&mut x, &mut x_next);
+        std::mem::swap(&mut share, &mut share_next);
         iterations += 1;
         let mut p = Progress::of(
             "pagerank",

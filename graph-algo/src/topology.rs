@@ -218,6 +218,48 @@ impl<'s> Topology<'s> {
     }
 }
 
+/// A compact copy of one direction's lists, for algorithms that sweep
+/// them many times (PageRank): node `v`'s list is
+/// `targets[offsets[v]..offsets[v + 1]]`, with its edges' weights beside
+/// when asked for. 8 bytes per node id and 4 per entry (12 with weights).
+pub(crate) struct Csr {
+    pub(crate) offsets: Vec<u64>,
+    pub(crate) targets: Vec<u32>,
+    pub(crate) weights: Option<Vec<f64>>,
+}
+
+impl Topology<'_> {
+    /// The lists of `dir` as a [`Csr`], weighted if `weights`.
+    pub(crate) fn csr(&self, dir: Direction, weights: bool) -> Csr {
+        let bound = self.node_bound();
+        let edges = usize::try_from(self.edge_count()).unwrap_or(0);
+        let per = if dir == Direction::Both { 2 } else { 1 };
+        let mut offsets = Vec::with_capacity(bound + 1);
+        let mut targets = Vec::with_capacity(edges * per);
+        let mut w = weights.then(|| Vec::with_capacity(edges * per));
+        offsets.push(0);
+        for v in 0..bound {
+            let node = NodeId(v as u64);
+            match &mut w {
+                Some(w) => {
+                    for e in self.edges(node, dir) {
+                        let other = if e.source == node { e.target } else { e.source };
+                        targets.push(other.0 as u32);
+                        w.push(e.weight);
+                    }
+                }
+                None => targets.extend(self.adj.neighbors(node, dir).map(|n| n.0 as u32)),
+            }
+            offsets.push(targets.len() as u64);
+        }
+        Csr {
+            offsets,
+            targets,
+            weights: w,
+        }
+    }
+}
+
 /// An edge of a [`Topology`], as petgraph's `EdgeRef`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TopoEdge {

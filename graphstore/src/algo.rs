@@ -64,7 +64,7 @@ pub struct PageRankArgs {
     #[arg(long, default_value_t = 1_000)]
     iterations: u32,
     /// Stop when the ranks change by less than this in all (L1).
-    #[arg(long, default_value_t = 1e-12)]
+    #[arg(long, default_value_t = 1e-10)]
     tolerance: f64,
     /// A numeric edge property to weigh edges by.
     #[arg(long, value_name = "PROPERTY")]

@@ -86,6 +86,7 @@ impl Column {
     }
 
     /// The value of edge `id`.
+    #[inline]
     pub(crate) fn get(&self, id: EdgeId) -> EdgeValue {
         let Ok(p) = usize::try_from(id.0 >> COLUMN_SHIFT) else {
             return EdgeValue::Absent;

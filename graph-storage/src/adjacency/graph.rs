@@ -120,6 +120,7 @@ impl Tree {
     }
 
     /// Page `i`.
+    #[inline]
     pub(crate) fn page(&self, i: usize) -> Option<&Lists> {
         self.inners
             .get(i >> INNER_SHIFT)?
@@ -133,6 +134,7 @@ impl Tree {
         self.pages
     }
 
+    #[inline]
     fn list(&self, node: u64) -> &[Entry] {
         let Ok(p) = usize::try_from(node >> PAGE_SHIFT) else {
             return &[];
@@ -260,6 +262,7 @@ impl Graph {
     }
 
     /// The lists of direction `dir`.
+    #[inline]
     pub(crate) fn tree(&self, dir: usize) -> &Tree {
         &self.trees[dir & 1]
     }
@@ -271,6 +274,7 @@ impl Graph {
     }
 
     /// The sorted list of `node` in `dir` (empty for an id no page holds).
+    #[inline]
     pub(crate) fn list(&self, dir: usize, node: u64) -> &[Entry] {
         self.tree(dir).list(node)
     }

@@ -85,6 +85,7 @@ pub struct Neighbors<'a> {
 impl Iterator for Neighbors<'_> {
     type Item = NodeId;
 
+    #[inline]
     fn next(&mut self) -> Option<NodeId> {
         self.first.next().or_else(|| self.second.next()).map(other)
     }
@@ -107,6 +108,7 @@ impl Iterator for Neighbors<'_> {
 
 impl ExactSizeIterator for Neighbors<'_> {}
 
+#[inline]
 fn other(e: &Entry) -> NodeId {
     NodeId(u64::from(e.other))
 }
@@ -134,6 +136,7 @@ impl<'s> Adjacency<'s> {
 
     /// The lists of `node` in `dir`: the outgoing one (empty unless `dir`
     /// asks for it), and the incoming one likewise.
+    #[inline]
     fn lists(&self, node: NodeId, dir: Direction) -> (&[Entry], &[Entry]) {
         let g = &*self.graph;
         match dir {
@@ -145,6 +148,7 @@ impl<'s> Adjacency<'s> {
 
     /// How many edges `node` has in `dir` (a self-loop counts once each
     /// way).
+    #[inline]
     pub fn degree(&self, node: NodeId, dir: Direction) -> u64 {
         let (a, b) = self.lists(node, dir);
         (a.len() + b.len()) as u64
@@ -152,6 +156,7 @@ impl<'s> Adjacency<'s> {
 
     /// The nodes at the other end of `node`'s edges in `dir`, once per
     /// edge.
+    #[inline]
     pub fn neighbors(&self, node: NodeId, dir: Direction) -> Neighbors<'_> {
         let (a, b) = self.lists(node, dir);
         Neighbors {
@@ -161,6 +166,7 @@ impl<'s> Adjacency<'s> {
     }
 
     /// The edges of `node` in `dir`, optionally of one type.
+    #[inline]
     pub fn edges(
         &self,
         node: NodeId,
@@ -375,6 +381,7 @@ impl EdgeValues {
     }
 
     /// The value of edge `id`.
+    #[inline]
     pub fn get(&self, id: EdgeId) -> EdgeValue {
         self.column().map_or(EdgeValue::Absent, |c| c.get(id))
     }

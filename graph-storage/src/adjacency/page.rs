@@ -102,6 +102,7 @@ impl Lists {
     }
 
     /// The sorted list of node `slot` (`slot < PAGE_NODES`).
+    #[inline]
     pub(crate) fn list(&self, slot: usize) -> &[Entry] {
         match self.slots.get(slot) {
             Some(&Slot { start, len }) => {
