@@ -241,6 +241,128 @@ def ladybug_whole(store: Path, data: Path) -> dict:
     return {"questions": out, "peak_rss_bytes": None}
 
 
+# The algorithms part (BENCHMARKS.md, "Algorithms"): python-igraph and
+# networkx on the same edges, per-node results written beside graphstore's
+# for the parent to compare. The graph is built from peer_edges.csv first
+# (vertex i is the workload's node i); its build is timed apart.
+
+
+def read_edges(data: Path) -> tuple[int, list]:
+    n = json.loads((data / "expected.json").read_text())["nodes"]
+    edges = []
+    with open(data / "peer_edges.csv") as f:
+        next(f)
+        for line in f:
+            a, b, _ = line.split(",", 2)
+            edges.append((int(a), int(b)))
+    return n, edges
+
+
+def timed_runs(f, runs: int):
+    times = []
+    result = None
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = f()
+        times.append(time.perf_counter() - t)
+    return result, times
+
+
+def min_labels(membership: list[int]) -> list[int]:
+    """Each vertex's component named by its smallest vertex, as
+    graph-algo names them."""
+    smallest: dict[int, int] = {}
+    for v, c in enumerate(membership):
+        if c not in smallest:
+            smallest[c] = v
+    return [smallest[c] for c in membership]
+
+
+def write_array(path: Path, code: str, values) -> None:
+    from array import array
+    with open(path, "wb") as f:
+        array(code, values).tofile(f)
+
+
+def igraph_algos(store: Path, data: Path) -> dict:
+    import igraph as ig
+
+    out = Path(os.environ["PEERS_ALGO_OUT"])
+    runs = int(os.environ.get("PEERS_WHOLE_RUNS", "3"))
+    t = time.perf_counter()
+    n, edges = read_edges(data)
+    read_s = time.perf_counter() - t
+    t = time.perf_counter()
+    g = ig.Graph(n=n, edges=edges, directed=True)
+    build_s = time.perf_counter() - t
+    del edges
+    res: dict = {}
+
+    pr, ts = timed_runs(lambda: g.pagerank(directed=True, damping=0.85), runs)
+    write_array(out / "igraph-pagerank.f64", "d", pr)
+    res["pagerank"] = {"times_s": ts, "answer": {"sum": sum(pr)}}
+    wcc, ts = timed_runs(lambda: g.connected_components(mode="weak"), runs)
+    write_array(out / "igraph-wcc.u64", "Q", min_labels(wcc.membership))
+    res["wcc"] = {"times_s": ts, "answer": {"components": len(wcc), "largest": max(wcc.sizes())}}
+    scc, ts = timed_runs(lambda: g.connected_components(mode="strong"), runs)
+    res["scc"] = {"times_s": ts, "answer": {"components": len(scc), "largest": max(scc.sizes())}}
+    start = int(os.environ.get("PEERS_WHOLE_START", "0"))
+    (vids, layers, _parents), ts = timed_runs(lambda: g.bfs(start, mode="out"), runs)
+    hops = [0xFFFFFFFF] * n
+    for depth in range(len(layers) - 1):
+        for v in vids[layers[depth]:layers[depth + 1]]:
+            hops[v] = depth
+    write_array(out / "igraph-bfs.u32", "I", hops)
+    res["bfs"] = {"times_s": ts, "answer": {"reached": len(vids) - 1}}
+
+    def count_triangles() -> int:
+        u = g.as_undirected(mode="collapse")
+        u.simplify()
+        return len(u.list_triangles())
+
+    tri, ts = timed_runs(count_triangles, runs)
+    res["triangles"] = {"times_s": ts, "answer": {"triangles": tri}}
+    for v in res.values():
+        v["median_s"] = sorted(v["times_s"])[len(v["times_s"]) // 2]
+    return {"read_s": read_s, "build_s": build_s, "algorithms": res}
+
+
+def networkx_algos(store: Path, data: Path) -> dict:
+    import networkx as nx
+
+    runs = int(os.environ.get("PEERS_NETWORKX_RUNS", "1"))
+    t = time.perf_counter()
+    n, edges = read_edges(data)
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(edges)
+    build_s = time.perf_counter() - t
+    del edges
+    start = int(os.environ.get("PEERS_WHOLE_START", "0"))
+    res: dict = {}
+    pr, ts = timed_runs(lambda: nx.pagerank(g, alpha=0.85, tol=1e-10), runs)
+    res["pagerank"] = {"times_s": ts, "answer": {"sum": sum(pr.values())}}
+    ranks = [pr[i] for i in range(n)]
+    res["pagerank"]["ranks"] = ranks
+    comps, ts = timed_runs(lambda: [len(c) for c in nx.weakly_connected_components(g)], runs)
+    res["wcc"] = {"times_s": ts, "answer": {"components": len(comps), "largest": max(comps)}}
+    comps, ts = timed_runs(lambda: [len(c) for c in nx.strongly_connected_components(g)], runs)
+    res["scc"] = {"times_s": ts, "answer": {"components": len(comps), "largest": max(comps)}}
+    lengths, ts = timed_runs(lambda: nx.single_source_shortest_path_length(g, start), runs)
+    res["bfs"] = {"times_s": ts, "answer": {"reached": len(lengths) - 1}}
+
+    def count_triangles() -> int:
+        u = nx.Graph(g.to_undirected(as_view=True))
+        u.remove_edges_from(nx.selfloop_edges(u))
+        return sum(nx.triangles(u).values()) // 3
+
+    tri, ts = timed_runs(count_triangles, runs)
+    res["triangles"] = {"times_s": ts, "answer": {"triangles": tri}}
+    for v in res.values():
+        v["median_s"] = sorted(v["times_s"])[len(v["times_s"]) // 2]
+    return {"build_s": build_s, "algorithms": res}
+
+
 # -------------------------------------------------------- child: Oxigraph
 # The graph as N-Triples (written by workload_csv): node IRIs n/ID with
 # rdf:type label/L and the four properties, and one triple src rel/TYPE dst
@@ -323,6 +445,8 @@ CHILDREN = {
     "ladybug-load": ladybug_load,
     "ladybug-reads": ladybug_reads,
     "ladybug-whole": ladybug_whole,
+    "igraph-algos": igraph_algos,
+    "networkx-algos": networkx_algos,
     "oxigraph-load": oxigraph_load,
     "oxigraph-reads": oxigraph_reads,
 }
@@ -524,6 +648,144 @@ class Whole:
         return out
 
 
+ALGO_NAMES = {
+    "pagerank": "PageRank (damping 0.85)",
+    "wcc": "weakly connected components",
+    "scc": "strongly connected components",
+    "bfs": "BFS over out-edges from node 0",
+    "triangles": "triangles (undirected, simple)",
+}
+
+
+def read_array(path: Path, code: str) -> list:
+    from array import array
+    a = array(code)
+    with open(path, "rb") as f:
+        a.frombytes(f.read())
+    return list(a)
+
+
+class Algos:
+    """The algorithms part: graphstore (peer_algo, and the CLI) against
+    python-igraph and networkx, results checked equal first."""
+
+    def __init__(self, runner: "Runner"):
+        self.r = runner
+
+    def run(self, with_networkx: bool) -> dict:
+        r = self.r
+        store = r.work / "graphstore-bulk"
+        out_dir = r.work / "algo-results"
+        out_dir.mkdir(exist_ok=True)
+        runs = str(r.args.whole_runs)
+        r.log("algorithms: graphstore (peer_algo)")
+        g = run_child([str(r.bin / "peer_algo"), str(store), "--out", str(out_dir), "--runs", runs])
+        gs = json.loads(g["stdout"])
+        gs["process"] = {"wall_s": g["wall_s"], "peak_rss_bytes": g["peak_rss_bytes"]}
+        r.log("algorithms: graphstore CLI (one process per algorithm)")
+        cli = {}
+        for name, extra in (("pagerank", []), ("wcc", []), ("scc", []),
+                            ("bfs", ["--source", "0"]), ("triangles", [])):
+            c = run_child([str(r.bin / "graphstore"), "algo", name, str(store), "--json", "-q"] + extra)
+            cli[name] = {"wall_s": c["wall_s"], "peak_rss_bytes": c["peak_rss_bytes"],
+                         "seconds": json.loads(c["stdout"])["seconds"]}
+        gs["cli"] = cli
+        out = {"graphstore": gs}
+        env = dict(os.environ)
+        os.environ["PEERS_ALGO_OUT"] = str(out_dir)
+        os.environ["PEERS_WHOLE_RUNS"] = runs
+        try:
+            r.log("algorithms: python-igraph")
+            ig = run_child(r.self_child("igraph-algos", store))
+            out["igraph"] = json.loads(ig["stdout"])
+            out["igraph"]["process"] = {"wall_s": ig["wall_s"], "peak_rss_bytes": ig["peak_rss_bytes"]}
+            if with_networkx:
+                r.log("algorithms: networkx")
+                nx_run = run_child(r.self_child("networkx-algos", store))
+                out["networkx"] = json.loads(nx_run["stdout"])
+                out["networkx"]["process"] = {"wall_s": nx_run["wall_s"],
+                                              "peak_rss_bytes": nx_run["peak_rss_bytes"]}
+        finally:
+            os.environ.clear()
+            os.environ.update(env)
+        out["check"] = self.check(out, out_dir)
+        return out
+
+    def check(self, out: dict, out_dir: Path) -> dict:
+        n = self.r.expected["nodes"]
+        bad = []
+        gs, ig = out["graphstore"]["algorithms"], out["igraph"]["algorithms"]
+        mine = read_array(out_dir / "pagerank.f64", "d")[:n]
+        theirs = read_array(out_dir / "igraph-pagerank.f64", "d")
+        worst = max((abs(a - b) for a, b in zip(mine, theirs)), default=0.0)
+        if len(mine) != len(theirs) or worst > 1e-9:
+            bad.append(f"pagerank: largest difference from igraph {worst:.3g} (at most 1e-9 allowed)")
+        if read_array(out_dir / "wcc.u64", "Q")[:n] != read_array(out_dir / "igraph-wcc.u64", "Q"):
+            bad.append("wcc: the components differ from igraph's")
+        if read_array(out_dir / "bfs.u32", "I")[:n] != read_array(out_dir / "igraph-bfs.u32", "I"):
+            bad.append("bfs: the hop counts differ from igraph's")
+        for name, key in (("wcc", "components"), ("scc", "components"), ("scc", "largest"),
+                          ("bfs", "reached"), ("triangles", "triangles")):
+            a, b = gs[name]["answer"][key], ig[name]["answer"][key]
+            if a != b:
+                bad.append(f"{name} {key}: graphstore {a}, igraph {b}")
+        nxr = out.get("networkx")
+        networkx_pagerank = None
+        if nxr:
+            ranks = nxr["algorithms"]["pagerank"].pop("ranks")
+            networkx_pagerank = max((abs(a - b) for a, b in zip(mine, ranks)), default=0.0)
+            for name, key in (("wcc", "components"), ("scc", "components"), ("bfs", "reached"),
+                              ("triangles", "triangles")):
+                a, b = gs[name]["answer"][key], nxr["algorithms"][name]["answer"][key]
+                if a != b:
+                    bad.append(f"{name} {key}: graphstore {a}, networkx {b}")
+        return {"ok": not bad, "differences": bad, "pagerank_max_difference_igraph": worst,
+                "pagerank_max_difference_networkx": networkx_pagerank}
+
+
+def algos_table(a: dict) -> str:
+    gs, ig, nxr = a["graphstore"], a["igraph"], a.get("networkx")
+    lines = [
+        "| algorithm | answer | graphstore library s | graphstore CLI s (algorithm / whole process) "
+        "| python-igraph s | networkx s | igraph / graphstore library |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in ALGO_NAMES.items():
+        g = gs["algorithms"][name]
+        ans = g["answer"]
+        ans_s = {"pagerank": lambda: f"{ans['iterations']} iterations",
+                 "wcc": lambda: f"{ans['components']:,} ({ans['largest']:,} largest)",
+                 "scc": lambda: f"{ans['components']:,} ({ans['largest']:,} largest)",
+                 "bfs": lambda: f"{ans['reached']:,} reached",
+                 "triangles": lambda: f"{ans['triangles']:,}"}[name]()
+        c = gs["cli"][name]
+        i = ig["algorithms"][name]["median_s"]
+        x = f"{nxr['algorithms'][name]['median_s']:.3f}" if nxr else "-"
+        lines.append(f"| {label} | {ans_s} | {g['median_s']:.3f} | {c['seconds']:.3f} / {c['wall_s']:.2f} "
+                     f"| {i:.3f} | {x} | {i / g['median_s']:.2f}x |")
+    chk = a["check"]
+    lines.append("")
+    lines.append(
+        f"Graph construction, not counted above: python-igraph {ig['build_s']:.2f} s (after reading the CSV "
+        f"in {ig['read_s']:.2f} s)" + (f", networkx {nxr['build_s']:.2f} s" if nxr else "")
+        + f"; graphstore: open and adjacency built {gs['open_and_adjacency_s']:.2f} s, topology "
+        f"{gs['topology_s']:.2f} s. PageRank per node within {chk['pagerank_max_difference_igraph']:.2g} of "
+        "igraph's PRPACK" + (f" and {chk['pagerank_max_difference_networkx']:.2g} of networkx's"
+                             if nxr else "")
+        + "; components, BFS hops and triangle counts equal. Library times are medians of the runs; "
+        "the CLI runs once per algorithm, a whole process (open, adjacency built, algorithm, output).")
+    return "\n".join(lines)
+
+
+def algos_verdicts(a: dict) -> list[str]:
+    gs, ig = a["graphstore"]["algorithms"], a["igraph"]["algorithms"]
+    parts = []
+    for name in ALGO_NAMES:
+        ratio = ig[name]["median_s"] / gs[name]["median_s"]
+        parts.append(f"{name} {ratio:.2f}x" + (" (target >= 1: met)" if ratio >= 1 else " (target >= 1: MISSED)"))
+    return ["- algorithms, python-igraph's time / graphstore's (library): " + "; ".join(parts)]
+
+
 def whole_table(w: dict, exp: dict) -> str:
     gs = w["graphstore"]
     lb = w.get("ladybug")
@@ -666,6 +928,9 @@ def main() -> int:
     ap.add_argument("--commit", default="", help="the commit measured, for the record")
     ap.add_argument("--skip-batched", action="store_true", help="load graphstore with the bulk path only")
     ap.add_argument("--whole-runs", type=int, default=3, help="timed runs of each whole-graph question")
+    ap.add_argument("--algorithms", action="store_true",
+                    help="also run the algorithms part (python-igraph, networkx with --networkx)")
+    ap.add_argument("--networkx", action="store_true", help="networkx in the algorithms part")
     args = ap.parse_args()
     r = Runner(args)
     peers = [p for p in args.peers.split(",") if p]
@@ -678,6 +943,11 @@ def main() -> int:
     if not whole.get("check", {"ok": True})["ok"]:
         for d in whole["check"]["differences"]:
             print(f"peers: error: whole graph: answers differ: {d}", file=sys.stderr)
+        return 1
+    algos = Algos(r).run(args.networkx) if args.algorithms else None
+    if algos and not algos["check"]["ok"]:
+        for d in algos["check"]["differences"]:
+            print(f"peers: error: algorithms: results differ: {d}", file=sys.stderr)
         return 1
     bad = [x for x in r.results if not x["check"]["ok"]]
     if bad:
@@ -712,10 +982,19 @@ def main() -> int:
     print()
     for line in whole_verdicts(whole):
         print(line)
+    if algos:
+        print()
+        print("Algorithms (results checked equal with python-igraph's" + (" and networkx's" if "networkx" in algos else "") + "):")
+        print()
+        print(algos_table(algos))
+        print()
+        for line in algos_verdicts(algos):
+            print(line)
     if args.json:
         doc = {"commit": args.commit, "expected": r.expected, "cold_is_page_cache_dropped": r.can_drop,
                "peers": peers, "results": r.results, "verdicts": verdicts(r.results),
                "whole_graph": whole, "whole_verdicts": whole_verdicts(whole),
+               "algorithms": algos, "algorithms_verdicts": algos_verdicts(algos) if algos else [],
                "machine": {"cpus": os.cpu_count(), "loadavg_end": loadavg()}}
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     return 0

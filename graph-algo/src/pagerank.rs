@@ -187,52 +187,58 @@ pub fn pagerank(
         let base = (1.0 - d) / n as f64 + d * dangling / n as f64;
         let (share_now, x_now) = (&share, &x);
         // Each thread: its range of nodes, their new ranks and shares, its
-        // part of the change and of the dangling rank.
-        let parts: Vec<(f64, f64)> = std::thread::scope(|s| {
-            let (mut xs, mut ss): (&mut [f64], &mut [f64]) = (&mut x_next, &mut share_next);
-            let mut offset = 0;
-            let mut handles = Vec::new();
-            for r in &ranges {
-                let (x_mine, x_later) = xs.split_at_mut(r.end - offset);
-                let (s_mine, s_later) = ss.split_at_mut(r.end - offset);
-                (xs, ss) = (x_later, s_later);
-                offset = r.end;
-                let range = r.clone();
-                handles.push(s.spawn(move || {
-                    let (mut change, mut dangling) = (0.0, 0.0);
-                    for ((v, x_slot), s_slot) in range.zip(x_mine).zip(s_mine) {
-                        if !nodes.contains(v) {
-                            continue;
-                        }
-                        let (a, b) = (csr.offsets[v] as usize, csr.offsets[v + 1] as usize);
-                        let from = &csr.targets[a..b];
-                        let pulled: f64 = match &csr.weights {
-                            Some(w) => from
-                                .iter()
-                                .zip(&w[a..b])
-                                .map(|(&u, &w)| share_now[u as usize] * w)
-                                .sum(),
-                            None => from.iter().map(|&u| share_now[u as usize]).sum(),
-                        };
-                        let new = base + d * pulled;
-                        change += (new - x_now[v]).abs();
-                        *x_slot = new;
-                        *s_slot = new * inverse[v];
-                        if inverse[v] == 0.0 {
-                            dangling += new;
-                        }
-                    }
-                    (change, dangling)
-                }));
+        // part of the change and of the dangling rank (one range: no thread).
+        let sweep = |range: std::ops::Range<usize>, x_mine: &mut [f64], s_mine: &mut [f64]| {
+            let (mut change, mut dangling) = (0.0, 0.0);
+            for ((v, x_slot), s_slot) in range.zip(x_mine).zip(s_mine) {
+                if !nodes.contains(v) {
+                    continue;
+                }
+                let (a, b) = (csr.offsets[v] as usize, csr.offsets[v + 1] as usize);
+                let from = &csr.targets[a..b];
+                let pulled: f64 = match &csr.weights {
+                    Some(w) => from
+                        .iter()
+                        .zip(&w[a..b])
+                        .map(|(&u, &w)| share_now[u as usize] * w)
+                        .sum(),
+                    None => from.iter().map(|&u| share_now[u as usize]).sum(),
+                };
+                let new = base + d * pulled;
+                change += (new - x_now[v]).abs();
+                *x_slot = new;
+                *s_slot = new * inverse[v];
+                if inverse[v] == 0.0 {
+                    dangling += new;
+                }
             }
-            handles
-                .into_iter()
-                .map(|h| match h.join() {
-                    Ok(c) => c,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
-        });
+            (change, dangling)
+        };
+        let parts: Vec<(f64, f64)> = if ranges.len() <= 1 {
+            vec![sweep(0..bound, &mut x_next, &mut share_next)]
+        } else {
+            std::thread::scope(|s| {
+                let (mut xs, mut ss): (&mut [f64], &mut [f64]) = (&mut x_next, &mut share_next);
+                let mut offset = 0;
+                let mut handles = Vec::new();
+                for r in &ranges {
+                    let (x_mine, x_later) = xs.split_at_mut(r.end - offset);
+                    let (s_mine, s_later) = ss.split_at_mut(r.end - offset);
+                    (xs, ss) = (x_later, s_later);
+                    offset = r.end;
+                    let range = r.clone();
+                    let sweep = &sweep;
+                    handles.push(s.spawn(move || sweep(range, x_mine, s_mine)));
+                }
+                handles
+                    .into_iter()
+                    .map(|h| match h.join() {
+                        Ok(c) => c,
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    })
+                    .collect()
+            })
+        };
         delta = parts.iter().map(|p| p.0).sum();
         dangling = parts.iter().map(|p| p.1).sum();
         std::mem::swap(&mut x, &mut x_next);
