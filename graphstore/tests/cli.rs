@@ -1075,6 +1075,7 @@ fn demo_runs_at_a_small_size() -> TestResult {
     for want in [
         "Les Misérables",
         "node n73 is \"Valjean\" again",
+        "Who is central in Les Misérables",
         "karate club",
         "get_node",
         "neighbors",
@@ -1083,6 +1084,13 @@ fn demo_runs_at_a_small_size() -> TestResult {
     ] {
         assert!(out.contains(want), "{want} missing from:\n{out}");
     }
+    // PageRank over the co-occurrences: Valjean first.
+    let central = out
+        .split("Who is central in Les Misérables")
+        .nth(1)
+        .and_then(|rest| rest.lines().nth(2))
+        .unwrap_or_default();
+    assert!(central.ends_with("Valjean"), "{central:?}");
     let stats = json(&ok(&[&"stats", &dir.join("generated"), &"--json"]));
     assert_eq!(stats["nodes"], 2000);
     assert_eq!(stats["edges"], 10000);
@@ -2414,5 +2422,120 @@ fn edge_lists_with_weights_and_timestamps() -> TestResult {
         1,
     );
     assert!(line.contains(":1:0:") && line.contains("found 5"), "{line}");
+    Ok(())
+}
+
+/// `algo`: each algorithm on Les Misérables, with the answers networkx
+/// gives for its co-occurrence graph (PageRank over both ways: Valjean
+/// first; one component; 467 triangles), results written back, and the
+/// one-line errors.
+#[test]
+fn algorithms_answer_and_write_back() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let store = tmp.path().join("s");
+    lesmis(&store);
+    let pr = json(&ok(&[
+        &"algo",
+        &"pagerank",
+        &store,
+        &"--undirected",
+        &"--top",
+        &"3",
+        &"--json",
+    ]));
+    assert_eq!(pr["converged"], true, "{pr}");
+    assert_eq!(
+        pr["top"][0]["node"]["properties"]["name"], "Valjean",
+        "{pr}"
+    );
+    assert_eq!(pr["top"].as_array().map(Vec::len), Some(3));
+    let ranks = json(&ok(&[
+        &"algo",
+        &"pagerank",
+        &store,
+        &"--weight",
+        &"weight",
+        &"--json",
+    ]));
+    assert_eq!(ranks["weight"], "weight");
+
+    let wcc = json(&ok(&[
+        &"algo",
+        &"wcc",
+        &store,
+        &"--write-property",
+        &"component",
+        &"--json",
+    ]));
+    assert_eq!(
+        (&wcc["components"], &wcc["largest"]),
+        (&1.into(), &77.into()),
+        "{wcc}"
+    );
+    assert_eq!(wcc["written"]["nodes"], 77);
+    let node = json(&ok(&[&"get", &"node", &store, &"73", &"--json"]));
+    assert_eq!(node["properties"]["component"], 0, "{node}");
+    let scc = json(&ok(&[&"algo", &"scc", &store, &"--json"]));
+    assert_eq!(
+        scc["components"], 77,
+        "co-occurrences are stored one way: no cycles"
+    );
+
+    let tri = json(&ok(&[&"algo", &"triangles", &store, &"--json"]));
+    assert_eq!(tri["triangles"], 467, "{tri}");
+    assert_eq!(tri["top"][0]["node"]["properties"]["name"], "Gavroche");
+    let bfs = json(&ok(&[
+        &"algo",
+        &"bfs",
+        &store,
+        &"--source",
+        &"73",
+        &"--direction",
+        &"both",
+        &"--max-depth",
+        &"1",
+        &"--json",
+    ]));
+    assert_eq!(bfs["reached"], 36, "Valjean's partners: {bfs}");
+    let path = json(&ok(&[
+        &"algo",
+        &"shortest-path",
+        &store,
+        &"--source",
+        &"0",
+        &"--target",
+        &"50",
+        &"--direction",
+        &"both",
+        &"--weight",
+        &"weight",
+        &"--json",
+    ]));
+    let hops = path["path"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        (hops.first(), hops.last()),
+        (Some(&0.into()), Some(&50.into())),
+        "{path}"
+    );
+    assert!(ok(&[&"algo", &"pagerank", &store, &"--top", &"2"]).contains("highest ranks"));
+
+    for (args, want) in [
+        (vec!["bfs", "--source", "999"], "node 999 does not exist"),
+        (vec!["pagerank", "--weight", "nothere"], "no edge of"),
+        (vec!["pagerank", "--damping", "2"], "damping factor"),
+        (
+            vec!["shortest-path", "--source", "0", "--target", "12345"],
+            "node 12345 does not exist",
+        ),
+    ] {
+        let mut full: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"algo", &args[0], &store];
+        for a in &args[1..] {
+            full.push(a);
+        }
+        let line = fails(&full, 1);
+        assert!(line.contains(want), "{args:?}: {line}");
+    }
+    let missing = tmp.path().join("missing");
+    assert!(fails(&[&"algo", &"wcc", &missing], 1).contains("no store"));
     Ok(())
 }
