@@ -26,3 +26,22 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The result type of the benchmark code.
 pub type BoxResult<T> = Result<T, BoxError>;
+
+/// The end of a peer-comparison child (`peer_reads`, `peer_graph`,
+/// `peer_algo`): its JSON on stdout, or its error on stderr as one line
+/// naming `program`, and the exit code.
+pub fn print_outcome(
+    program: &str,
+    outcome: Result<serde_json::Value, Box<dyn std::error::Error>>,
+) -> std::process::ExitCode {
+    match outcome {
+        Ok(v) => {
+            println!("{v}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{program}: error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -230,6 +230,17 @@ impl Display {
     }
 }
 
+/// Runs `f` with a progress display fed by its callback (none when
+/// `quiet`), and returns its result and the seconds it took.
+fn run_shown<T>(quiet: bool, f: impl FnOnce(&mut dyn FnMut(AlgoProgress)) -> T) -> (T, f64) {
+    let mut display = Display::new(quiet);
+    let started = Instant::now();
+    let out = f(&mut |p| display.update(p));
+    let seconds = started.elapsed().as_secs_f64();
+    display.finish();
+    (out, seconds)
+}
+
 /// Each node's result as a property, written in one batch.
 fn write_back(
     store: &Store,
@@ -342,12 +353,8 @@ fn pagerank(a: PageRankArgs, quiet: bool) -> CliResult<()> {
         .max_iterations(a.iterations)
         .tolerance(a.tolerance)
         .undirected(a.undirected);
-    let mut display = Display::new(quiet || c.json);
-    let started = Instant::now();
-    let pr = graph_algo::pagerank(&t, &options, &mut |p| display.update(p))
-        .map_err(|e| algo_error(e, &c.store))?;
-    display.finish();
-    let seconds = started.elapsed().as_secs_f64();
+    let (pr, seconds) = run_shown(quiet || c.json, |p| graph_algo::pagerank(&t, &options, p));
+    let pr = pr.map_err(|e| algo_error(e, &c.store))?;
     let written = match &c.write_property {
         Some(name) => Some(write_back(
             &store,
@@ -381,15 +388,13 @@ fn pagerank(a: PageRankArgs, quiet: bool) -> CliResult<()> {
 fn components(a: CommonArgs, quiet: bool, strong: bool) -> CliResult<()> {
     let store = open(&a.store, quiet)?;
     let t = topology(&store, None, &a.store)?;
-    let mut display = Display::new(quiet || a.json);
-    let started = Instant::now();
-    let comps = if strong {
-        graph_algo::strongly_connected_components(&t, &mut |p| display.update(p))
-    } else {
-        graph_algo::weakly_connected_components(&t, &mut |p| display.update(p))
-    };
-    display.finish();
-    let seconds = started.elapsed().as_secs_f64();
+    let (comps, seconds) = run_shown(quiet || a.json, |p| {
+        if strong {
+            graph_algo::strongly_connected_components(&t, p)
+        } else {
+            graph_algo::weakly_connected_components(&t, p)
+        }
+    });
     let written = match &a.write_property {
         Some(name) => Some(write_back(
             &store,
@@ -483,18 +488,16 @@ fn bfs(a: BfsArgs, quiet: bool) -> CliResult<()> {
     let c = &a.common;
     let store = open(&c.store, quiet)?;
     let t = topology(&store, None, &c.store)?;
-    let mut display = Display::new(quiet || c.json);
-    let started = Instant::now();
-    let d = graph_algo::bfs(
-        &t,
-        NodeId(a.source),
-        a.direction.direction(),
-        a.max_depth,
-        &mut |p| display.update(p),
-    )
-    .map_err(|e| algo_error(e, &c.store))?;
-    display.finish();
-    let seconds = started.elapsed().as_secs_f64();
+    let (d, seconds) = run_shown(quiet || c.json, |p| {
+        graph_algo::bfs(
+            &t,
+            NodeId(a.source),
+            a.direction.direction(),
+            a.max_depth,
+            p,
+        )
+    });
+    let d = d.map_err(|e| algo_error(e, &c.store))?;
     let written = distances_written(&store, c, &d, true)?;
     let mut levels: Vec<u64> = Vec::new();
     for x in d.distance.iter().filter(|x| x.is_finite()) {
@@ -532,14 +535,10 @@ fn shortest_path(a: PathArgs, quiet: bool) -> CliResult<()> {
         t.node(NodeId(target))
             .map_err(|e| algo_error(e, &c.store))?;
     }
-    let mut display = Display::new(quiet || c.json);
-    let started = Instant::now();
-    let d = graph_algo::shortest_paths(&t, NodeId(a.source), a.direction.direction(), &mut |p| {
-        display.update(p)
-    })
-    .map_err(|e| algo_error(e, &c.store))?;
-    display.finish();
-    let seconds = started.elapsed().as_secs_f64();
+    let (d, seconds) = run_shown(quiet || c.json, |p| {
+        graph_algo::shortest_paths(&t, NodeId(a.source), a.direction.direction(), p)
+    });
+    let d = d.map_err(|e| algo_error(e, &c.store))?;
     let written = distances_written(&store, c, &d, a.weight.is_none())?;
     let mut summary = json!({
         "algorithm": "shortest-path",
@@ -586,11 +585,7 @@ fn shortest_path(a: PathArgs, quiet: bool) -> CliResult<()> {
 fn triangles(a: CommonArgs, quiet: bool) -> CliResult<()> {
     let store = open(&a.store, quiet)?;
     let t = topology(&store, None, &a.store)?;
-    let mut display = Display::new(quiet || a.json);
-    let started = Instant::now();
-    let tri = graph_algo::triangles(&t, &mut |p| display.update(p));
-    display.finish();
-    let seconds = started.elapsed().as_secs_f64();
+    let (tri, seconds) = run_shown(quiet || a.json, |p| graph_algo::triangles(&t, p));
     let written = match &a.write_property {
         Some(name) => Some(write_back(
             &store,

@@ -156,14 +156,5 @@ fn run(args: &Args) -> BoxResult<serde_json::Value> {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(v) => {
-            println!("{v}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("peer_reads: error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    bench::print_outcome("peer_reads", run(&args))
 }
