@@ -221,8 +221,12 @@ pub struct ImportSummary {
     pub input_bytes: u64,
     /// Seconds checking the input (first pass).
     pub check_seconds: f64,
-    /// Seconds writing (second pass, including the final sync).
+    /// Seconds writing (second pass, including the final sync and flush).
     pub write_seconds: f64,
+    /// Seconds of `write_seconds` spent flushing the engine's memory to its
+    /// files at the end of a batched import (bulk loads write files
+    /// directly: 0).
+    pub flush_seconds: f64,
     /// Seconds in all.
     pub seconds: f64,
     /// Nodes per second over the whole import.
@@ -872,6 +876,14 @@ fn write<B: StorageBackend>(
             )),
         });
     }
+    // The import is committed and durable. Write its memtables to the
+    // engine's files too, so the next open of the store does not replay
+    // the whole import from the write-ahead log (4.5 s at 1M/2M).
+    let flush = Instant::now();
+    store.flush().ctx(|| {
+        "the import is committed and durable, but flushing it to the store's files failed; the next open replays it from the log".to_owned()
+    })?;
+    summary.flush_seconds = flush.elapsed().as_secs_f64();
     Ok(())
 }
 
