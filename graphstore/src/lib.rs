@@ -44,6 +44,16 @@ pub struct Cli {
     /// No progress display (summaries and results are still printed).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// The cluster's shared secret, for commands given a member's URL and
+    /// for `serve` (which then requires it of every request): a file
+    /// holding one line of at least 16 printable ASCII characters.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "GRAPHSTORE_TOKEN_FILE"
+    )]
+    token_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -477,6 +487,11 @@ pub struct ServeArgs {
     /// member only.
     #[arg(long)]
     init: bool,
+    /// Serve without --token-file on an address other than loopback: anyone
+    /// who can reach the port can then write, delete and change the
+    /// cluster. Only for a network where every host is trusted.
+    #[arg(long)]
+    insecure: bool,
 }
 
 /// `cluster`.
@@ -534,6 +549,7 @@ pub struct ChangeMembershipArgs {
 /// The command's failure, as one line with an exit code.
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let quiet = cli.quiet;
+    remote::use_token_file(cli.token_file.clone());
     match cli.command {
         Command::Import(a) => commands::import(*a, quiet),
         Command::Export(a) => commands::export(a, quiet),
@@ -551,7 +567,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Restore(a) => commands::restore(a),
         Command::Compact(a) => commands::compact(a),
         Command::Demo(a) => demo::run(a, quiet),
-        Command::Serve(a) => serve::run(a, quiet),
+        Command::Serve(a) => serve::run(a, cli.token_file.as_deref(), quiet),
         Command::Cluster(c) => remote::cluster(c),
     }
 }

@@ -9,10 +9,12 @@
 //! once, and sends the rest of the command's requests to the leader.
 
 use std::cell::RefCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use graph_raft::network::auth::Token;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -30,6 +32,39 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The longest one request may take (a `verify` of a large store, a large
 /// batch on a slow disk).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The token file of this process's requests (`--token-file` or
+/// `GRAPHSTORE_TOKEN_FILE`), set once by [`use_token_file`] before any
+/// command runs.
+static TOKEN_FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// Makes every [`Member`] connected from now on send the token in `file`
+/// (read when it connects). The first call wins; later ones are ignored.
+pub fn use_token_file(file: Option<PathBuf>) {
+    let _ = TOKEN_FILE.set(file);
+}
+
+/// The token to send, read from the file given to [`use_token_file`].
+///
+/// # Errors
+/// A file that cannot be read or holds no valid token, as one line.
+pub fn token() -> CliResult<Option<Token>> {
+    match TOKEN_FILE.get() {
+        Some(Some(path)) => Token::read(path)
+            .map(Some)
+            .map_err(|e| CliError::new(format!("--token-file: {}", bare(&e)))),
+        _ => Ok(None),
+    }
+}
+
+/// An error's message without the kind's prefix ("invalid argument: ").
+pub(crate) fn bare(e: &graph_storage::Error) -> String {
+    match e {
+        graph_storage::Error::InvalidArgument(m) => m.clone(),
+        graph_storage::Error::Io { message } => message.clone(),
+        other => other.to_string(),
+    }
+}
 
 /// The URL in STORE, if STORE is one (`http://...` or `https://...`).
 pub fn url_of(store: &Path) -> Option<&str> {
@@ -71,6 +106,8 @@ pub struct Member {
     base: RefCell<String>,
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
+    /// The `Authorization` header's value, with a token.
+    bearer: Option<String>,
 }
 
 impl Member {
@@ -92,11 +129,13 @@ impl Member {
             .no_proxy()
             .build()
             .map_err(|e| CliError::new(format!("cannot start the network client: {e}")))?;
+        let bearer = token()?.map(|t| format!("Bearer {}", t.secret()));
         Ok(Member {
             url: url.trim_end_matches('/').to_owned(),
             base: RefCell::new(format!("http://{address}")),
             client,
             runtime,
+            bearer,
         })
     }
 
@@ -147,13 +186,14 @@ impl Member {
             let base = self.target();
             let url = format!("{base}{path}");
             let sent = self.runtime.block_on(async {
-                let response = self
+                let mut request = self
                     .client
                     .post(&url)
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await?;
+                    .header(reqwest::header::CONTENT_TYPE, "application/json");
+                if let Some(bearer) = &self.bearer {
+                    request = request.header(reqwest::header::AUTHORIZATION, bearer);
+                }
+                let response = request.body(body.clone()).send().await?;
                 let status = response.status();
                 let bytes = response.bytes().await?;
                 Ok::<_, reqwest::Error>((status, bytes))
@@ -163,6 +203,18 @@ impl Member {
                 return serde_json::from_slice(&bytes).map_err(|e| {
                     CliError::new(format!("{}: undecodable answer from {base}: {e}", what()))
                 });
+            }
+            if status == reqwest::StatusCode::UNAUTHORIZED {
+                let advice = if self.bearer.is_some() {
+                    "the member has another token: give the cluster's with --token-file FILE or GRAPHSTORE_TOKEN_FILE"
+                } else {
+                    "the member requires a token: give the cluster's with --token-file FILE or GRAPHSTORE_TOKEN_FILE"
+                };
+                return Err(CliError::new(format!(
+                    "{}: {base} refused the request: {} ({advice})",
+                    what(),
+                    wire::one_line(&String::from_utf8_lossy(&bytes))
+                )));
             }
             let Ok(failure) = serde_json::from_slice::<ErrorBody>(&bytes) else {
                 return Err(CliError::new(format!(

@@ -10,11 +10,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use graph_raft::network::auth::{Token, require_token};
 use graph_raft::network::http::{HttpNetwork, raft_routes};
 use graph_raft::{LogStore, MemberId, ReadMode, ReplicatedStore, StateMachine};
 use graph_storage::{Durability, RocksDbBackend, RocksDbConfig};
@@ -24,6 +25,7 @@ use crate::ServeArgs;
 use crate::api::{self, Api};
 use crate::commands::cli_config;
 use crate::error::{CliError, CliResult, Context, shown};
+use crate::remote::bare;
 
 /// How long a stopping member waits for the requests in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -33,8 +35,20 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// # Errors
 /// Bad arguments, an unusable or locked directory, an address in use, a
 /// member that fails while serving; each as one line.
-pub(crate) fn run(a: ServeArgs, quiet: bool) -> CliResult<()> {
+pub(crate) fn run(a: ServeArgs, token_file: Option<&Path>, quiet: bool) -> CliResult<()> {
     check_address(&a.listen, "--listen")?;
+    let token = match token_file {
+        Some(path) => Some(
+            Token::read(path).map_err(|e| CliError::new(format!("--token-file: {}", bare(&e))))?,
+        ),
+        None => None,
+    };
+    if token.is_none() && !a.insecure && !is_loopback(&a.listen) {
+        return Err(CliError::new(format!(
+            "--listen {} is not a loopback address and no --token-file is given: anyone who can reach the port could write or delete the graph and change the cluster; give --token-file FILE (the secret every member and client shares), or --insecure on a network where every host is trusted",
+            a.listen
+        )));
+    }
     let peers = peers(&a)?;
     prepare_dir(&a.dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -42,9 +56,21 @@ pub(crate) fn run(a: ServeArgs, quiet: bool) -> CliResult<()> {
         .thread_name("graphstore-serve")
         .build()
         .ctx(|| "cannot start the server's runtime".to_owned())?;
-    let outcome = runtime.block_on(serve(&a, &peers, quiet));
+    let outcome = runtime.block_on(serve(&a, &peers, token, quiet));
     runtime.shutdown_timeout(DRAIN_TIMEOUT);
     outcome
+}
+
+/// Whether the host of `address` (HOST:PORT) is a loopback address:
+/// `localhost`, `127.0.0.0/8` or `[::1]`. A name other than `localhost` is
+/// taken as reachable from elsewhere.
+fn is_loopback(address: &str) -> bool {
+    let Some((host, _)) = address.rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks that `address` is `HOST:PORT`.
@@ -125,7 +151,12 @@ enum Stop {
     Member(String),
 }
 
-async fn serve(a: &ServeArgs, peers: &BTreeMap<MemberId, String>, quiet: bool) -> CliResult<()> {
+async fn serve(
+    a: &ServeArgs,
+    peers: &BTreeMap<MemberId, String>,
+    token: Option<Token>,
+    quiet: bool,
+) -> CliResult<()> {
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .map_err(|e| {
@@ -148,12 +179,20 @@ async fn serve(a: &ServeArgs, peers: &BTreeMap<MemberId, String>, quiet: bool) -
     } else {
         a.listen.clone()
     };
-    let store = start(a).await?;
+    let store = start(a, token.clone()).await?;
     let mut signals = Signals::install().ctx(|| "cannot handle SIGINT and SIGTERM".to_owned())?;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = api::routes(Arc::new(Api::new(store.clone(), shown(&a.dir))))
+    let mut app = api::routes(Arc::new(Api::new(store.clone(), shown(&a.dir))))
         .merge(raft_routes(store.raft().clone()));
+    if let Some(token) = token {
+        // Every route, the API's and Raft's: one line in the log for each
+        // request refused.
+        let id = a.id;
+        app = require_token(app, token, move |refused| {
+            eprintln!("member {id}: {refused}");
+        });
+    }
     let mut server = tokio::spawn(graph_raft::network::http::serve(
         listener,
         app,
@@ -225,7 +264,7 @@ async fn serve(a: &ServeArgs, peers: &BTreeMap<MemberId, String>, quiet: bool) -
 }
 
 /// Opens the member's log and graph and starts it on the HTTP network.
-async fn start(a: &ServeArgs) -> CliResult<ReplicatedStore<RocksDbBackend>> {
+async fn start(a: &ServeArgs, token: Option<Token>) -> CliResult<ReplicatedStore<RocksDbBackend>> {
     let log_dir = a.dir.join("log");
     let graph_dir = a.dir.join("graph");
     let log_what = || format!("cannot open the Raft log at {}", shown(&log_dir));
@@ -241,7 +280,10 @@ async fn start(a: &ServeArgs) -> CliResult<ReplicatedStore<RocksDbBackend>> {
         Durability::Strict,
     )
     .ctx(graph_what)?;
-    let network = HttpNetwork::new().ctx(|| "cannot start the Raft network".to_owned())?;
+    let mut network = HttpNetwork::new().ctx(|| "cannot start the Raft network".to_owned())?;
+    if let Some(token) = token {
+        network = network.with_token(token);
+    }
     let config = graph_raft::default_config().ctx(|| "cannot configure Raft".to_owned())?;
     ReplicatedStore::start(a.id, config, log, state_machine, network)
         .await

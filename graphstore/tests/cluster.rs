@@ -155,6 +155,8 @@ struct Member {
     port: u16,
     dir: PathBuf,
     log: PathBuf,
+    /// The cluster's token file, if the members require one.
+    token: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -175,6 +177,9 @@ impl Member {
         }
         if init {
             cmd.arg("--init");
+        }
+        if let Some(token) = &self.token {
+            cmd.arg("--token-file").arg(token);
         }
         let log = File::options().create(true).append(true).open(&self.log)?;
         let mut child = cmd
@@ -229,12 +234,29 @@ impl Drop for Member {
 /// Three members on free ports, each in its own directory.
 struct Cluster {
     members: BTreeMap<u64, Member>,
+    /// Given before the arguments of every command the cluster's own
+    /// helpers run (`--token-file FILE` for a cluster with a token).
+    client: Vec<String>,
     dir: tempfile::TempDir,
 }
 
 impl Cluster {
     fn start(n: u64) -> Result<Cluster, Box<dyn std::error::Error>> {
+        Cluster::start_with(n, None)
+    }
+
+    /// `n` members that require the token written to `token` in the
+    /// cluster's directory, if given.
+    fn start_with(n: u64, token: Option<&str>) -> Result<Cluster, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
+        let token_file = match token {
+            Some(secret) => {
+                let path = dir.path().join("token");
+                std::fs::write(&path, format!("{secret}\n"))?;
+                Some(path)
+            }
+            None => None,
+        };
         let ports = free_ports(n as usize)?;
         let mut members = BTreeMap::new();
         for (i, port) in ports.iter().enumerate() {
@@ -246,11 +268,20 @@ impl Cluster {
                     port: *port,
                     dir: dir.path().join(format!("member-{id}")),
                     log: dir.path().join(format!("member-{id}.log")),
+                    token: token_file.clone(),
                     child: None,
                 },
             );
         }
-        let mut cluster = Cluster { members, dir };
+        let client = token_file
+            .iter()
+            .flat_map(|p| ["--token-file".to_owned(), p.display().to_string()])
+            .collect();
+        let mut cluster = Cluster {
+            members,
+            client,
+            dir,
+        };
         for id in 1..=n {
             cluster.start_member(id)?;
         }
@@ -282,9 +313,16 @@ impl Cluster {
             .collect()
     }
 
+    /// Runs a command as the cluster's client (with its token).
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all: Vec<&str> = self.client.iter().map(String::as_str).collect();
+        all.extend_from_slice(args);
+        run(&all)
+    }
+
     /// A member's `cluster status --json`, if it answers.
     fn status(&self, id: u64) -> Option<Value> {
-        let o = run(&["cluster", "status", &self.url(id), "--json"]);
+        let o = self.run(&["cluster", "status", &self.url(id), "--json"]);
         o.status.success().then(|| json(&text(&o.stdout)))
     }
 
@@ -326,7 +364,9 @@ impl Cluster {
         self.running()
             .iter()
             .map(|&id| {
-                let s = json(&ok(&["stats", &self.url(id), "--json"]));
+                let o = self.run(&["stats", &self.url(id), "--json"]);
+                assert!(o.status.success(), "stats failed: {}", text(&o.stderr));
+                let s = json(&text(&o.stdout));
                 assert_eq!(s["cluster"]["id"].as_u64(), Some(id), "{s}");
                 (
                     s["nodes"].as_u64().unwrap_or(u64::MAX),
@@ -639,6 +679,7 @@ fn errors_are_one_line_and_a_member_stops_cleanly() -> TestResult {
         port: ports[0],
         dir: m1.clone(),
         log: dir.path().join("m1.log"),
+        token: None,
         child: None,
     };
     member.start(&[], true)?;
@@ -757,5 +798,145 @@ fn a_whole_cluster_restarts_after_an_import_of_large_batches() -> TestResult {
         ]));
         assert_eq!(s["nodes"], n, "{s}");
     }
+    Ok(())
+}
+
+/// Sends `request` (a whole HTTP/1.1 request) to `port` and returns the
+/// status line of the answer.
+fn raw_status(port: u16, request: &str) -> Result<String, Box<dyn std::error::Error>> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(WAIT))?;
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer)?;
+    Ok(answer.trim_end().to_owned())
+}
+
+#[test]
+fn a_cluster_with_a_token_lets_no_one_else_in() -> TestResult {
+    let secret = "k8Jx2-cluster-token-for-tests";
+    let cluster = Cluster::start_with(3, Some(secret))?;
+    // The members elect a leader and replicate: their own RPCs carry the
+    // token.
+    let leader = cluster.leader();
+    let url = cluster.url(leader);
+    let follower = cluster.url(if leader == 1 { 2 } else { 1 });
+    let voters = |c: &Cluster| c.status(leader).map(|s| s["voters"].clone());
+    let before = voters(&cluster);
+    assert_eq!(before, Some(serde_json::json!([1, 2, 3])));
+
+    // No token: every command is refused with one line, nothing done.
+    let line = fails(&["cluster", "change-membership", &url, "--voters", "1"]);
+    assert!(
+        line.contains("refused the request: no bearer token")
+            && line.contains("--token-file FILE or GRAPHSTORE_TOKEN_FILE"),
+        "{line}"
+    );
+    let line = fails(&["stats", &follower]);
+    assert!(line.contains("the member requires a token"), "{line}");
+    let nodes = data("les-miserables/characters.csv").display().to_string();
+    let line = fails(&["--quiet", "import", &url, "--nodes", &nodes]);
+    assert!(line.contains("refused the request"), "{line}");
+    // Another token, from the environment: refused the same way.
+    let wrong = cluster.dir.path().join("wrong-token");
+    std::fs::write(&wrong, "not-the-cluster-token\n")?;
+    let o = Command::new(bin())
+        .args(["cluster", "change-membership", &url, "--voters", "1"])
+        .env("GRAPHSTORE_TOKEN_FILE", &wrong)
+        .stdin(Stdio::null())
+        .output()?;
+    assert!(!o.status.success());
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("wrong bearer token") && err.contains("the member has another token"),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-cluster-token"), "{err}");
+    // A token file that holds no token is named before anything is sent.
+    let short = cluster.dir.path().join("short-token");
+    std::fs::write(&short, "short\n")?;
+    let line = fails(&["--token-file", &short.display().to_string(), "stats", &url]);
+    assert!(
+        line.contains("--token-file:") && line.contains("fewer than 16"),
+        "{line}"
+    );
+    // A forged Raft vote never reaches the member's Raft: 401, not 400.
+    let forged = "POST /raft/vote HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nConnection: close\r\n\r\ngarbage";
+    let port = cluster.members.get(&leader).map(|m| m.port).unwrap_or(0);
+    assert_eq!(raw_status(port, forged)?, "HTTP/1.1 401 Unauthorized");
+    let with_token = format!(
+        "POST /raft/vote HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\nContent-Length: 7\r\nConnection: close\r\n\r\ngarbage"
+    );
+    assert_eq!(raw_status(port, &with_token)?, "HTTP/1.1 400 Bad Request");
+    assert_eq!(voters(&cluster), before);
+    assert_eq!(cluster.counts(), vec![(0, 0); 3]);
+    // Each refusal is one line in the log of the member that refused it.
+    let log = std::fs::read_to_string(&cluster.members[&leader].log)?;
+    let refused: Vec<&str> = log.lines().filter(|l| l.contains("refused POST")).collect();
+    assert!(
+        refused
+            .iter()
+            .any(|l| l.contains("refused POST /api/change-membership from 127.0.0.1:")),
+        "{log}"
+    );
+    assert!(
+        refused.iter().any(|l| l.ends_with("wrong bearer token")),
+        "{log}"
+    );
+    assert!(!log.contains(secret), "the log shows the token: {log}");
+
+    // With the token (the flag, or the environment): it all works.
+    let imported = json(&text(
+        &cluster
+            .run(&["--quiet", "import", &follower, "--nodes", &nodes, "--json"])
+            .stdout,
+    ));
+    assert_eq!(imported["nodes"].as_u64(), Some(77), "{imported}");
+    cluster.settled();
+    assert_eq!(cluster.counts(), vec![(77, 0); 3]);
+    let token = cluster.dir.path().join("token");
+    let o = Command::new(bin())
+        .args(["stats", &url, "--json"])
+        .env("GRAPHSTORE_TOKEN_FILE", &token)
+        .stdin(Stdio::null())
+        .output()?;
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(json(&text(&o.stdout))["nodes"].as_u64(), Some(77));
+    Ok(())
+}
+
+#[test]
+fn serving_beyond_loopback_needs_a_token_or_insecure() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let m = dir.path().join("m");
+    let ms = m.display().to_string();
+    for listen in ["0.0.0.0:0", "[::]:0", "192.0.2.1:7001", "example.com:7001"] {
+        let line = fails(&["serve", &ms, "--id", "1", "--listen", listen]);
+        assert!(
+            line.contains("is not a loopback address")
+                && line.contains("--token-file FILE")
+                && line.contains("--insecure"),
+            "{listen}: {line}"
+        );
+    }
+    // Refused before anything was created.
+    assert!(!m.exists());
+    // A token file that cannot be read is named.
+    let line = fails(&[
+        "--token-file",
+        "/nonexistent/token",
+        "serve",
+        &ms,
+        "--id",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(
+        line.contains("cannot read the token file /nonexistent/token"),
+        "{line}"
+    );
+    assert!(!m.exists());
     Ok(())
 }

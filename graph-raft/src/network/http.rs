@@ -20,8 +20,11 @@
 //!   so openraft sends fewer at a time);
 //! * the target's Raft answered an error: [`RPCError::RemoteError`].
 //!
-//! There is no TLS and no authentication: the network is meant for
-//! members on one host or a trusted private network.
+//! Authentication is [`auth`](super::auth)'s: a member wraps its routes
+//! with [`require_token`](super::auth::require_token) and sends the token
+//! with its own RPCs ([`HttpNetwork::with_token`]); a `401` answered to
+//! an RPC is an [`RPCError::Network`]. There is no TLS: the token
+//! authenticates, it does not encrypt.
 
 use std::future::Future;
 use std::time::Duration;
@@ -29,7 +32,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::serve::ListenerExt;
@@ -47,6 +50,7 @@ use openraft::raft::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::auth::Token;
 use crate::{MemberId, Raft, TypeConfig};
 
 /// The route of `append_entries`.
@@ -89,7 +93,9 @@ pub fn raft_routes(raft: Raft) -> axum::Router {
 /// is known before the server runs.
 ///
 /// Accepted connections use `TCP_NODELAY`: Raft messages are small and
-/// latency bound.
+/// latency bound. Each request carries its peer's address
+/// ([`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo)), which
+/// [`require_token`](super::auth::require_token) names when it refuses one.
 ///
 /// # Errors
 /// None in practice: errors accepting a connection are retried by the
@@ -103,9 +109,12 @@ pub async fn serve(
         // Only latency is at stake if this fails.
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// What the server needs of a member: openraft's three server-side calls.
@@ -243,6 +252,8 @@ fn one_line(message: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct HttpNetwork {
     client: reqwest::Client,
+    /// Sent with every RPC, if any.
+    token: Option<Token>,
 }
 
 impl HttpNetwork {
@@ -264,7 +275,19 @@ impl HttpNetwork {
                     "cannot build the HTTP client of the Raft network: {e}"
                 ))
             })?;
-        Ok(HttpNetwork { client })
+        Ok(HttpNetwork {
+            client,
+            token: None,
+        })
+    }
+
+    /// This network, sending `token` with every RPC (`Authorization:
+    /// Bearer`), as members behind [`require_token`](super::auth::require_token)
+    /// require.
+    #[must_use]
+    pub fn with_token(mut self, token: Token) -> HttpNetwork {
+        self.token = Some(token);
+        self
     }
 }
 
@@ -276,6 +299,7 @@ impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
             client: self.client.clone(),
             target,
             base: format!("http://{}", node.addr),
+            bearer: self.token.as_ref().map(Token::bearer),
         }
     }
 }
@@ -290,6 +314,8 @@ pub struct HttpClient {
     target: MemberId,
     /// `http://host:port` of the target.
     base: String,
+    /// The `Authorization` header's value, if the network has a token.
+    bearer: Option<String>,
 }
 
 impl HttpClient {
@@ -297,11 +323,15 @@ impl HttpClient {
     /// `200 OK` answer.
     async fn post(&self, path: &str, body: Vec<u8>, option: &RPCOption) -> Result<Bytes, Failure> {
         let url = format!("{}{path}", self.base);
-        let response = self
+        let mut request = self
             .client
             .post(&url)
             .timeout(option.hard_ttl().min(REQUEST_TIMEOUT))
-            .header(CONTENT_TYPE, ENVELOPE_TYPE)
+            .header(CONTENT_TYPE, ENVELOPE_TYPE);
+        if let Some(bearer) = &self.bearer {
+            request = request.header(AUTHORIZATION, bearer);
+        }
+        let response = request
             .body(body)
             .send()
             .await

@@ -11,7 +11,11 @@
 //!   straight to the target's [`Raft`](crate::Raft), for deterministic
 //!   tests: members can be killed, isolated and links cut and healed.
 //!
-//! Both map failures the same way, which is what openraft's replication
+//! * [`auth`]: the shared token every request to a member carries
+//!   ([`auth::require_token`] on the server, [`http::HttpNetwork::with_token`]
+//!   on the client).
+//!
+//! Both networks map failures the same way, which is what openraft's replication
 //! acts on:
 //! * the target cannot be reached (not running, connection refused, a
 //!   cut link, a request that outlived its time to live):
@@ -28,5 +32,6 @@
 //! `full_snapshot`), so neither network needs to know what a snapshot
 //! file holds.
 
+pub mod auth;
 pub mod http;
 pub mod router;

@@ -331,3 +331,80 @@ fn messages_are_one_line() {
     assert_eq!(one_line("a\nb\r\n"), "a b");
     assert_eq!(one_line(&"x".repeat(600)).len(), 500);
 }
+
+#[tokio::test]
+async fn a_member_behind_a_token_answers_only_requests_that_carry_it() -> TestResult {
+    use std::sync::{Arc, Mutex};
+
+    use crate::network::auth::{Refusal, Token, require_token};
+
+    let token = Token::new("the-members-shared-secret")?;
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let lines = Arc::clone(&log);
+    let app = require_token(routes(Stub::default()), token.clone(), move |refused| {
+        if let Ok(mut l) = lines.lock() {
+            l.push(refused.to_string());
+        }
+    });
+    let server = start(app).await?;
+
+    // A member's network with the token: the RPCs go through.
+    let mut network = HttpNetwork::new()?.with_token(token);
+    let mut member = network.new_client(7, &BasicNode::new(server.addr)).await;
+    let answer = member.append_entries(append_request(), option()).await?;
+    assert_eq!(
+        answer,
+        AppendEntriesResponse::PartialSuccess(Some(log_id(2, 7)))
+    );
+    assert!(log.lock().map_err(|e| e.to_string())?.is_empty());
+
+    // Without it, or with another: a network error naming the 401, and
+    // one line in the member's log naming the request and its sender.
+    let mut stranger = client_of(server.addr).await?;
+    match stranger.append_entries(append_request(), option()).await {
+        Err(RPCError::Network(e)) => assert!(e.to_string().contains("HTTP 401"), "{e}"),
+        other => return Err(format!("expected a network error, got {other:?}").into()),
+    }
+    let mut network = HttpNetwork::new()?.with_token(Token::new("another-secret-entirely")?);
+    let mut impostor = network.new_client(7, &BasicNode::new(server.addr)).await;
+    let forged = VoteRequest::new(Vote::new(99, 2), None);
+    match impostor.vote(forged, option()).await {
+        Err(RPCError::Network(e)) => assert!(e.to_string().contains("HTTP 401"), "{e}"),
+        other => return Err(format!("expected a network error, got {other:?}").into()),
+    }
+    // A raw request: 401 with the challenge and a one-line reason, before
+    // the body is even decoded.
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let response = http
+        .post(format!("http://{}{VOTE_PATH}", server.addr))
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .body("garbage")
+        .send()
+        .await?;
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.as_bytes()),
+        Some(&b"Bearer"[..])
+    );
+    assert_eq!(response.text().await?, Refusal::NotBearer.reason());
+
+    let lines = log.lock().map_err(|e| e.to_string())?.clone();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let reasons = [Refusal::Missing, Refusal::Wrong, Refusal::NotBearer];
+    for ((line, path), why) in lines
+        .iter()
+        .zip([APPEND_PATH, VOTE_PATH, VOTE_PATH])
+        .zip(reasons)
+    {
+        assert!(
+            line.starts_with(&format!("refused POST {path} from 127.0.0.1:")),
+            "{line}"
+        );
+        assert!(line.ends_with(why.reason()), "{line}");
+        assert!(!line.contains("secret"), "{line}");
+    }
+    Ok(())
+}
