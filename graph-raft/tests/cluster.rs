@@ -228,8 +228,23 @@ async fn a_killed_leader_loses_no_acknowledged_write_and_catches_up_by_snapshot(
             i
         })
     };
-    // Kill the leader mid-stream.
-    while acked.lock().map(|a| a.len()).unwrap_or(0) < 40 {
+    // Kill the leader mid-stream: after 40 acknowledgements, within a
+    // bounded wait (a writer that gave up or a cluster that stopped
+    // committing fails the test here instead of hanging it).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let n = acked.lock().map(|a| a.len()).unwrap_or(0);
+        if n >= 40 {
+            break;
+        }
+        assert!(
+            !writer.is_finished(),
+            "the writer stopped after {n} acknowledgements, before the leader was killed"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {n} of 40 writes acknowledged within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     cluster.kill(leader).await?;

@@ -899,9 +899,12 @@ fn a_checkpoint_taken_during_concurrent_writes_verifies_clean() -> TestResult {
         let store = std::sync::Arc::new(GraphStore::open(RocksDbBackend::open(&dir)?)?);
         store.create_index("P", "i")?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Commits made so far by both writers.
+        let commits = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let writers: Vec<_> = (0..2)
             .map(|w| {
                 let (store, stop) = (std::sync::Arc::clone(&store), std::sync::Arc::clone(&stop));
+                let commits = std::sync::Arc::clone(&commits);
                 std::thread::spawn(move || -> graph_storage::Result<u64> {
                     let mut n = 0u64;
                     let mut prev = None;
@@ -920,14 +923,33 @@ fn a_checkpoint_taken_during_concurrent_writes_verifies_clean() -> TestResult {
                             prev = Some(id);
                         }
                         n += 1;
+                        commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     Ok(n)
                 })
             })
             .collect();
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        store.backend().checkpoint(&cp)?;
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // The checkpoint is taken between commits of both writers: after
+        // 200 of them, and the writers go on for 200 more after it. Waits
+        // count commits, not time, and are bounded.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let reach = |n: u64| -> TestResult {
+            while commits.load(std::sync::atomic::Ordering::Relaxed) < n {
+                if writers.iter().any(std::thread::JoinHandle::is_finished) {
+                    return Err("a writer stopped early".into());
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(format!("fewer than {n} commits within 60 s").into());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(())
+        };
+        let outcome = reach(200).and_then(|()| {
+            store.backend().checkpoint(&cp)?;
+            reach(commits.load(std::sync::atomic::Ordering::Relaxed) + 200)
+        });
+        // The writers stop and are joined whatever happened.
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         for w in writers {
             match w.join() {
@@ -935,6 +957,7 @@ fn a_checkpoint_taken_during_concurrent_writes_verifies_clean() -> TestResult {
                 Err(_) => return Err("writer panicked".into()),
             }
         }
+        outcome?;
     }
     let out = ok(&[&"verify", &cp]);
     assert!(out.contains("clean"), "{out}");
