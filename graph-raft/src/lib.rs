@@ -33,9 +33,10 @@ mod snapshot;
 mod state_machine;
 mod types;
 
+pub use graph_core::codec::replication::RequestId;
 pub use log_store::{LogStore, REPLICATION_BATCH_BYTES};
 pub use replicated::{MAX_COMMAND_BYTES, ReadMode, ReplicatedStore, WriteBatch, default_config};
-pub use state_machine::StateMachine;
+pub use state_machine::{REQUEST_WINDOW, StateMachine};
 pub use types::{
     Command, Entry, LogId, MemberId, PLACEHOLDER, Raft, Response, StorageError, StoredMembership,
     TypeConfig, Vote, placeholder_edge, placeholder_node,

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use graph_core::codec::replication::encode_command;
+use graph_core::codec::replication::{RequestId, encode_command};
 use graph_core::{
     EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result, StorageBackend,
 };
@@ -160,13 +160,32 @@ impl<B: StorageBackend + 'static> ReplicatedStore<B> {
     /// when the member stopped.
     pub async fn write(&self, mutations: Vec<Mutation>) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
         let at = SystemClock.now().0;
-        match self.propose(Command::Apply { at, mutations }).await? {
-            Response::Applied { nodes, edges } => Ok((
-                nodes.into_iter().map(NodeId).collect(),
-                edges.into_iter().map(EdgeId).collect(),
-            )),
-            _ => Ok((Vec::new(), Vec::new())),
-        }
+        ids(self.propose(Command::Apply { at, mutations }).await?)
+    }
+
+    /// [`write`](Self::write), applied at most once for `request`: if a
+    /// write with the same request id was applied within the last
+    /// [`REQUEST_WINDOW`](crate::REQUEST_WINDOW) log entries, nothing is
+    /// applied and its answer (the same ids, or the same rejection) is
+    /// returned again. A client that lost the answer to a write (a
+    /// timeout, a leader change, a broken connection) retries it with the
+    /// same id, on any member, and the write happens once.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write); a retry of a rejected write is rejected
+    /// again with the first message.
+    pub async fn write_once(
+        &self,
+        request: RequestId,
+        mutations: Vec<Mutation>,
+    ) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
+        let at = SystemClock.now().0;
+        let command = Command::ApplyOnce {
+            request,
+            at,
+            mutations,
+        };
+        ids(self.propose(command).await?)
     }
 
     /// A batch of mutations built with placeholder ids and committed by
@@ -390,5 +409,26 @@ impl<B: StorageBackend + 'static> WriteBatch<'_, B> {
     pub async fn commit(self) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
         debug_assert!(self.nodes < PLACEHOLDER && self.edges < PLACEHOLDER);
         self.store.write(self.mutations).await
+    }
+
+    /// Commits the batch at most once for `request`
+    /// ([`ReplicatedStore::write_once`]).
+    ///
+    /// # Errors
+    /// As [`ReplicatedStore::write_once`].
+    pub async fn commit_once(self, request: RequestId) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
+        debug_assert!(self.nodes < PLACEHOLDER && self.edges < PLACEHOLDER);
+        self.store.write_once(request, self.mutations).await
+    }
+}
+
+/// The ids of an applied write's answer.
+fn ids(response: Response) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
+    match response {
+        Response::Applied { nodes, edges } => Ok((
+            nodes.into_iter().map(NodeId).collect(),
+            edges.into_iter().map(EdgeId).collect(),
+        )),
+        _ => Ok((Vec::new(), Vec::new())),
     }
 }

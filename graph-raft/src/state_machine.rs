@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use graph_core::codec::replication::{decode_envelope, encode_envelope, state_key};
+use graph_core::codec::replication::{RequestId, decode_envelope, encode_envelope, state_key};
 use graph_core::codec::{decode_u64_value, encode_u64_value};
 use graph_core::{
     ColumnFamily, Durability, EdgeId, Error, ErrorKind, Mutation, NodeId, ReadView, Result,
@@ -52,6 +52,11 @@ pub(crate) struct Shared<B: StorageBackend> {
     snapshot_dir: PathBuf,
     next_node: AtomicU64,
     next_edge: AtomicU64,
+    /// The smallest log index whose request record may still exist
+    /// ([`state_key::REQUEST_OLDEST`]).
+    request_oldest: AtomicU64,
+    /// [`REQUEST_WINDOW`] (smaller in tests).
+    request_window: u64,
     /// Serializes snapshot builds (one file being written at a time).
     building: Mutex<u64>,
 }
@@ -73,6 +78,8 @@ impl<B: StorageBackend + 'static> Shared<B> {
             read_u64(&store, state_key::NEXT_EDGE_ID)?,
             Ordering::Relaxed,
         );
+        self.request_oldest
+            .store(request_oldest(&store)?, Ordering::Relaxed);
         *self.store.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(store);
         Ok(())
     }
@@ -90,6 +97,40 @@ fn open_graph<B: StorageBackend + 'static>(
             .durability(Durability::Background)
             .clock(clock),
     )
+}
+
+/// How many log entries back the state machine remembers a request id
+/// ([`Command::ApplyOnce`]): a retry arriving within this many entries of
+/// the first application is answered, not applied again. The records
+/// (about 60 bytes each) are deleted as entries move out of the window,
+/// so at most this many are kept.
+pub const REQUEST_WINDOW: u64 = 100_000;
+
+/// What the state machine recorded of a request it applied.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Recorded {
+    /// The log index that applied it.
+    index: u64,
+    /// The answer it was given.
+    response: Response,
+}
+
+/// Changes of replication state keys, written with an entry's effects:
+/// `None` deletes the key.
+type StateEdits = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+/// [`state_key::REQUEST_OLDEST`], or for a store written before requests
+/// were recorded, the index after the last applied entry (no record is
+/// older).
+fn request_oldest<B: StorageBackend>(store: &GraphStore<B>) -> Result<u64> {
+    if store.state(state_key::REQUEST_OLDEST)?.is_some() {
+        return read_u64(store, state_key::REQUEST_OLDEST);
+    }
+    Ok(match store.state(state_key::LAST_APPLIED)? {
+        Some(v) => decode_envelope::<Option<LogId>>(state_key::LAST_APPLIED, &v)?
+            .map_or(0, |l| l.index + 1),
+        None => 0,
+    })
 }
 
 fn read_u64<B: StorageBackend>(store: &GraphStore<B>, key: &[u8]) -> Result<u64> {
@@ -165,6 +206,8 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
         let shared = Shared {
             next_node: AtomicU64::new(read_u64(&store, state_key::NEXT_NODE_ID)?),
             next_edge: AtomicU64::new(read_u64(&store, state_key::NEXT_EDGE_ID)?),
+            request_oldest: AtomicU64::new(request_oldest(&store)?),
+            request_window: REQUEST_WINDOW,
             store: RwLock::new(Arc::new(store)),
             backend,
             clock,
@@ -203,21 +246,23 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
     /// command's own (I/O, corruption): those stop the member.
     fn apply_one(&self, entry: Entry) -> Result<Response> {
         let store = self.shared.store();
+        let index = entry.log_id.index;
         let applied = encode_envelope(&Some(entry.log_id))?;
-        let mut state: Vec<(&[u8], Vec<u8>)> = vec![(state_key::LAST_APPLIED, applied)];
+        let mut state: StateEdits = vec![(state_key::LAST_APPLIED.to_vec(), Some(applied))];
+        self.forget_requests(&store, index, &mut state)?;
         let command = match entry.payload {
             EntryPayload::Blank => None,
             EntryPayload::Membership(m) => {
                 let stored = StoredMembership::new(Some(entry.log_id), m);
-                state.push((state_key::MEMBERSHIP, encode_envelope(&stored)?));
+                state.push((
+                    state_key::MEMBERSHIP.to_vec(),
+                    Some(encode_envelope(&stored)?),
+                ));
                 None
             }
             EntryPayload::Normal(c) => Some(c),
         };
-        let write_state = |store: &GraphStore<Arc<B>>, state: &[(&[u8], Vec<u8>)]| {
-            let refs: Vec<(&[u8], &[u8])> = state.iter().map(|(k, v)| (*k, v.as_slice())).collect();
-            store.apply_with_state(Vec::new(), &refs)
-        };
+        let mut request = None;
         let outcome = match command {
             None => {
                 write_state(&store, &state)?;
@@ -225,7 +270,23 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
             }
             Some(Command::Apply { at, mutations }) => {
                 self.shared.clock.0.store(at, Ordering::Relaxed);
-                self.apply_mutations(&store, mutations, &mut state)
+                self.apply_mutations(&store, mutations, &mut state, None)
+            }
+            Some(Command::ApplyOnce {
+                request: id,
+                at,
+                mutations,
+            }) => {
+                let key = state_key::request(&id);
+                if let Some(v) = store.state(&key)? {
+                    // Applied before: the first answer, and no effects.
+                    let recorded: Recorded = decode_envelope(&key, &v)?;
+                    write_state(&store, &state)?;
+                    return Ok(recorded.response);
+                }
+                request = Some(id);
+                self.shared.clock.0.store(at, Ordering::Relaxed);
+                self.apply_mutations(&store, mutations, &mut state, Some((id, index)))
             }
             Some(Command::CreateIndex { label, property }) => store
                 .create_index(&label, &property)
@@ -243,22 +304,75 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
             }
             Err(e) if is_deterministic(&e) => {
                 // The command failed the same way on every replica and
-                // changed nothing: record only that it was applied.
-                state.retain(|(k, _)| *k == state_key::LAST_APPLIED);
+                // changed nothing: record that it was applied (and, for a
+                // request, the failure as its answer), not the ids or the
+                // success it would have recorded.
+                let response = Response::failed(&e);
+                state.retain(|(k, v)| {
+                    v.is_none()
+                        || k.as_slice() == state_key::LAST_APPLIED
+                        || k.as_slice() == state_key::REQUEST_OLDEST
+                });
+                if let Some(id) = request {
+                    record(&mut state, id, index, &response)?;
+                }
                 write_state(&store, &state)?;
-                Ok(Response::failed(&e))
+                Ok(response)
             }
             Err(e) => Err(e),
         }
     }
 
+    /// Adds to `state` the deletion of the request records that entry
+    /// `index` moves out of [`REQUEST_WINDOW`], and the new oldest index.
+    fn forget_requests(
+        &self,
+        store: &GraphStore<Arc<B>>,
+        index: u64,
+        state: &mut StateEdits,
+    ) -> Result<()> {
+        let Some(cutoff) = index.checked_sub(self.shared.request_window) else {
+            return Ok(());
+        };
+        let oldest = self.shared.request_oldest.load(Ordering::Relaxed);
+        if oldest > cutoff {
+            return Ok(());
+        }
+        for i in oldest..=cutoff {
+            let at = state_key::request_at(i);
+            if let Some(id) = store.state(&at)? {
+                let id: [u8; 16] = id.as_slice().try_into().map_err(|_| {
+                    Error::corruption(
+                        ColumnFamily::Default,
+                        &at,
+                        format!("a request id of {} bytes, not 16", id.len()),
+                    )
+                })?;
+                state.push((state_key::request(&RequestId(id)), None));
+                state.push((at, None));
+            }
+        }
+        state.push((
+            state_key::REQUEST_OLDEST.to_vec(),
+            Some(encode_u64_value(cutoff + 1).to_vec()),
+        ));
+        // Every path from here writes `state` or stops the member (which
+        // reads the stored value again when it starts).
+        self.shared
+            .request_oldest
+            .store(cutoff + 1, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Resolves placeholder ids and applies `mutations` with `state` in one
     /// batch.
+    /// With `request`, the request's record goes in the same batch.
     fn apply_mutations(
         &self,
         store: &GraphStore<Arc<B>>,
         mut mutations: Vec<Mutation>,
-        state: &mut Vec<(&'static [u8], Vec<u8>)>,
+        state: &mut StateEdits,
+        request: Option<(RequestId, u64)>,
     ) -> Result<Response> {
         let base_node = self.shared.next_node.load(Ordering::Relaxed);
         let base_edge = self.shared.next_edge.load(Ordering::Relaxed);
@@ -300,21 +414,24 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
         }
         if next_node != base_node {
             state.push((
-                state_key::NEXT_NODE_ID,
-                encode_u64_value(next_node).to_vec(),
+                state_key::NEXT_NODE_ID.to_vec(),
+                Some(encode_u64_value(next_node).to_vec()),
             ));
         }
         if next_edge != base_edge {
             state.push((
-                state_key::NEXT_EDGE_ID,
-                encode_u64_value(next_edge).to_vec(),
+                state_key::NEXT_EDGE_ID.to_vec(),
+                Some(encode_u64_value(next_edge).to_vec()),
             ));
         }
-        let refs: Vec<(&[u8], &[u8])> = state.iter().map(|(k, v)| (*k, v.as_slice())).collect();
-        store.apply_with_state(mutations, &refs)?;
+        let response = Response::Applied { nodes, edges };
+        if let Some((id, index)) = request {
+            record(state, id, index, &response)?;
+        }
+        write_state_with(store, mutations, state)?;
         self.shared.next_node.store(next_node, Ordering::Relaxed);
         self.shared.next_edge.store(next_edge, Ordering::Relaxed);
-        Ok(Response::Applied { nodes, edges })
+        Ok(response)
     }
 
     fn sync_if_strict(&self) -> Result<()> {
@@ -323,6 +440,36 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
         }
         Ok(())
     }
+}
+
+/// Writes `state` alone.
+fn write_state<B: StorageBackend>(store: &GraphStore<B>, state: &StateEdits) -> Result<()> {
+    write_state_with(store, Vec::new(), state)
+}
+
+/// Applies `mutations` with `state` in one batch.
+fn write_state_with<B: StorageBackend>(
+    store: &GraphStore<B>,
+    mutations: Vec<Mutation>,
+    state: &StateEdits,
+) -> Result<()> {
+    let refs: Vec<(&[u8], Option<&[u8]>)> = state
+        .iter()
+        .map(|(k, v)| (k.as_slice(), v.as_deref()))
+        .collect();
+    store.apply_with_state(mutations, &refs)
+}
+
+/// Adds the records of request `id`, applied at `index` with `response`,
+/// to `state`.
+fn record(state: &mut StateEdits, id: RequestId, index: u64, response: &Response) -> Result<()> {
+    let recorded = Recorded {
+        index,
+        response: response.clone(),
+    };
+    state.push((state_key::request(&id), Some(encode_envelope(&recorded)?)));
+    state.push((state_key::request_at(index), Some(id.0.to_vec())));
+    Ok(())
 }
 
 /// The real id of `id`: `base + k` for the placeholder `PLACEHOLDER | k`.
@@ -560,5 +707,101 @@ impl<B: StorageBackend + 'static> RaftStateMachine<TypeConfig> for StateMachine<
             .await
             .map(Some)
             .map_err(snapshot_err(ErrorVerb::Read))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use graph_core::{Properties, ScanDirection, codec::replication::RequestId};
+    use graph_storage::MemoryBackend;
+    use openraft::CommittedLeaderId;
+
+    use super::*;
+    use crate::types::placeholder_node;
+
+    type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+    fn entry(index: u64, command: Command) -> Entry {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Normal(command),
+        }
+    }
+
+    fn create(request: Option<RequestId>) -> Command {
+        let mutations = vec![Mutation::CreateNode {
+            id: placeholder_node(0),
+            labels: vec!["N".into()],
+            properties: Properties::new(),
+        }];
+        match request {
+            Some(request) => Command::ApplyOnce {
+                request,
+                at: 1,
+                mutations,
+            },
+            None => Command::Apply { at: 1, mutations },
+        }
+    }
+
+    fn records(sm: &StateMachine<MemoryBackend>) -> Result<usize> {
+        let store = sm.store();
+        let view = store.backend();
+        let mut n = 0;
+        for prefix in [state_key::REQUEST, state_key::REQUEST_AT] {
+            view.scan_prefix(
+                ColumnFamily::Default,
+                prefix,
+                ScanDirection::Forward,
+                &mut |_, _| {
+                    n += 1;
+                    Ok(std::ops::ControlFlow::Continue(()))
+                },
+            )?;
+        }
+        Ok(n)
+    }
+
+    /// A request applied twice is applied once and answered alike, a
+    /// rejected one is rejected again alike, and records older than the
+    /// window are deleted (so a retry after it is a new write).
+    #[test]
+    fn a_request_is_applied_once_within_the_window() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let mut sm = StateMachine::open(MemoryBackend::new(), dir.path(), Durability::Background)?;
+        Arc::get_mut(&mut sm.shared).ok_or("shared")?.request_window = 5;
+        let a = RequestId([1; 16]);
+        let first = sm.apply_one(entry(1, create(Some(a))))?;
+        let again = sm.apply_one(entry(2, create(Some(a))))?;
+        assert_eq!(first, again);
+        assert!(matches!(&first, Response::Applied { nodes, .. } if nodes.len() == 1));
+        assert_eq!(sm.store().node_count()?, 1);
+        // A rejected write: its retry is the same rejection, nothing done.
+        let b = RequestId([2; 16]);
+        let bad = Command::ApplyOnce {
+            request: b,
+            at: 1,
+            mutations: vec![Mutation::DeleteNode {
+                id: NodeId(999),
+                detach: false,
+            }],
+        };
+        let rejected = sm.apply_one(entry(3, bad.clone()))?;
+        assert!(matches!(rejected, Response::Failed { .. }), "{rejected:?}");
+        assert_eq!(sm.apply_one(entry(4, bad))?, rejected);
+        assert_eq!(records(&sm)?, 4);
+        // Plain writes move the window on: at index 6 the record of index
+        // 1 goes, at index 8 that of index 3.
+        for i in 5..=8 {
+            sm.apply_one(entry(i, create(None)))?;
+        }
+        assert_eq!(records(&sm)?, 0);
+        assert_eq!(read_u64(&*sm.store(), state_key::REQUEST_OLDEST)?, 4);
+        // Forgotten: the same id now applies again.
+        sm.apply_one(entry(9, create(Some(a))))?;
+        assert_eq!(sm.store().node_count()?, 6);
+        // The records and the oldest index are where a reopen finds them.
+        drop(sm);
+        Ok(())
     }
 }

@@ -320,3 +320,63 @@ async fn a_killed_leader_loses_no_acknowledged_write_and_catches_up_by_snapshot(
     cluster.assert_identical().await?;
     cluster.stop().await
 }
+
+/// A write retried with its request id is applied once: on the same
+/// leader, and on the next leader after the first one was killed (the
+/// record of the request travels with the log); a rejected write's retry
+/// is the same rejection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_retried_with_its_request_id_is_applied_once() -> BoxResult {
+    use graph_raft::RequestId;
+
+    let mut cluster = Cluster::start(3, config(10_000, 1_000), |p| RocksDbBackend::open(p)).await?;
+    let leader = cluster.leader(Duration::from_secs(10)).await?;
+    let store = cluster.members[&leader].clone();
+    let id = RequestId(*b"import-1\0\0\0\0\0\0\0\x07");
+    let write = |store: ReplicatedStore<RocksDbBackend>| async move {
+        let mut batch = store.batch();
+        let a = batch.create_node(&["Person"], props(1));
+        let b = batch.create_node(&["Person"], props(2));
+        batch.create_edge(a, b, "KNOWS", Properties::new());
+        batch.commit_once(id).await
+    };
+    let first = write(store.clone()).await?;
+    assert_eq!((first.0.len(), first.1.len()), (2, 1));
+    assert_eq!(write(store.clone()).await?, first);
+    // Another id is another write.
+    let other = RequestId([9; 16]);
+    let mut batch = store.batch();
+    batch.create_node(&["Person"], props(3));
+    batch.commit_once(other).await?;
+    // A rejected write, retried: the same rejection, nothing applied.
+    let bad = RequestId([8; 16]);
+    let missing = vec![Mutation::DeleteNode {
+        id: NodeId(1 << 40),
+        detach: false,
+    }];
+    let e1 = store
+        .write_once(bad, missing.clone())
+        .await
+        .err()
+        .map(|e| e.to_string());
+    let e2 = store
+        .write_once(bad, missing)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(e1.is_some() && e1 == e2, "{e1:?} {e2:?}");
+
+    // The leader dies; the client retries on the next one.
+    drop(store);
+    cluster.kill(leader).await?;
+    let next = cluster.leader(Duration::from_secs(10)).await?;
+    assert_ne!(next, leader);
+    assert_eq!(write(cluster.members[&next].clone()).await?, first);
+    let read = cluster.members[&next].read(ReadMode::Linearizable).await?;
+    assert_eq!((read.node_count()?, read.edge_count()?), (3, 1));
+    drop(read);
+    cluster.start_member(leader).await?;
+    cluster.settle(next).await?;
+    cluster.assert_identical().await?;
+    cluster.stop().await
+}

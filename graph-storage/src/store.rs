@@ -287,7 +287,8 @@ impl<B: StorageBackend> GraphStore<B> {
 
     /// [`apply`](Self::apply), writing `state` entries to the `default`
     /// family in the same atomic batch when every mutation applies
-    /// (nothing is written otherwise). This is how a replicated state
+    /// (nothing is written otherwise): `Some(value)` puts the key, `None`
+    /// deletes it. This is how a replicated state
     /// machine records the log position of an entry together with its
     /// effects. With no mutations, only `state` is written.
     ///
@@ -302,13 +303,16 @@ impl<B: StorageBackend> GraphStore<B> {
     pub fn apply_with_state(
         &self,
         mutations: impl IntoIterator<Item = Mutation>,
-        state: &[(&[u8], &[u8])],
+        state: &[(&[u8], Option<&[u8]>)],
     ) -> Result<()> {
         let mutations: Vec<Mutation> = mutations.into_iter().collect();
         let mut with = WriteBatch::new();
         for (key, value) in state {
             check_state_key(key)?;
-            with.put(ColumnFamily::Default, key, value);
+            match value {
+                Some(value) => with.put(ColumnFamily::Default, key, value),
+                None => with.delete(ColumnFamily::Default, key),
+            }
         }
         let (node_ids, edge_ids) = self.pipeline.id_allocators();
         for m in &mutations {

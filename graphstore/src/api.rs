@@ -257,11 +257,15 @@ async fn index_drop(api: Arc<Api>, r: IndexRequest) -> Result<Value> {
 /// `/api/write`: decoded here, not by [`handle`], since its mutations
 /// have their own JSON form (wire.rs).
 async fn write(State(api): State<Arc<Api>>, body: Bytes) -> Response {
-    let mutations = match wire::parse_write_request(&body) {
-        Ok(m) => m,
+    let (request, mutations) = match wire::parse_write_request(&body) {
+        Ok(r) => r,
         Err(e) => return failure(&Error::invalid(format!("malformed write request: {e}"))),
     };
-    match bounded(api.member.write(mutations)).await {
+    let written = match request {
+        Some(id) => bounded(api.member.write_once(id, mutations)).await,
+        None => bounded(api.member.write(mutations)).await,
+    };
+    match written {
         Ok((nodes, edges)) => answer(
             StatusCode::OK,
             &json!({

@@ -101,6 +101,8 @@ pub fn address_of(url: &str) -> CliResult<&str> {
 pub struct Member {
     /// The URL as given, for messages.
     url: String,
+    /// `http://host:port` of the member given, where retries start.
+    given: String,
     /// Where requests go: the member given, or the leader once a request
     /// was handed over to it.
     base: RefCell<String>,
@@ -132,6 +134,7 @@ impl Member {
         let bearer = token()?.map(|t| format!("Bearer {}", t.secret()));
         Ok(Member {
             url: url.trim_end_matches('/').to_owned(),
+            given: format!("http://{address}"),
             base: RefCell::new(format!("http://{address}")),
             client,
             runtime,
@@ -180,7 +183,52 @@ impl Member {
     /// # Errors
     /// As [`call`](Self::call).
     pub fn post(&self, path: &str, body: Vec<u8>, what: &dyn Fn() -> String) -> CliResult<Value> {
+        self.attempt(path, &Bytes::from(body), what)
+            .map_err(|f| f.error)
+    }
+
+    /// [`post`](Self::post), tried again while the failure may have lost
+    /// the answer or the cluster has no leader for a moment (the
+    /// connection failed or timed out, `unavailable`, `not_leader` without
+    /// a leader), for at most `retry_for`: each retry goes to the member
+    /// given first (which hands it to the leader of the moment). Only for
+    /// requests that are safe to repeat, such as a write with a request
+    /// id. `retried` is called before each retry with the failure.
+    ///
+    /// # Errors
+    /// The last failure, when it is not one to retry or time is up.
+    pub fn post_retrying(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        what: &dyn Fn() -> String,
+        retry_for: Duration,
+        retried: &mut dyn FnMut(&CliError),
+    ) -> CliResult<Value> {
         let body = Bytes::from(body);
+        let deadline = std::time::Instant::now() + retry_for;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.attempt(path, &body, what) {
+                Ok(v) => return Ok(v),
+                Err(f) if f.retry && std::time::Instant::now() + pause < deadline => {
+                    retried(&f.error);
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                    *self.base.borrow_mut() = self.given.clone();
+                }
+                Err(f) => return Err(f.error),
+            }
+        }
+    }
+
+    /// One try of [`post`](Self::post) (following a leader once).
+    fn attempt(
+        &self,
+        path: &str,
+        body: &Bytes,
+        what: &dyn Fn() -> String,
+    ) -> Result<Value, Failure> {
         let mut followed = false;
         loop {
             let base = self.target();
@@ -198,10 +246,13 @@ impl Member {
                 let bytes = response.bytes().await?;
                 Ok::<_, reqwest::Error>((status, bytes))
             });
-            let (status, bytes) = sent.map_err(|e| transport_error(&what(), &base, &e))?;
+            let (status, bytes) = sent.map_err(|e| Failure {
+                error: transport_error(&what(), &base, &e),
+                retry: true,
+            })?;
             if status.is_success() {
                 return serde_json::from_slice(&bytes).map_err(|e| {
-                    CliError::new(format!("{}: undecodable answer from {base}: {e}", what()))
+                    Failure::last(format!("{}: undecodable answer from {base}: {e}", what()))
                 });
             }
             if status == reqwest::StatusCode::UNAUTHORIZED {
@@ -210,21 +261,22 @@ impl Member {
                 } else {
                     "the member requires a token: give the cluster's with --token-file FILE or GRAPHSTORE_TOKEN_FILE"
                 };
-                return Err(CliError::new(format!(
+                return Err(Failure::last(format!(
                     "{}: {base} refused the request: {} ({advice})",
                     what(),
                     wire::one_line(&String::from_utf8_lossy(&bytes))
                 )));
             }
             let Ok(failure) = serde_json::from_slice::<ErrorBody>(&bytes) else {
-                return Err(CliError::new(format!(
+                return Err(Failure::last(format!(
                     "{}: {url} answered HTTP {}: {} (is this a `graphstore serve` member?)",
                     what(),
                     status.as_u16(),
                     wire::one_line(&String::from_utf8_lossy(&bytes))
                 )));
             };
-            if failure.kind == graph_storage::ErrorKind::NotLeader.name()
+            let not_leader = failure.kind == graph_storage::ErrorKind::NotLeader.name();
+            if not_leader
                 && !followed
                 && let Some(address) = &failure.address
             {
@@ -232,12 +284,32 @@ impl Member {
                 followed = true;
                 continue;
             }
+            let retry = failure.kind == graph_storage::ErrorKind::Unavailable.name()
+                || not_leader && failure.address.is_none();
             let advice = failure.error_kind().map_or("see the message above", advice);
-            return Err(CliError::new(format!(
-                "{}: {} ({advice})",
-                what(),
-                failure.message
-            )));
+            return Err(Failure {
+                error: CliError::new(format!("{}: {} ({advice})", what(), failure.message)),
+                retry,
+            });
+        }
+    }
+}
+
+/// A failed try of a request.
+struct Failure {
+    /// The line to report.
+    error: CliError,
+    /// Whether trying again may succeed (and is harmless for a request
+    /// that is safe to repeat).
+    retry: bool,
+}
+
+impl Failure {
+    /// A failure not worth retrying.
+    fn last(message: String) -> Failure {
+        Failure {
+            error: CliError::new(message),
+            retry: false,
         }
     }
 }

@@ -25,6 +25,7 @@
 //! (`id`, `label`), `delete_node` (`id`, `detach`), `set_edge_property`,
 //! `remove_edge_property`, `delete_edge` (`id`).
 
+use graph_raft::RequestId;
 use graph_storage::{EdgeId, Error, ErrorKind, Mutation, NodeId, Properties};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -259,6 +260,10 @@ enum WireMutation {
 #[derive(Debug, Deserialize)]
 struct WriteRequest {
     mutations: Vec<WireMutation>,
+    /// The client's id of the write (32 hex digits): a write retried with
+    /// the same id is applied once.
+    #[serde(default)]
+    request_id: Option<String>,
 }
 
 fn properties_out(p: &Properties) -> Map<String, Value> {
@@ -477,6 +482,17 @@ impl WriteBody {
         self.count = 0;
         json
     }
+
+    /// The finished body of a write to apply once for `request` (its
+    /// retries carry the same id); `self` is empty again.
+    pub fn take_once(&mut self, request: &RequestId) -> Vec<u8> {
+        let mut json = std::mem::replace(&mut self.json, Self::START.to_vec());
+        json.extend_from_slice(b"],\"request_id\":\"");
+        json.extend_from_slice(request.to_hex().as_bytes());
+        json.extend_from_slice(b"\"}");
+        self.count = 0;
+        json
+    }
 }
 
 /// The body of `/api/write` carrying `mutations`.
@@ -491,18 +507,27 @@ pub fn write_request(mutations: &[Mutation]) -> Result<Vec<u8>, String> {
     Ok(body.take())
 }
 
-/// The mutations in the body of `/api/write`.
+/// The request id (if any) and the mutations in the body of
+/// `/api/write`.
 ///
 /// # Errors
 /// A body that is not a write request, naming what is wrong.
-pub fn parse_write_request(body: &[u8]) -> Result<Vec<Mutation>, String> {
+pub fn parse_write_request(body: &[u8]) -> Result<(Option<RequestId>, Vec<Mutation>), String> {
     let request: WriteRequest = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    request
+    let id = match &request.request_id {
+        Some(hex) => Some(RequestId::from_hex(hex).map_err(|e| match e {
+            graph_storage::Error::InvalidArgument(m) => m,
+            other => other.to_string(),
+        })?),
+        None => None,
+    };
+    let mutations = request
         .mutations
         .into_iter()
         .enumerate()
         .map(|(i, m)| from_wire(m).map_err(|e| format!("mutation {i}: {e}")))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((id, mutations))
 }
 
 #[cfg(test)]
@@ -576,9 +601,18 @@ mod tests {
             },
         ];
         let body = write_request(&mutations)?;
-        let back = parse_write_request(&body)?;
+        let (id, back) = parse_write_request(&body)?;
+        assert_eq!(id, None);
         let mut empty = WriteBody::new();
-        assert_eq!(parse_write_request(&empty.take())?, vec![]);
+        assert_eq!(parse_write_request(&empty.take())?, (None, vec![]));
+        // With a request id.
+        let request = RequestId(*b"0123456789abcdef");
+        let mut once = WriteBody::new();
+        once.push(&mutations[0])?;
+        let (id, one) = parse_write_request(&once.take_once(&request))?;
+        assert_eq!((id, one.len()), (Some(request), 1));
+        let bad = br#"{"mutations": [], "request_id": "xyz"}"#;
+        assert!(parse_write_request(bad).is_err_and(|e| e.contains("not 32 hex digits")));
         // NaN != NaN: compare through the JSON form.
         assert_eq!(write_request(&back)?, body);
         assert_eq!(back.len(), mutations.len());
@@ -592,7 +626,7 @@ mod tests {
         let body = br#"{"mutations": [{"op": "delete_edge", "id": 1}, {"op": "create_node", "id": 1, "labels": [], "properties": {"x": {"$bytes": "zz"}}}]}"#;
         match parse_write_request(body) {
             Err(e) => assert!(e.starts_with("mutation 1: property \"x\""), "{e}"),
-            Ok(m) => panic!("accepted {m:?}"),
+            Ok(m) => panic!("accepted {:?}", m.1),
         }
         assert!(parse_write_request(br#"{"mutations": [{"op": "drop_table"}]}"#).is_err());
     }

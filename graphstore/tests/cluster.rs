@@ -940,3 +940,89 @@ fn serving_beyond_loopback_needs_a_token_or_insecure() -> TestResult {
     assert!(!m.exists());
     Ok(())
 }
+
+/// A child process killed and waited for when dropped.
+struct Running(Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn an_import_interrupted_by_a_leader_change_writes_every_row_once() -> TestResult {
+    let mut cluster = Cluster::start(3)?;
+    let leader = cluster.leader();
+    let follower = if leader == 1 { 2 } else { 1 };
+    // 40,000 nodes and a chain of edges through them, in batches of 50:
+    // 1,600 commits, long enough to lose the leader in the middle.
+    let n = 40_000u64;
+    let nodes = cluster.dir.path().join("nodes.csv");
+    let rels = cluster.dir.path().join("rels.csv");
+    let mut csv = String::from(":ID,name\n");
+    for i in 0..n {
+        csv.push_str(&format!("{i},n{i}\n"));
+    }
+    std::fs::write(&nodes, &csv)?;
+    let mut csv = String::from(":START_ID,:END_ID,:TYPE\n");
+    for i in 1..n {
+        csv.push_str(&format!("{},{i},NEXT\n", i - 1));
+    }
+    std::fs::write(&rels, &csv)?;
+    let url = cluster.url(follower);
+    let child = Command::new(bin())
+        .args(["--quiet", "import", &url, "--batch-size", "50", "--json"])
+        .arg("--nodes")
+        .arg(&nodes)
+        .arg("--relationships")
+        .arg(&rels)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut import = Running(Some(child));
+
+    // Once part of the import is committed, the leader is killed.
+    let part = wait_for("the import's first batches", || {
+        let count = cluster.status(follower)?["last_applied"].as_u64()?;
+        (count > 20).then_some(count)
+    });
+    let killed = cluster.members.get_mut(&leader).ok_or("no leader")?;
+    killed.kill();
+    let child = import.0.take().ok_or("no import")?;
+    let out = {
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        rx.recv_timeout(Duration::from_secs(120))??
+    };
+    assert!(
+        out.status.success(),
+        "the import failed after the leader was killed at log index {part}: {}",
+        text(&out.stderr)
+    );
+    let summary = json(&text(&out.stdout));
+    assert_eq!(summary["nodes"].as_u64(), Some(n), "{summary}");
+    assert_eq!(summary["relationships"].as_u64(), Some(n - 1), "{summary}");
+    // The leader died between or during batches: at least one request was
+    // sent again, and none applied twice.
+    assert!(
+        summary["retried_requests"].as_u64().unwrap_or(0) >= 1,
+        "{summary}"
+    );
+    cluster.settled();
+    assert_eq!(cluster.counts(), vec![(n, n - 1); 2]);
+    cluster.start_member(leader)?;
+    cluster.settled();
+    assert_eq!(cluster.counts(), vec![(n, n - 1); 3]);
+    for id in cluster.running() {
+        let line = ok(&["verify", &cluster.url(id)]);
+        assert!(line.contains(": clean ("), "{line}");
+    }
+    Ok(())
+}

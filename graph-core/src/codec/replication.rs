@@ -66,6 +66,46 @@ pub enum Command {
         /// The property key.
         property: String,
     },
+    /// [`Apply`](Command::Apply) at most once per `request`: a replica
+    /// that has applied a command with the same request id (within the
+    /// window the state machine remembers) answers the first answer again
+    /// and changes nothing.
+    ApplyOnce {
+        /// The client's id of this write, the same on every retry.
+        request: RequestId,
+        /// The leader's time stamp, microseconds since the Unix epoch.
+        at: i64,
+        /// The mutations, in order.
+        mutations: Vec<Mutation>,
+    },
+}
+
+/// A client-chosen id of one write, 16 bytes (random, or a random prefix
+/// and a counter): retried with the same id, the write is applied once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestId(pub [u8; 16]);
+
+impl RequestId {
+    /// The id as 32 lowercase hex digits (how the wire carries it).
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The id written as 32 hex digits.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for anything else.
+    pub fn from_hex(text: &str) -> Result<RequestId> {
+        let bad = || Error::invalid(format!("request id {text:?} is not 32 hex digits"));
+        if text.len() != 32 || !text.is_ascii() {
+            return Err(bad());
+        }
+        let mut id = [0u8; 16];
+        for (i, byte) in id.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(RequestId(id))
+    }
 }
 
 /// The stable tags of [`Mutation`] variants in a command (their bincode
@@ -103,6 +143,8 @@ pub mod command_tag {
     pub const CREATE_INDEX: u8 = 1;
     /// `DropIndex`.
     pub const DROP_INDEX: u8 = 2;
+    /// `ApplyOnce`.
+    pub const APPLY_ONCE: u8 = 3;
 }
 
 // The mirrors below define the layout: the variant order IS the tag order
@@ -143,6 +185,7 @@ enum CommandRef<'a> {
     Apply(i64, Vec<MutationRef<'a>>),
     CreateIndex(&'a str, &'a str),
     DropIndex(&'a str, &'a str),
+    ApplyOnce([u8; 16], i64, Vec<MutationRef<'a>>),
 }
 
 #[derive(Deserialize)]
@@ -150,6 +193,7 @@ enum CommandOwned {
     Apply(i64, Vec<MutationOwned>),
     CreateIndex(String, String),
     DropIndex(String, String),
+    ApplyOnce([u8; 16], i64, Vec<MutationOwned>),
 }
 
 fn mutation_ref(m: &Mutation) -> MutationRef<'_> {
@@ -249,6 +293,11 @@ pub fn encode_command(command: &Command) -> Result<Vec<u8>> {
         }
         Command::CreateIndex { label, property } => CommandRef::CreateIndex(label, property),
         Command::DropIndex { label, property } => CommandRef::DropIndex(label, property),
+        Command::ApplyOnce {
+            request,
+            at,
+            mutations,
+        } => CommandRef::ApplyOnce(request.0, *at, mutations.iter().map(mutation_ref).collect()),
     };
     let mut out = vec![COMMAND_VERSION];
     bincode::serde::encode_into_std_write(&mirror, &mut out, CONFIG)
@@ -270,6 +319,11 @@ pub fn decode_command(what: &[u8], bytes: &[u8]) -> Result<Command> {
         },
         CommandOwned::CreateIndex(label, property) => Command::CreateIndex { label, property },
         CommandOwned::DropIndex(label, property) => Command::DropIndex { label, property },
+        CommandOwned::ApplyOnce(request, at, mutations) => Command::ApplyOnce {
+            request: RequestId(request),
+            at,
+            mutations: mutations.into_iter().map(mutation_owned).collect(),
+        },
     })
 }
 
@@ -442,6 +496,27 @@ pub mod state_key {
     /// id, UTF-8): a replica that finds it on start installs its current
     /// snapshot file again before serving.
     pub const INSTALLING: &[u8] = b"\x06installing";
+    /// Key prefix of the requests applied recently
+    /// ([`Command::ApplyOnce`]): `06 | "request/" | request id (16
+    /// bytes)`; value: envelope of the log index that applied it and the
+    /// answer it was given (graph-raft's `Recorded`).
+    pub const REQUEST: &[u8] = b"\x06request/";
+    /// Key prefix of the same requests by log index: `06 | "request_at/"
+    /// | index (u64 big-endian)`; value: the request id (16 bytes).
+    pub const REQUEST_AT: &[u8] = b"\x06request_at/";
+    /// The smallest log index whose request record may still exist (value:
+    /// `u64` big-endian): records of older indexes have been forgotten.
+    pub const REQUEST_OLDEST: &[u8] = b"\x06request_oldest";
+
+    /// The key of request `id`'s record.
+    pub fn request(id: &super::RequestId) -> Vec<u8> {
+        [REQUEST, &id.0[..]].concat()
+    }
+
+    /// The key of the request applied at log `index`.
+    pub fn request_at(index: u64) -> Vec<u8> {
+        [REQUEST_AT, &index.to_be_bytes()[..]].concat()
+    }
 }
 
 /// Snapshot files: [`MAGIC`](snapshot::MAGIC), the snapshot's metadata
@@ -697,6 +772,44 @@ mod tests {
                 &[COMMAND_VERSION, command_tag::APPLY, 10, 1, tag]
             );
             assert_eq!(decode_command(b"t", &bytes)?, command);
+        }
+        Ok(())
+    }
+
+    /// The exact bytes of a write applied at most once, and of its state
+    /// keys; request ids round-trip through hex.
+    #[test]
+    fn golden_apply_once_bytes() -> Result<()> {
+        let request = RequestId(*b"0123456789abcdef");
+        let command = Command::ApplyOnce {
+            request,
+            at: 1,
+            mutations: vec![Mutation::DeleteEdge { id: EdgeId(7) }],
+        };
+        let mut want = vec![COMMAND_VERSION, command_tag::APPLY_ONCE];
+        want.extend_from_slice(b"0123456789abcdef");
+        want.extend_from_slice(&[2, 1, mutation_tag::DELETE_EDGE, 7]);
+        let bytes = encode_command(&command)?;
+        assert_eq!(bytes, want);
+        assert_eq!(decode_command(b"t", &bytes)?, command);
+        assert_eq!(
+            state_key::request(&request),
+            b"\x06request/0123456789abcdef"
+        );
+        assert_eq!(
+            state_key::request_at(258),
+            b"\x06request_at/\x00\x00\x00\x00\x00\x00\x01\x02"
+        );
+        let hex = request.to_hex();
+        assert_eq!(hex, "30313233343536373839616263646566");
+        assert_eq!(RequestId::from_hex(&hex)?, request);
+        for bad in [
+            "",
+            "3031",
+            "zz313233343536373839616263646566",
+            "é0313233343536373839616263646566",
+        ] {
+            assert!(RequestId::from_hex(bad).is_err(), "{bad}");
         }
         Ok(())
     }

@@ -243,6 +243,9 @@ pub struct ImportSummary {
     /// Edge-list edges dropped as repeats of an earlier pair of this
     /// import (`--undirected`).
     pub repeated_edges: u64,
+    /// Remote imports: write requests sent again after a failure that may
+    /// have lost their answer (each applied once, by its request id).
+    pub retried_requests: u64,
 }
 
 fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemReader> {

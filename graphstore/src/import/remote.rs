@@ -17,6 +17,13 @@
 //! while its batch is pending and its real id once the batch committed.
 //! Nodes of earlier imports (`saved`) get handles too.
 //!
+//! Every batch carries a request id (the import's random 8 bytes and the
+//! batch's number): a batch whose answer was lost (the connection broke,
+//! the leader changed, the cluster was electing) is sent again with the
+//! same id for up to [`RETRY_FOR`], and the cluster applies it once
+//! (`graph_raft::ReplicatedStore::write_once`), so an import interrupted
+//! by a leader change finishes with every row exactly once.
+//!
 //! Batches commit one by one, each visible to every reader once committed;
 //! the import as a whole is not atomic. If the write pass fails, the
 //! batches it committed are deleted again (as the local batched path
@@ -25,7 +32,7 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
-use graph_raft::{placeholder_edge, placeholder_node};
+use graph_raft::{RequestId, placeholder_edge, placeholder_node};
 use graph_storage::{EdgeId, Error, Mutation, NodeId, Properties};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
@@ -116,6 +123,9 @@ pub fn run(member: &Member, opts: &ImportOptions) -> CliResult<ImportSummary> {
         created: Created::default(),
         batches: 0,
         failure: None,
+        import_id: rand::random(),
+        requests: std::cell::Cell::new(0),
+        retries: std::cell::Cell::new(0),
     };
     let outcome = write_rows(&mut sink, opts, &mut bad, false, &mut summary).and_then(|()| {
         sink.commit()
@@ -131,6 +141,7 @@ pub fn run(member: &Member, opts: &ImportOptions) -> CliResult<ImportSummary> {
         return Err(sink.roll_back(e));
     }
     summary.write_seconds = write_start.elapsed().as_secs_f64();
+    summary.retried_requests = sink.retries.get();
     finish_summary(&mut summary, opts, started);
     Ok(summary)
 }
@@ -158,6 +169,10 @@ struct Lookups<'m> {
     /// errors, and the request's line is complete).
     failure: RefCell<Option<CliError>>,
 }
+
+/// How long a write request whose answer was lost is tried again (a
+/// leader election takes about a second; a member restarting, longer).
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// External ids per `/api/external-id` request.
 const LOOKUPS_PER_REQUEST: usize = 4096;
@@ -281,6 +296,13 @@ struct Sink<'m> {
     /// The failure of a request, kept whole (the [`RowSink`] methods answer
     /// graph errors).
     failure: Option<CliError>,
+    /// The first half of every request id of this import (random).
+    import_id: [u8; 8],
+    /// Write requests sent so far, the second half of the next id.
+    requests: std::cell::Cell<u64>,
+    /// Tries of write requests repeated after a failure that may have
+    /// lost the answer.
+    retries: std::cell::Cell<u64>,
 }
 
 impl Sink<'_> {
@@ -320,7 +342,7 @@ impl Sink<'_> {
             return Ok(());
         }
         let count = self.batch.len();
-        let body = self.batch.take();
+        let body = self.batch.take_once(&self.next_request());
         let answer = match self.send(body, count) {
             Ok(a) => a,
             Err(e) => {
@@ -364,7 +386,21 @@ impl Sink<'_> {
         Ok(())
     }
 
-    /// Posts one batch of `count` mutations to `/api/write`.
+    /// The id of the next write request: the import's id and the
+    /// request's number.
+    fn next_request(&self) -> RequestId {
+        let n = self.requests.get();
+        self.requests.set(n + 1);
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&self.import_id);
+        id[8..].copy_from_slice(&n.to_be_bytes());
+        RequestId(id)
+    }
+
+    /// Posts one batch of `count` mutations to `/api/write`, carrying a
+    /// request id: if the answer is lost (a connection broken, a leader
+    /// change), it is sent again, with the same id, for up to
+    /// [`RETRY_FOR`], and the cluster applies it once.
     fn send(&self, body: Vec<u8>, count: usize) -> CliResult<WriteAnswer> {
         let what = || {
             format!(
@@ -381,7 +417,11 @@ impl Sink<'_> {
                 progress::bytes(wire::MAX_BODY_BYTES as u64)
             )));
         }
-        let answer = self.member.post(wire::WRITE, body, &what)?;
+        let answer = self
+            .member
+            .post_retrying(wire::WRITE, body, &what, RETRY_FOR, &mut |_| {
+                self.retries.set(self.retries.get() + 1);
+            })?;
         serde_json::from_value(answer)
             .map_err(|e| CliError::new(format!("{}: undecodable answer: {e}", what())))
     }
@@ -428,12 +468,14 @@ impl Sink<'_> {
             body.push(&m)?;
             if body.len() >= self.batch_size || body.size() >= MAX_BATCH_BYTES {
                 let count = body.len();
-                self.send(body.take(), count).map_err(|u| u.message)?;
+                self.send(body.take_once(&self.next_request()), count)
+                    .map_err(|u| u.message)?;
             }
         }
         if !body.is_empty() {
             let count = body.len();
-            self.send(body.take(), count).map_err(|u| u.message)?;
+            self.send(body.take_once(&self.next_request()), count)
+                .map_err(|u| u.message)?;
         }
         Ok(())
     }
