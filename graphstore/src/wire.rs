@@ -68,6 +68,26 @@ pub const ADD_LEARNER: &str = "/api/add-learner";
 /// the leader).
 pub const CHANGE_MEMBERSHIP: &str = "/api/change-membership";
 
+/// Every route of the API, as `api::routes` serves them (keep the two
+/// alike: `graphstore/tests/cluster.rs` checks that each is served, and
+/// refused without the token).
+pub const ROUTES: &[&str] = &[
+    STATS,
+    GET_NODE,
+    GET_EDGE,
+    NEIGHBORS,
+    FIND,
+    INDEX_LIST,
+    INDEX_CREATE,
+    INDEX_DROP,
+    VERIFY,
+    WRITE,
+    EXTERNAL_ID,
+    CLUSTER_STATUS,
+    ADD_LEARNER,
+    CHANGE_MEMBERSHIP,
+];
+
 /// The largest request body a member reads. A write batch must also fit
 /// one Raft log entry (256 MiB encoded, and its encoding is smaller than
 /// its JSON), which this keeps it well inside.

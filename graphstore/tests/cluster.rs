@@ -869,6 +869,38 @@ fn a_cluster_with_a_token_lets_no_one_else_in() -> TestResult {
         "POST /raft/vote HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\nContent-Length: 7\r\nConnection: close\r\n\r\ngarbage"
     );
     assert_eq!(raw_status(port, &with_token)?, "HTTP/1.1 400 Bad Request");
+    // Every route, the API's and Raft's, on a follower and on the leader:
+    // 401 without the token, and the body is never read.
+    let raft = [
+        graph_raft::network::http::APPEND_PATH,
+        graph_raft::network::http::VOTE_PATH,
+        graph_raft::network::http::SNAPSHOT_PATH,
+    ];
+    for member in cluster.members.values() {
+        for path in graphstore::wire::ROUTES.iter().chain(&raft) {
+            let request = format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+            );
+            assert_eq!(
+                raw_status(member.port, &request)?,
+                "HTTP/1.1 401 Unauthorized",
+                "member {} {path}",
+                member.id
+            );
+        }
+    }
+    // With the token, each is served (a malformed request is a 400 or a
+    // 200 for requests with no fields, never a 404).
+    for path in graphstore::wire::ROUTES.iter().chain(&raft) {
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\nContent-Length: 1\r\nConnection: close\r\n\r\n["
+        );
+        let status = raw_status(port, &request)?;
+        assert!(
+            status == "HTTP/1.1 400 Bad Request" || status.starts_with("HTTP/1.1 2"),
+            "{path}: {status}"
+        );
+    }
     assert_eq!(voters(&cluster), before);
     assert_eq!(cluster.counts(), vec![(0, 0); 3]);
     // Each refusal is one line in the log of the member that refused it.
