@@ -44,7 +44,7 @@ use graph_core::{
     BulkSink, ColumnFamily, CompactString, EdgeId, Error, NodeId, Properties, Result,
 };
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, allocate_symbol, symbol_entries};
 use crate::clock::{Clock, SystemClock};
 use crate::ids::ID_BLOCK;
 use crate::prepare::{edge_entries, node_entries};
@@ -182,18 +182,23 @@ fn remove_stale_spills(dir: &Path) {
 
 /// The id of a label or edge type, numbered in order of first use as the
 /// normal path numbers new symbols.
+///
+/// # Errors
+/// As [`allocate_symbol`] when the ids are exhausted.
 fn intern(
     symbols: &mut FxHashMap<String, SymbolId>,
     names: &mut Vec<String>,
     name: &str,
-) -> SymbolId {
+) -> Result<SymbolId> {
     if let Some(id) = symbols.get(name) {
-        return *id;
+        return Ok(*id);
     }
-    let id = SymbolId(u32::try_from(names.len()).unwrap_or(u32::MAX));
+    // `names` holds every symbol numbered so far, ids 0 to len - 1.
+    let mut next = u32::try_from(names.len()).unwrap_or(u32::MAX);
+    let id = allocate_symbol(&mut next)?;
     symbols.insert(name.to_owned(), id);
     names.push(name.to_owned());
-    id
+    Ok(id)
 }
 
 /// Where an entry of a new record goes: records straight to the sink
@@ -310,7 +315,7 @@ impl<S: BulkSink> BulkLoader<S> {
             &labels,
             properties,
             now,
-            |name| Ok(intern(symbols, names, name)),
+            |name| intern(symbols, names, name),
             &self.catalog,
             &mut self.scratch,
             |cf, k, v| route(cf, k, v, sink, indices, entries),
@@ -339,7 +344,7 @@ impl<S: BulkSink> BulkLoader<S> {
                 return Err(Error::NodeNotFound(end));
             }
         }
-        let ty = intern(&mut self.symbols, &mut self.symbol_names, edge_type);
+        let ty = intern(&mut self.symbols, &mut self.symbol_names, edge_type)?;
         let id = EdgeId(self.next_edge);
         let now = self.clock.now();
         let edge = EdgeParts {
@@ -429,11 +434,7 @@ impl<S: BulkSink> BulkLoader<S> {
         }
         for (i, name) in self.symbol_names.iter().enumerate() {
             let id = SymbolId(u32::try_from(i).map_err(|_| Error::invalid("too many symbols"))?);
-            out.push((
-                meta::symbol_by_name(name),
-                codec::encode_u32_value(id.0).to_vec(),
-            ));
-            out.push((meta::symbol_by_id(id).to_vec(), name.as_bytes().to_vec()));
+            out.extend(symbol_entries(name, id));
         }
         if !self.index_defs.is_empty() {
             let n = u32::try_from(self.index_defs.len())

@@ -19,6 +19,38 @@ pub(crate) struct Symbols {
     pub(crate) next: u32,
 }
 
+/// Hands out the symbol id `next` and moves `next` on: the one rule every
+/// path that numbers labels and edge types follows (commits, the
+/// transaction path, bulk loads). Ids count up from 0; the id after the
+/// one handed out must fit a `u32`, so a store holds at most `u32::MAX`
+/// symbols and id `u32::MAX` is never used.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when the ids are exhausted (nothing is
+/// handed out).
+pub(crate) fn allocate_symbol(next: &mut u32) -> Result<SymbolId> {
+    let id = SymbolId(*next);
+    *next = next.checked_add(1).ok_or_else(|| {
+        Error::invalid(format!(
+            "symbol ids exhausted: a store holds at most {} labels and edge types",
+            u32::MAX
+        ))
+    })?;
+    Ok(id)
+}
+
+/// The two dictionary entries (family `default`) of symbol `id` named
+/// `name`: name to id and id to name.
+pub(crate) fn symbol_entries(name: &str, id: SymbolId) -> [(Vec<u8>, Vec<u8>); 2] {
+    [
+        (
+            meta::symbol_by_name(name),
+            codec::encode_u32_value(id.0).to_vec(),
+        ),
+        (meta::symbol_by_id(id).to_vec(), name.as_bytes().to_vec()),
+    ]
+}
+
 impl Symbols {
     /// Loads the dictionary from `view`.
     pub(crate) fn load(view: &impl ReadView, next: u32) -> Result<Self> {
@@ -128,5 +160,36 @@ impl Catalog {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids count up to `u32::MAX - 1`; then every path fails alike,
+    /// without wrapping or repeating an id.
+    #[test]
+    fn symbol_ids_end_with_an_error_not_a_wrap() -> Result<()> {
+        let mut next = 0;
+        assert_eq!(allocate_symbol(&mut next)?, SymbolId(0));
+        assert_eq!(next, 1);
+        let mut next = u32::MAX - 1;
+        assert_eq!(allocate_symbol(&mut next)?, SymbolId(u32::MAX - 1));
+        assert_eq!(next, u32::MAX);
+        let e = allocate_symbol(&mut next).err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.kind() == graph_core::ErrorKind::InvalidArgument
+                    && e.to_string().contains("symbol ids exhausted")),
+            "{e:?}"
+        );
+        assert_eq!(next, u32::MAX, "a failed allocation hands nothing out");
+        let [(k1, v1), (k2, v2)] = symbol_entries("Person", SymbolId(7));
+        assert_eq!(k1, meta::symbol_by_name("Person"));
+        assert_eq!(v1, codec::encode_u32_value(7).to_vec());
+        assert_eq!(k2, meta::symbol_by_id(SymbolId(7)).to_vec());
+        assert_eq!(v2, b"Person".to_vec());
+        Ok(())
     }
 }

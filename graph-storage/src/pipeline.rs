@@ -20,7 +20,7 @@ use graph_core::{
 };
 
 use crate::adjacency::{AdjacencyCache, Graph};
-use crate::catalog::{Catalog, Symbols};
+use crate::catalog::{Catalog, Symbols, allocate_symbol, symbol_entries};
 use crate::clock::Clock;
 use crate::ids::IdAllocator;
 use crate::known::KnownNodes;
@@ -361,20 +361,10 @@ impl<B: StorageBackend> CommitPipeline<B> {
                     out.push((Arc::from(*name), id));
                     continue;
                 }
-                let id = SymbolId(next);
-                next = next
-                    .checked_add(1)
-                    .ok_or_else(|| Error::invalid("symbol ids exhausted"))?;
-                batch.put(
-                    ColumnFamily::Default,
-                    &meta::symbol_by_name(name),
-                    &codec::encode_u32_value(id.0),
-                );
-                batch.put(
-                    ColumnFamily::Default,
-                    &meta::symbol_by_id(id),
-                    name.as_bytes(),
-                );
+                let id = allocate_symbol(&mut next)?;
+                for (k, v) in symbol_entries(name, id) {
+                    batch.put(ColumnFamily::Default, &k, &v);
+                }
                 new.push((Arc::from(*name), id));
             }
             if new.is_empty() {

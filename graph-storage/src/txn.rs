@@ -18,7 +18,7 @@ use graph_core::{
     ScanDirection, Timestamp, WriteBatch,
 };
 
-use crate::catalog::{Catalog, Symbols};
+use crate::catalog::{Catalog, Symbols, allocate_symbol, symbol_entries};
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 
@@ -410,7 +410,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                 _ => {}
             }
             fx.node_delta += i64::from(t.after.is_some()) - i64::from(t.before.is_some());
-            diff_node_indexes(*id, t, &mut interner, catalog, &mut batch, &mut scratch);
+            diff_node_indexes(*id, t, &mut interner, catalog, &mut batch, &mut scratch)?;
         }
 
         for (id, t) in &self.edges {
@@ -421,7 +421,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                     codec::encode_edge(e, &mut scratch)?;
                     batch.put(ColumnFamily::Edges, &key, &scratch);
                     if t.before.is_none() {
-                        let ty = interner.intern(&e.edge_type, &mut batch);
+                        let ty = interner.intern(&e.edge_type, &mut batch)?;
                         batch.put(
                             ColumnFamily::Indices,
                             &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(),
@@ -437,7 +437,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                 }
                 (Some(e), None) => {
                     batch.delete(ColumnFamily::Edges, &key);
-                    let ty = interner.intern(&e.edge_type, &mut batch);
+                    let ty = interner.intern(&e.edge_type, &mut batch)?;
                     batch.delete(
                         ColumnFamily::Indices,
                         &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(),
@@ -505,32 +505,29 @@ struct Interner<'s> {
 }
 
 impl Interner<'_> {
-    fn intern(&mut self, name: &str, batch: &mut WriteBatch) -> SymbolId {
+    /// # Errors
+    /// As [`allocate_symbol`] when the ids are exhausted.
+    fn intern(&mut self, name: &str, batch: &mut WriteBatch) -> Result<SymbolId> {
         if let Some(id) = self.symbols.id(name) {
-            return id;
+            return Ok(id);
         }
         if let Some((_, id)) = self.new.iter().find(|(n, _)| &**n == name) {
-            return *id;
+            return Ok(*id);
         }
-        let id = SymbolId(self.next);
-        self.next += 1;
-        batch.put(
-            ColumnFamily::Default,
-            &meta::symbol_by_name(name),
-            &codec::encode_u32_value(id.0),
-        );
-        batch.put(
-            ColumnFamily::Default,
-            &meta::symbol_by_id(id),
-            name.as_bytes(),
-        );
+        let id = allocate_symbol(&mut self.next)?;
+        for (k, v) in symbol_entries(name, id) {
+            batch.put(ColumnFamily::Default, &k, &v);
+        }
         self.new.push((name.into(), id));
-        id
+        Ok(id)
     }
 }
 
 /// Emits label-index and property-index changes between a node's state
 /// before and after the transaction.
+///
+/// # Errors
+/// As [`allocate_symbol`] for a new label when the ids are exhausted.
 fn diff_node_indexes(
     id: NodeId,
     t: &Touched<Node>,
@@ -538,22 +535,22 @@ fn diff_node_indexes(
     catalog: &Catalog,
     batch: &mut WriteBatch,
     scratch: &mut Vec<u8>,
-) {
+) -> Result<()> {
     let (before, after) = (labels_of(&t.before), labels_of(&t.after));
     for l in before {
         if after.binary_search(l).is_err() {
-            let sym = interner.intern(l, batch);
+            let sym = interner.intern(l, batch)?;
             batch.delete(ColumnFamily::Indices, &codec::label_key(sym, id));
         }
     }
     for l in after {
         if before.binary_search(l).is_err() {
-            let sym = interner.intern(l, batch);
+            let sym = interner.intern(l, batch)?;
             batch.put(ColumnFamily::Indices, &codec::label_key(sym, id), &[]);
         }
     }
     if catalog.is_empty() {
-        return;
+        return Ok(());
     }
     let mut old_key = Vec::new();
     for label in before
@@ -579,6 +576,7 @@ fn diff_node_indexes(
             }
         }
     }
+    Ok(())
 }
 
 fn labels_of(n: &Option<Node>) -> &[CompactString] {
@@ -594,4 +592,38 @@ fn indexed_value<'n>(
     n.as_ref()
         .filter(|n| n.has_label(label))
         .and_then(|n| n.properties.get(property))
+}
+
+#[cfg(test)]
+mod interner_tests {
+    use super::*;
+
+    /// The transaction path numbers symbols by the store's one rule: at
+    /// the end of the ids it fails instead of wrapping to id 0 (which
+    /// would have given a new label the id of an existing one).
+    #[test]
+    fn interning_past_the_last_id_fails() {
+        let mut symbols = Symbols::default();
+        symbols.insert("Old".into(), SymbolId(0));
+        let mut interner = Interner {
+            symbols: &symbols,
+            new: Vec::new(),
+            next: u32::MAX - 1,
+        };
+        let mut batch = WriteBatch::new();
+        assert_eq!(interner.intern("Old", &mut batch).ok(), Some(SymbolId(0)));
+        assert_eq!(
+            interner.intern("New", &mut batch).ok(),
+            Some(SymbolId(u32::MAX - 1))
+        );
+        assert_eq!(
+            interner.intern("New", &mut batch).ok(),
+            Some(SymbolId(u32::MAX - 1))
+        );
+        let e = interner.intern("Newer", &mut batch).err();
+        assert!(
+            e.is_some_and(|e| e.to_string().contains("symbol ids exhausted")),
+            "the transaction path wrapped its symbol ids"
+        );
+    }
 }
