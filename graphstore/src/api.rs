@@ -20,12 +20,13 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use graph_raft::{Raft, ReadMode, ReplicatedStore};
 use graph_storage::{EdgeId, Error, ErrorKind, GraphStore, NodeId, Result, RocksDbBackend};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::metrics::Metrics;
 use crate::reads::{self, FindQuery, NeighborsQuery};
 use crate::wire::{
     self, AddLearnerRequest, ErrorBody, ExternalIdAnswer, ExternalIdRequest, IdQuery, IndexRequest,
@@ -45,12 +46,23 @@ pub struct Api {
     member: ReplicatedStore<RocksDbBackend>,
     /// The member's directory, as `stats` names the store.
     name: String,
+    /// What `/metrics` shows.
+    metrics: Arc<Metrics>,
 }
 
 impl Api {
-    /// The API of `member`, whose directory is called `name`.
-    pub fn new(member: ReplicatedStore<RocksDbBackend>, name: String) -> Api {
-        Api { member, name }
+    /// The API of `member`, whose directory is called `name`, counting
+    /// into `metrics`.
+    pub fn new(
+        member: ReplicatedStore<RocksDbBackend>,
+        name: String,
+        metrics: Arc<Metrics>,
+    ) -> Api {
+        Api {
+            member,
+            name,
+            metrics,
+        }
     }
 }
 
@@ -110,8 +122,29 @@ pub fn routes(api: Arc<Api>) -> axum::Router {
             wire::CHANGE_MEMBERSHIP,
             post(|s: State<Arc<Api>>, b: Bytes| handle(s, b, change_membership)),
         )
+        .route(wire::METRICS, get(metrics))
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
         .with_state(api)
+}
+
+/// `GET /metrics`: the member's figures in Prometheus' text format.
+async fn metrics(State(api): State<Arc<Api>>) -> Response {
+    let text = async {
+        let graph = api.member.read(ReadMode::Local).await.ok();
+        let api = Arc::clone(&api);
+        tokio::task::spawn_blocking(move || api.metrics.render(api.member.raft(), graph.as_deref()))
+            .await
+            .map_err(|e| Error::Backend(format!("the metrics failed: {e}")))?
+    };
+    match text.await {
+        Ok(text) => (
+            StatusCode::OK,
+            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(e) => failure(&e),
+    }
 }
 
 /// Decodes the request in `body`, runs `f` and answers its value or error.
@@ -261,10 +294,12 @@ async fn write(State(api): State<Arc<Api>>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return failure(&Error::invalid(format!("malformed write request: {e}"))),
     };
+    let started = std::time::Instant::now();
     let written = match request {
         Some(id) => bounded(api.member.write_once(id, mutations)).await,
         None => bounded(api.member.write(mutations)).await,
     };
+    api.metrics.observe_write(started.elapsed().as_secs_f64());
     match written {
         Ok((nodes, edges)) => answer(
             StatusCode::OK,

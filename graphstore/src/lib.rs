@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod metrics;
 pub mod progress;
 pub mod reads;
 pub mod remote;

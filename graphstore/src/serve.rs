@@ -25,6 +25,7 @@ use crate::ServeArgs;
 use crate::api::{self, Api};
 use crate::commands::cli_config;
 use crate::error::{CliError, CliResult, Context, shown};
+use crate::metrics::{self, Metrics};
 use crate::remote::bare;
 
 /// How long a stopping member waits for the requests in flight.
@@ -183,8 +184,13 @@ async fn serve(
     let mut signals = Signals::install().ctx(|| "cannot handle SIGINT and SIGTERM".to_owned())?;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut app = api::routes(Arc::new(Api::new(store.clone(), shown(&a.dir))))
-        .merge(raft_routes(store.raft().clone()));
+    let metrics = Arc::new(Metrics::new());
+    let mut app = api::routes(Arc::new(Api::new(
+        store.clone(),
+        shown(&a.dir),
+        Arc::clone(&metrics),
+    )))
+    .merge(raft_routes(store.raft().clone()));
     if let Some(token) = token {
         // Every route, the API's and Raft's: one line in the log for each
         // request refused.
@@ -193,6 +199,10 @@ async fn serve(
             eprintln!("member {id}: {refused}");
         });
     }
+    // Outermost: every answer is counted, refusals included.
+    let app = app.layer(axum::middleware::from_fn(move |request, next| {
+        metrics::count_requests(Arc::clone(&metrics), request, next)
+    }));
     let mut server = tokio::spawn(graph_raft::network::http::serve(
         listener,
         app,

@@ -68,7 +68,10 @@ pub const ADD_LEARNER: &str = "/api/add-learner";
 /// the leader).
 pub const CHANGE_MEMBERSHIP: &str = "/api/change-membership";
 
-/// Every route of the API, as `api::routes` serves them (keep the two
+/// `GET`: the member's figures in Prometheus' text format (metrics.rs).
+pub const METRICS: &str = "/metrics";
+
+/// Every `POST` route of the API, as `api::routes` serves them (keep the two
 /// alike: `graphstore/tests/cluster.rs` checks that each is served, and
 /// refused without the token).
 pub const ROUTES: &[&str] = &[

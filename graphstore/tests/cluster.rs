@@ -935,7 +935,58 @@ fn a_cluster_with_a_token_lets_no_one_else_in() -> TestResult {
         .output()?;
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(json(&text(&o.stdout))["nodes"].as_u64(), Some(77));
+
+    // GET /metrics: behind the token too; with it, the member's figures
+    // in Prometheus' text format.
+    let get =
+        |auth: &str| format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
+    assert_eq!(raw_status(port, &get(""))?, "HTTP/1.1 401 Unauthorized");
+    let (status, body) = raw_answer(port, &get(&format!("Authorization: Bearer {secret}\r\n")))?;
+    assert_eq!(status, "HTTP/1.1 200 OK", "{body}");
+    for line in [
+        "graphstore_raft_role{role=\"leader\"} 1".to_owned(),
+        format!("graphstore_member_id {leader}"),
+        format!("graphstore_raft_leader_id {leader}"),
+        "graphstore_nodes 77".to_owned(),
+        "graphstore_edges 0".to_owned(),
+        // Refused: without a token, with another, and in the walk of the routes.
+        "graphstore_http_requests_total{route=\"/api/change-membership\",status=\"401\"} 3"
+            .to_owned(),
+    ] {
+        assert!(body.lines().any(|l| l == line), "no {line:?} in:\n{body}");
+    }
+    let count = |name: &str| {
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // The import's batches were written through the leader's API.
+    assert!(count("graphstore_write_seconds_count ") >= 1.0, "{body}");
+    assert!(
+        count("graphstore_write_seconds_bucket{le=\"+Inf\"} ")
+            == count("graphstore_write_seconds_count "),
+        "{body}"
+    );
+    assert!(count("graphstore_store_disk_bytes ") > 0.0, "{body}");
+    assert!(!body.contains(secret));
     Ok(())
+}
+
+/// Sends `request` to `port`; the status line and the body of the answer
+/// (the request must ask for `Connection: close`).
+fn raw_answer(port: u16, request: &str) -> Result<(String, String), Box<dyn std::error::Error>> {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(WAIT))?;
+    stream.write_all(request.as_bytes())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer.lines().next().unwrap_or("").to_owned();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
 }
 
 #[test]
