@@ -55,6 +55,11 @@ pub struct Cli {
         env = "GRAPHSTORE_TOKEN_FILE"
     )]
     token_file: Option<PathBuf>,
+    /// The certificate authority (PEM) of a cluster serving TLS: trusted by
+    /// commands given an `https://` member URL, and by `serve --tls-cert`
+    /// for its connections to the other members.
+    #[arg(long, global = true, value_name = "FILE", env = "GRAPHSTORE_TLS_CA")]
+    tls_ca: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -493,6 +498,14 @@ pub struct ServeArgs {
     /// cluster. Only for a network where every host is trusted.
     #[arg(long)]
     insecure: bool,
+    /// Serve https with this certificate chain (PEM; it must name the host
+    /// in --listen); needs --tls-key and --tls-ca, and every member of the
+    /// cluster serves TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// `cluster`.
@@ -551,6 +564,7 @@ pub struct ChangeMembershipArgs {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let quiet = cli.quiet;
     remote::use_token_file(cli.token_file.clone());
+    remote::use_tls_ca(cli.tls_ca.clone());
     match cli.command {
         Command::Import(a) => commands::import(*a, quiet),
         Command::Export(a) => commands::export(a, quiet),

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use graph_raft::network::auth::Token;
+use graph_raft::network::tls::ca_certificates;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -57,6 +58,21 @@ pub fn token() -> CliResult<Option<Token>> {
     }
 }
 
+/// The CA file of this process's https requests (`--tls-ca` or
+/// `GRAPHSTORE_TLS_CA`), set once by [`use_tls_ca`].
+static TLS_CA: OnceLock<Option<PathBuf>> = OnceLock::new();
+
+/// Makes every [`Member`] connected from now on trust the certificate
+/// authority in `file` for `https://` URLs. The first call wins.
+pub fn use_tls_ca(file: Option<PathBuf>) {
+    let _ = TLS_CA.set(file);
+}
+
+/// The file given to [`use_tls_ca`], if any.
+pub fn tls_ca() -> Option<&'static Path> {
+    TLS_CA.get().and_then(Option::as_deref)
+}
+
 /// An error's message without the kind's prefix ("invalid argument: ").
 pub(crate) fn bare(e: &graph_storage::Error) -> String {
     match e {
@@ -73,17 +89,16 @@ pub fn url_of(store: &Path) -> Option<&str> {
         .filter(|s| s.starts_with("http://") || s.starts_with("https://"))
 }
 
-/// `host:port` of a member's URL `http://host:port[/]`.
+/// The scheme (`http` or `https`) and `host:port` of a member's URL
+/// `http[s]://host:port[/]`.
 ///
 /// # Errors
 /// Anything else, as one line.
-pub fn address_of(url: &str) -> CliResult<&str> {
-    if url.starts_with("https://") {
-        return Err(CliError::new(format!(
-            "{url}: members serve plain HTTP; give http://HOST:PORT"
-        )));
-    }
-    let rest = url.strip_prefix("http://").unwrap_or(url);
+pub fn address_of(url: &str) -> CliResult<(&'static str, &str)> {
+    let (scheme, rest) = match url.strip_prefix("https://") {
+        Some(rest) => ("https", rest),
+        None => ("http", url.strip_prefix("http://").unwrap_or(url)),
+    };
     let address = rest.strip_suffix('/').unwrap_or(rest);
     let well_formed = !address.contains('/')
         && address
@@ -91,18 +106,20 @@ pub fn address_of(url: &str) -> CliResult<&str> {
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
     if !well_formed {
         return Err(CliError::new(format!(
-            "{url} is not a member's URL: give http://HOST:PORT, the --listen address of `graphstore serve`"
+            "{url} is not a member's URL: give http://HOST:PORT (https:// for members serving TLS), the --listen address of `graphstore serve`"
         )));
     }
-    Ok(address)
+    Ok((scheme, address))
 }
 
 /// A client of one member (and of the leader it points to).
 pub struct Member {
     /// The URL as given, for messages.
     url: String,
-    /// `http://host:port` of the member given, where retries start.
+    /// `http[s]://host:port` of the member given, where retries start.
     given: String,
+    /// `http` or `https`, for the leader's address too.
+    scheme: &'static str,
     /// Where requests go: the member given, or the leader once a request
     /// was handed over to it.
     base: RefCell<String>,
@@ -119,23 +136,41 @@ impl Member {
     /// # Errors
     /// A malformed URL; a runtime or HTTP client that cannot be built.
     pub fn connect(url: &str) -> CliResult<Member> {
-        let address = address_of(url)?;
+        let (scheme, address) = address_of(url)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| CliError::new(format!("cannot start the network client: {e}")))?;
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .tcp_nodelay(true)
-            .no_proxy()
+            .no_proxy();
+        if scheme == "https" {
+            let Some(ca) = tls_ca() else {
+                return Err(CliError::new(format!(
+                    "{url}: give the cluster's certificate authority with --tls-ca FILE or GRAPHSTORE_TLS_CA to reach a member over https"
+                )));
+            };
+            let certs = ca_certificates(ca)
+                .map_err(|e| CliError::new(format!("--tls-ca: {}", bare(&e))))?;
+            builder = builder
+                .use_rustls_tls()
+                .tls_built_in_root_certs(false)
+                .https_only(true);
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| CliError::new(format!("cannot start the network client: {e}")))?;
         let bearer = token()?.map(|t| format!("Bearer {}", t.secret()));
         Ok(Member {
             url: url.trim_end_matches('/').to_owned(),
-            given: format!("http://{address}"),
-            base: RefCell::new(format!("http://{address}")),
+            given: format!("{scheme}://{address}"),
+            scheme,
+            base: RefCell::new(format!("{scheme}://{address}")),
             client,
             runtime,
             bearer,
@@ -280,7 +315,7 @@ impl Member {
                 && !followed
                 && let Some(address) = &failure.address
             {
-                *self.base.borrow_mut() = format!("http://{address}");
+                *self.base.borrow_mut() = format!("{}://{address}", self.scheme);
                 followed = true;
                 continue;
             }

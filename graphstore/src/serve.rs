@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use graph_raft::network::auth::{Token, require_token};
 use graph_raft::network::http::{HttpNetwork, raft_routes};
+use graph_raft::network::tls::{ServerTls, ca_certificates, serve_tls};
 use graph_raft::{LogStore, MemberId, ReadMode, ReplicatedStore, StateMachine};
 use graph_storage::{Durability, RocksDbBackend, RocksDbConfig};
 use openraft::BasicNode;
@@ -50,6 +51,21 @@ pub(crate) fn run(a: ServeArgs, token_file: Option<&Path>, quiet: bool) -> CliRe
             a.listen
         )));
     }
+    let tls = match (&a.tls_cert, &a.tls_key) {
+        (Some(cert), Some(key)) => {
+            let server = ServerTls::from_pem_files(cert, key)
+                .map_err(|e| CliError::new(format!("--tls-cert/--tls-key: {}", bare(&e))))?;
+            let Some(ca) = crate::remote::tls_ca() else {
+                return Err(CliError::new(
+                    "--tls-cert needs --tls-ca FILE (or GRAPHSTORE_TLS_CA): the authority the other members' certificates are signed by",
+                ));
+            };
+            let ca = ca_certificates(ca)
+                .map_err(|e| CliError::new(format!("--tls-ca: {}", bare(&e))))?;
+            Some(Tls { server, ca })
+        }
+        _ => None,
+    };
     let peers = peers(&a)?;
     prepare_dir(&a.dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -57,7 +73,7 @@ pub(crate) fn run(a: ServeArgs, token_file: Option<&Path>, quiet: bool) -> CliRe
         .thread_name("graphstore-serve")
         .build()
         .ctx(|| "cannot start the server's runtime".to_owned())?;
-    let outcome = runtime.block_on(serve(&a, &peers, token, quiet));
+    let outcome = runtime.block_on(serve(&a, &peers, token, tls, quiet));
     runtime.shutdown_timeout(DRAIN_TIMEOUT);
     outcome
 }
@@ -152,10 +168,17 @@ enum Stop {
     Member(String),
 }
 
+/// A member's TLS: its certificate, and the authority of the others'.
+struct Tls {
+    server: ServerTls,
+    ca: Vec<reqwest::Certificate>,
+}
+
 async fn serve(
     a: &ServeArgs,
     peers: &BTreeMap<MemberId, String>,
     token: Option<Token>,
+    tls: Option<Tls>,
     quiet: bool,
 ) -> CliResult<()> {
     let listener = tokio::net::TcpListener::bind(&a.listen)
@@ -180,7 +203,7 @@ async fn serve(
     } else {
         a.listen.clone()
     };
-    let store = start(a, token.clone()).await?;
+    let store = start(a, token.clone(), tls.as_ref().map(|t| t.ca.clone())).await?;
     let mut signals = Signals::install().ctx(|| "cannot handle SIGINT and SIGTERM".to_owned())?;
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -203,13 +226,15 @@ async fn serve(
     let app = app.layer(axum::middleware::from_fn(move |request, next| {
         metrics::count_requests(Arc::clone(&metrics), request, next)
     }));
-    let mut server = tokio::spawn(graph_raft::network::http::serve(
-        listener,
-        app,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let stopped = async move {
+        let _ = stopped.await;
+    };
+    let mut server = match tls {
+        Some(tls) => {
+            tokio::spawn(async move { serve_tls(listener, app, &tls.server, stopped).await })
+        }
+        None => tokio::spawn(graph_raft::network::http::serve(listener, app, stopped)),
+    };
 
     let running = async {
         if a.init {
@@ -274,7 +299,11 @@ async fn serve(
 }
 
 /// Opens the member's log and graph and starts it on the HTTP network.
-async fn start(a: &ServeArgs, token: Option<Token>) -> CliResult<ReplicatedStore<RocksDbBackend>> {
+async fn start(
+    a: &ServeArgs,
+    token: Option<Token>,
+    ca: Option<Vec<reqwest::Certificate>>,
+) -> CliResult<ReplicatedStore<RocksDbBackend>> {
     let log_dir = a.dir.join("log");
     let graph_dir = a.dir.join("graph");
     let log_what = || format!("cannot open the Raft log at {}", shown(&log_dir));
@@ -293,6 +322,11 @@ async fn start(a: &ServeArgs, token: Option<Token>) -> CliResult<ReplicatedStore
     let mut network = HttpNetwork::new().ctx(|| "cannot start the Raft network".to_owned())?;
     if let Some(token) = token {
         network = network.with_token(token);
+    }
+    if let Some(ca) = ca {
+        network = network
+            .with_tls(ca)
+            .ctx(|| "cannot start the Raft network over TLS".to_owned())?;
     }
     let config = graph_raft::default_config().ctx(|| "cannot configure Raft".to_owned())?;
     ReplicatedStore::start(a.id, config, log, state_machine, network)

@@ -157,12 +157,15 @@ struct Member {
     log: PathBuf,
     /// The cluster's token file, if the members require one.
     token: Option<PathBuf>,
+    /// (CA, certificate, key) PEM files, if the members serve TLS.
+    tls: Option<[PathBuf; 3]>,
     child: Option<Child>,
 }
 
 impl Member {
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Starts `graphstore serve` and waits for its line on stdout.
@@ -180,6 +183,11 @@ impl Member {
         }
         if let Some(token) = &self.token {
             cmd.arg("--token-file").arg(token);
+        }
+        if let Some([ca, cert, key]) = &self.tls {
+            cmd.arg("--tls-ca").arg(ca);
+            cmd.arg("--tls-cert").arg(cert);
+            cmd.arg("--tls-key").arg(key);
         }
         let log = File::options().create(true).append(true).open(&self.log)?;
         let mut child = cmd
@@ -242,13 +250,23 @@ struct Cluster {
 
 impl Cluster {
     fn start(n: u64) -> Result<Cluster, Box<dyn std::error::Error>> {
-        Cluster::start_with(n, None)
+        Cluster::start_with(n, None, false)
     }
 
     /// `n` members that require the token written to `token` in the
-    /// cluster's directory, if given.
-    fn start_with(n: u64, token: Option<&str>) -> Result<Cluster, Box<dyn std::error::Error>> {
+    /// cluster's directory, if given, and serve TLS with certificates made
+    /// for the test, if `tls`.
+    fn start_with(
+        n: u64,
+        token: Option<&str>,
+        tls: bool,
+    ) -> Result<Cluster, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
+        let tls = if tls {
+            Some(certificates(dir.path(), "cluster")?)
+        } else {
+            None
+        };
         let token_file = match token {
             Some(secret) => {
                 let path = dir.path().join("token");
@@ -269,6 +287,7 @@ impl Cluster {
                     dir: dir.path().join(format!("member-{id}")),
                     log: dir.path().join(format!("member-{id}.log")),
                     token: token_file.clone(),
+                    tls: tls.clone(),
                     child: None,
                 },
             );
@@ -276,6 +295,10 @@ impl Cluster {
         let client = token_file
             .iter()
             .flat_map(|p| ["--token-file".to_owned(), p.display().to_string()])
+            .chain(
+                tls.iter()
+                    .flat_map(|[ca, _, _]| ["--tls-ca".to_owned(), ca.display().to_string()]),
+            )
             .collect();
         let mut cluster = Cluster {
             members,
@@ -636,7 +659,9 @@ fn errors_are_one_line_and_a_member_stops_cleanly() -> TestResult {
     );
     // Not a member's URL; a command that needs a directory.
     let line = fails(&["stats", "https://127.0.0.1:1"]);
-    assert!(line.contains("plain HTTP"), "{line}");
+    assert!(line.contains("--tls-ca FILE"), "{line}");
+    let line = fails(&["stats", "http://127.0.0.1:1/api"]);
+    assert!(line.contains("is not a member's URL"), "{line}");
     let line = fails(&["export", &nothing, "--out", "x.jsonl", "--format", "jsonl"]);
     assert!(line.contains("works on a store directory only"), "{line}");
 
@@ -680,6 +705,7 @@ fn errors_are_one_line_and_a_member_stops_cleanly() -> TestResult {
         dir: m1.clone(),
         log: dir.path().join("m1.log"),
         token: None,
+        tls: None,
         child: None,
     };
     member.start(&[], true)?;
@@ -816,7 +842,7 @@ fn raw_status(port: u16, request: &str) -> Result<String, Box<dyn std::error::Er
 #[test]
 fn a_cluster_with_a_token_lets_no_one_else_in() -> TestResult {
     let secret = "k8Jx2-cluster-token-for-tests";
-    let cluster = Cluster::start_with(3, Some(secret))?;
+    let cluster = Cluster::start_with(3, Some(secret), false)?;
     // The members elect a leader and replicate: their own RPCs carry the
     // token.
     let leader = cluster.leader();
@@ -1373,5 +1399,96 @@ fn members_killed_while_writing_lose_nothing_and_apply_each_write_once() -> Test
             "members {first_id} and {id} differ in their bytes (seed {seed})"
         );
     }
+    Ok(())
+}
+
+/// A certificate authority and a certificate it signed for 127.0.0.1 and
+/// localhost, as PEM files `{name}-ca.pem`, `{name}-cert.pem` and
+/// `{name}-key.pem` in `dir`.
+fn certificates(dir: &Path, name: &str) -> Result<[PathBuf; 3], Box<dyn std::error::Error>> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate()?;
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?
+        .signed_by(&key, &issuer)?;
+    let paths = [
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    ];
+    std::fs::write(&paths[0], ca.pem())?;
+    std::fs::write(&paths[1], cert.pem())?;
+    std::fs::write(&paths[2], key.serialize_pem())?;
+    Ok(paths)
+}
+
+#[test]
+fn a_cluster_serves_over_tls_with_a_token() -> TestResult {
+    let secret = "tls-cluster-token-for-tests";
+    let cluster = Cluster::start_with(3, Some(secret), true)?;
+    // The members elect a leader and replicate over https.
+    let leader = cluster.leader();
+    let follower = cluster.url(if leader == 1 { 2 } else { 1 });
+    assert!(follower.starts_with("https://"), "{follower}");
+    let imported = json(&text(
+        &cluster
+            .run(&[
+                "--quiet",
+                "import",
+                &follower,
+                "--nodes",
+                &data("les-miserables/characters.csv").display().to_string(),
+                "--relationships",
+                &data("les-miserables/cooccurrences.csv")
+                    .display()
+                    .to_string(),
+                "--json",
+            ])
+            .stdout,
+    ));
+    assert_eq!(imported["nodes"].as_u64(), Some(77), "{imported}");
+    cluster.settled();
+    assert_eq!(cluster.counts(), vec![(77, 254); 3]);
+
+    let token = cluster.dir.path().join("token").display().to_string();
+    // Without the CA, an https URL is refused before anything is sent.
+    let line = fails(&["--token-file", &token, "stats", &follower]);
+    assert!(
+        line.contains("--tls-ca FILE or GRAPHSTORE_TLS_CA"),
+        "{line}"
+    );
+    // Trusting another authority: the member's certificate is refused.
+    let [other_ca, _, _] = certificates(cluster.dir.path(), "other")?;
+    let line = fails(&[
+        "--token-file",
+        &token,
+        "--tls-ca",
+        &other_ca.display().to_string(),
+        "stats",
+        &follower,
+    ]);
+    assert!(line.contains("cannot"), "{line}");
+    // Plain http to a TLS member gets no HTTP answer.
+    let port = cluster.members.get(&leader).map(|m| m.port).unwrap_or(0);
+    let plain = raw_status(
+        port,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        !plain.as_ref().is_ok_and(|s| s.starts_with("HTTP/1.1")),
+        "{plain:?}"
+    );
+    // A CA file that holds no certificate is named.
+    let empty = cluster.dir.path().join("empty.pem");
+    std::fs::write(&empty, "")?;
+    let line = fails(&["--tls-ca", &empty.display().to_string(), "stats", &follower]);
+    assert!(
+        line.contains("--tls-ca:") && line.contains("holds no PEM certificate"),
+        "{line}"
+    );
     Ok(())
 }

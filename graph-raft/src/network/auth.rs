@@ -197,10 +197,7 @@ pub fn require_token(
                     Err(why) => {
                         refused(&Refused {
                             request: format!("{} {}", request.method(), request.uri().path()),
-                            from: request
-                                .extensions()
-                                .get::<ConnectInfo<SocketAddr>>()
-                                .map(|c| c.0),
+                            from: peer(&request),
                             why,
                         });
                         unauthorized(why)
@@ -209,6 +206,14 @@ pub fn require_token(
             }
         },
     ))
+}
+
+/// The address of the request's peer, over http or https.
+fn peer(request: &Request) -> Option<SocketAddr> {
+    let ext = request.extensions();
+    ext.get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .or_else(|| ext.get::<ConnectInfo<super::tls::Peer>>().map(|c| c.0.0))
 }
 
 /// The answer to a refused request.

@@ -243,6 +243,30 @@ fn one_line(message: &str) -> String {
 
 // ---------------------------------------------------------------- client
 
+/// The HTTP client of the network; with `ca`, https only, trusting only
+/// those certificates.
+fn client(ca: Vec<reqwest::Certificate>) -> graph_core::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .tcp_nodelay(true)
+        .no_proxy();
+    if !ca.is_empty() {
+        builder = builder
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .https_only(true);
+        for cert in ca {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(|e| {
+        graph_core::Error::Backend(format!(
+            "cannot build the HTTP client of the Raft network: {e}"
+        ))
+    })
+}
+
 /// The HTTP network of a member: a [`RaftNetworkFactory`] whose clients
 /// post to `http://{addr}/raft/...`, `addr` being the target's
 /// [`BasicNode::addr`] (`host:port`).
@@ -254,6 +278,8 @@ pub struct HttpNetwork {
     client: reqwest::Client,
     /// Sent with every RPC, if any.
     token: Option<Token>,
+    /// `http`, or `https` once [`with_tls`](Self::with_tls).
+    scheme: &'static str,
 }
 
 impl HttpNetwork {
@@ -264,21 +290,23 @@ impl HttpNetwork {
     /// [`graph_core::Error::Backend`] if the HTTP client cannot be built
     /// (its DNS resolver cannot load the system configuration).
     pub fn new() -> graph_core::Result<HttpNetwork> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .tcp_nodelay(true)
-            .no_proxy()
-            .build()
-            .map_err(|e| {
-                graph_core::Error::Backend(format!(
-                    "cannot build the HTTP client of the Raft network: {e}"
-                ))
-            })?;
         Ok(HttpNetwork {
-            client,
+            client: client(Vec::new())?,
             token: None,
+            scheme: "http",
         })
+    }
+
+    /// This network over https, trusting only the certificate authority
+    /// `ca` (see [`ca_certificates`](super::tls::ca_certificates)): for
+    /// members that serve with [`serve_tls`](super::tls::serve_tls).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_tls(mut self, ca: Vec<reqwest::Certificate>) -> graph_core::Result<HttpNetwork> {
+        self.client = client(ca)?;
+        self.scheme = "https";
+        Ok(self)
     }
 
     /// This network, sending `token` with every RPC (`Authorization:
@@ -298,7 +326,7 @@ impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
         HttpClient {
             client: self.client.clone(),
             target,
-            base: format!("http://{}", node.addr),
+            base: format!("{}://{}", self.scheme, node.addr),
             bearer: self.token.as_ref().map(Token::bearer),
         }
     }

@@ -11,6 +11,8 @@
 //!   straight to the target's [`Raft`](crate::Raft), for deterministic
 //!   tests: members can be killed, isolated and links cut and healed.
 //!
+//! * [`tls`]: https for [`http`] with rustls: [`tls::serve_tls`] on the
+//!   server, [`http::HttpNetwork::with_tls`] on the client.
 //! * [`auth`]: the shared token every request to a member carries
 //!   ([`auth::require_token`] on the server, [`http::HttpNetwork::with_token`]
 //!   on the client).
@@ -35,3 +37,4 @@
 pub mod auth;
 pub mod http;
 pub mod router;
+pub mod tls;

@@ -408,3 +408,82 @@ async fn a_member_behind_a_token_answers_only_requests_that_carry_it() -> TestRe
     }
     Ok(())
 }
+
+/// A certificate authority and a certificate it signed for 127.0.0.1 and
+/// localhost, as PEM files in `dir`: (CA, certificate, key).
+fn certificates(dir: &std::path::Path) -> Result<[std::path::PathBuf; 3], Box<dyn StdError>> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate()?;
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?
+        .signed_by(&key, &issuer)?;
+    let paths = [
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    ];
+    std::fs::write(&paths[0], ca.pem())?;
+    std::fs::write(&paths[1], cert.pem())?;
+    std::fs::write(&paths[2], key.serialize_pem())?;
+    Ok(paths)
+}
+
+#[tokio::test]
+async fn rpcs_go_over_https_to_a_member_with_a_certificate() -> TestResult {
+    use crate::network::tls::{ServerTls, ca_certificates, serve_tls};
+
+    let dir = tempfile::tempdir()?;
+    let [ca, cert, key] = certificates(dir.path())?;
+    let tls = ServerTls::from_pem_files(&cert, &key)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = serve_tls(listener, routes(Stub::default()), &tls, async move {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+
+    // A member's network trusting the CA: the RPC goes through.
+    let mut network = HttpNetwork::new()?.with_tls(ca_certificates(&ca)?)?;
+    let mut member = network.new_client(7, &BasicNode::new(addr)).await;
+    let answer = member.append_entries(append_request(), option()).await?;
+    assert_eq!(
+        answer,
+        AppendEntriesResponse::PartialSuccess(Some(log_id(2, 7)))
+    );
+    // Plain http to it: no answer that decodes.
+    let mut plain = client_of(addr).await?;
+    let plain = plain.append_entries(append_request(), option()).await;
+    assert!(plain.is_err(), "{plain:?}");
+    // A network trusting another authority refuses the certificate.
+    let other = tempfile::tempdir()?;
+    let [other_ca, _, _] = certificates(other.path())?;
+    let mut network = HttpNetwork::new()?.with_tls(ca_certificates(&other_ca)?)?;
+    let mut stranger = network.new_client(7, &BasicNode::new(addr)).await;
+    let refused = stranger.append_entries(append_request(), option()).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let _ = stop.send(());
+
+    // Files that hold no certificate or key are named.
+    std::fs::write(dir.path().join("empty.pem"), "")?;
+    let empty = dir.path().join("empty.pem");
+    let e = ServerTls::from_pem_files(&empty, &key)
+        .err()
+        .map(|e| e.to_string());
+    assert!(e.is_some_and(|m| m.contains("holds no PEM certificate")));
+    let e = ServerTls::from_pem_files(&cert, &empty)
+        .err()
+        .map(|e| e.to_string());
+    assert!(e.is_some_and(|m| m.contains("holds no PEM key")));
+    let e = ServerTls::from_pem_files(&cert, &dir.path().join("none.pem")).err();
+    assert!(matches!(e, Some(graph_core::Error::Io { .. })), "{e:?}");
+    let e = ca_certificates(&empty).err().map(|e| e.to_string());
+    assert!(e.is_some_and(|m| m.contains("holds no PEM certificate")));
+    Ok(())
+}
