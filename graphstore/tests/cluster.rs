@@ -1136,6 +1136,19 @@ fn an_import_interrupted_by_a_leader_change_writes_every_row_once() -> TestResul
     Ok(())
 }
 
+/// Says `line` on stderr and, under scripts/test, in the notes it prints
+/// at the end (`GRAPH_STORAGE_TEST_NOTES`), passed or not.
+fn note(line: &str) {
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os("GRAPH_STORAGE_TEST_NOTES") {
+        let written = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
+        assert!(written.is_ok(), "cannot write the test's note: {written:?}");
+    }
+}
+
 /// Posts `body` to `path` on `port`; the status code and the body of the
 /// answer, or `None` when there was no answer (refused, reset, timed out).
 fn post(port: u16, path: &str, body: &[u8]) -> Option<(u16, String)> {
@@ -1211,9 +1224,9 @@ fn members_killed_while_writing_lose_nothing_and_apply_each_write_once() -> Test
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
     });
-    eprintln!(
+    note(&format!(
         "kill-while-writing: {cycles} cycles, seed {seed} (GRAPHSTORE_KILL_SEED={seed} repeats it)"
-    );
+    ));
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
     let mut cluster = Cluster::start(3)?;
@@ -1345,11 +1358,11 @@ fn members_killed_while_writing_lose_nothing_and_apply_each_write_once() -> Test
     for t in threads {
         t.join().map_err(|_| "a client thread panicked")?;
     }
-    eprintln!(
+    note(&format!(
         "kill-while-writing: killed (member, was leader) {kills:?}; {} writes acknowledged, {} linearizable reads",
         acked.lock().map(|a| a.len()).unwrap_or(0),
         reads.load(Ordering::Relaxed)
-    );
+    ));
     assert_eq!(
         given_up.load(Ordering::Relaxed),
         0,
