@@ -2,14 +2,14 @@
 //! every request as `Authorization: Bearer <token>`, client or member.
 //!
 //! [`require_token`] wraps a member's routes (the Raft RPCs of
-//! [`raft_routes`](super::http::raft_routes) and whatever else it serves):
+//! `http::raft_routes` and whatever else it serves):
 //! a request without the header, or with another token, is answered
 //! `401 Unauthorized` with a one-line text body and a
 //! `WWW-Authenticate: Bearer` header, reported once to the caller's
 //! `refused` callback (the member's log), and never reaches a route: its
 //! body is not read, nothing is decoded or done. The comparison takes the
 //! same time whatever the token sent has in common with the right one
-//! ([`subtle`]). [`HttpNetwork::with_token`](super::http::HttpNetwork::with_token)
+//! ([`subtle`]). `http::HttpNetwork::with_token`
 //! makes a member's own RPCs carry the token.
 //!
 //! The token authenticates, it does not encrypt: over plain HTTP anyone
@@ -135,6 +135,12 @@ impl Token {
     }
 }
 
+/// The address of the peer of a connection a listener other than a plain
+/// TCP one accepted (`tls::serve_tls`'s), as its
+/// `ConnectInfo`.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
 /// Why a request was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -163,7 +169,7 @@ pub struct Refused {
     /// The request's method and path.
     pub request: String,
     /// Who sent it, when the server records peers' addresses
-    /// ([`serve`](super::http::serve) does).
+    /// (`http::serve` and `tls::serve_tls` do).
     pub from: Option<SocketAddr>,
     /// Why it was refused.
     pub why: Refusal,
@@ -213,7 +219,7 @@ fn peer(request: &Request) -> Option<SocketAddr> {
     let ext = request.extensions();
     ext.get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
-        .or_else(|| ext.get::<ConnectInfo<super::tls::Peer>>().map(|c| c.0.0))
+        .or_else(|| ext.get::<ConnectInfo<Peer>>().map(|c| c.0.0))
 }
 
 /// The answer to a refused request.

@@ -3,7 +3,7 @@
 //! A member given a certificate and its key ([`ServerTls`]) serves https
 //! only ([`serve_tls`]); its clients and the other members trust the
 //! cluster's certificate authority ([`ca_certificates`],
-//! [`HttpNetwork::with_tls`](super::http::HttpNetwork::with_tls)), not the
+//! `http::HttpNetwork::with_tls`), not the
 //! system's. Members' addresses stay `host:port`: a cluster is all https
 //! or all http, and a certificate must name the host the others connect
 //! to (an IP address or a DNS name in its subject alternative names).
@@ -24,6 +24,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+
+use super::auth::Peer;
 
 /// How long an accepted connection may take to complete its handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,11 +128,6 @@ pub fn ca_certificates(path: &Path) -> graph_core::Result<Vec<reqwest::Certifica
     Ok(certs)
 }
 
-/// The address of the peer of a TLS connection, as
-/// [`ConnectInfo`](axum::extract::ConnectInfo) of [`serve_tls`].
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub SocketAddr);
-
 impl Connected<IncomingStream<'_, TlsListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
         Peer(*stream.remote_addr())
@@ -173,12 +170,12 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// [`serve`](super::http::serve) over TLS: serves `app` on `listener` with
+/// `http::serve` over TLS: serves `app` on `listener` with
 /// `tls` until `shutdown` completes. Each request carries its peer's
 /// address as [`ConnectInfo<Peer>`](axum::extract::ConnectInfo).
 ///
 /// # Errors
-/// As [`serve`](super::http::serve).
+/// As `http::serve`.
 pub async fn serve_tls(
     listener: TcpListener,
     app: axum::Router,
