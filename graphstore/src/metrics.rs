@@ -194,35 +194,17 @@ impl Metrics {
                 &[("", g.edge_count()? as f64)],
             );
             let families = g.backend().stats()?;
-            let sst: Vec<(String, f64)> = families
-                .iter()
-                .map(|c| {
-                    (
-                        format!("family=\"{}\"", c.cf.name()),
-                        c.live_sst_bytes as f64,
-                    )
-                })
-                .collect();
             gauge_owned(
                 &mut out,
                 "store_sst_bytes",
                 "Bytes of live SST files, per column family.",
-                &sst,
+                &per_family(&families, |c| (c.cf.name(), c.live_sst_bytes)),
             );
-            let mem: Vec<(String, f64)> = families
-                .iter()
-                .map(|c| {
-                    (
-                        format!("family=\"{}\"", c.cf.name()),
-                        c.memtable_bytes as f64,
-                    )
-                })
-                .collect();
             gauge_owned(
                 &mut out,
                 "store_memtable_bytes",
                 "Bytes of memtables not yet flushed, per column family.",
-                &mem,
+                &per_family(&families, |c| (c.cf.name(), c.memtable_bytes)),
             );
             let engine = g.backend().store_stats()?;
             gauge(
@@ -257,6 +239,17 @@ pub async fn count_requests(
     let response = next.run(request).await;
     metrics.count(&route, response.status().as_u16());
     response
+}
+
+/// One `family="name"` sample per item.
+fn per_family<T>(items: &[T], of: impl Fn(&T) -> (&str, u64)) -> Vec<(String, f64)> {
+    items
+        .iter()
+        .map(|c| {
+            let (name, bytes) = of(c);
+            (format!("family=\"{name}\""), bytes as f64)
+        })
+        .collect()
 }
 
 fn head(out: &mut String, name: &str, help: &str, kind: &str) {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use graph_raft::network::auth::Token;
-use graph_raft::network::tls::ca_certificates;
+use graph_raft::network::tls::{ca_certificates, trusting_only};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -154,13 +154,7 @@ impl Member {
             };
             let certs = ca_certificates(ca)
                 .map_err(|e| CliError::new(format!("--tls-ca: {}", bare(&e))))?;
-            builder = builder
-                .use_rustls_tls()
-                .tls_built_in_root_certs(false)
-                .https_only(true);
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
+            builder = trusting_only(builder, certs);
         }
         let client = builder
             .build()

@@ -252,13 +252,7 @@ fn client(ca: Vec<reqwest::Certificate>) -> graph_core::Result<reqwest::Client> 
         .tcp_nodelay(true)
         .no_proxy();
     if !ca.is_empty() {
-        builder = builder
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .https_only(true);
-        for cert in ca {
-            builder = builder.add_root_certificate(cert);
-        }
+        builder = super::tls::trusting_only(builder, ca);
     }
     builder.build().map_err(|e| {
         graph_core::Error::Backend(format!(

@@ -103,6 +103,22 @@ fn pem_error(path: &Path, what: &str, e: &rustls_pki_types::pem::Error) -> graph
     }
 }
 
+/// `builder` for https only, trusting the certificates `ca` and nothing
+/// else (not the system's authorities): how members and clients reach a
+/// cluster serving TLS.
+pub fn trusting_only(
+    builder: reqwest::ClientBuilder,
+    ca: Vec<reqwest::Certificate>,
+) -> reqwest::ClientBuilder {
+    ca.into_iter().fold(
+        builder
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .https_only(true),
+        reqwest::ClientBuilder::add_root_certificate,
+    )
+}
+
 /// The certificates of the authority in the PEM file `path`, for clients
 /// and members to trust.
 ///
