@@ -26,6 +26,12 @@
 //! What this crate is not: a query layer, or a way to shard a graph. Every
 //! member holds the whole graph.
 
+#[allow(
+    clippy::big_endian_bytes,
+    clippy::little_endian_bytes,
+    reason = "the codec owns every byte layout of replication"
+)]
+pub mod codec;
 mod log_store;
 pub mod network;
 mod replicated;
@@ -33,7 +39,7 @@ mod snapshot;
 mod state_machine;
 mod types;
 
-pub use graph_core::codec::replication::RequestId;
+pub use codec::RequestId;
 pub use log_store::{LogStore, REPLICATION_BATCH_BYTES};
 pub use replicated::{MAX_COMMAND_BYTES, ReadMode, ReplicatedStore, WriteBatch, default_config};
 pub use state_machine::{REQUEST_WINDOW, StateMachine};

@@ -4,7 +4,7 @@ use std::fmt::Debug;
 use std::ops::{Bound, ControlFlow, RangeBounds};
 use std::sync::Arc;
 
-use graph_core::codec::replication::{decode_envelope, encode_envelope, log_key};
+use crate::codec::{decode_envelope, encode_envelope, log_key};
 use graph_core::codec::{decode_u32_value, encode_u32_value};
 use graph_core::{
     ColumnFamily, Durability, Error, KeyRange, ReadView, Result, ScanDirection, StorageBackend,

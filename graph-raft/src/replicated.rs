@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use graph_core::codec::replication::{RequestId, encode_command};
+use crate::codec::{RequestId, encode_command};
 use graph_core::{
     EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result, StorageBackend,
 };

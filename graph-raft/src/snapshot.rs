@@ -7,9 +7,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use graph_core::codec::replication::{
-    decode_envelope, encode_envelope, snapshot as frame, state_key,
-};
+use crate::codec::{decode_envelope, encode_envelope, snapshot as frame, state_key};
 use graph_core::{
     ColumnFamily, Durability, Error, KeyRange, ReadView, Result, ScanDirection, StorageBackend,
     WriteBatch,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use graph_core::codec::replication::{RequestId, decode_envelope, encode_envelope, state_key};
+use crate::codec::{RequestId, decode_envelope, encode_envelope, state_key};
 use graph_core::codec::{decode_u64_value, encode_u64_value};
 use graph_core::{
     ColumnFamily, Durability, EdgeId, Error, ErrorKind, Mutation, NodeId, ReadView, Result,
@@ -712,7 +712,9 @@ impl<B: StorageBackend + 'static> RaftStateMachine<TypeConfig> for StateMachine<
 
 #[cfg(test)]
 mod tests {
-    use graph_core::{Properties, ScanDirection, codec::replication::RequestId};
+    use graph_core::{Properties, ScanDirection};
+
+    use crate::codec::RequestId;
     use graph_storage::MemoryBackend;
     use openraft::CommittedLeaderId;
 

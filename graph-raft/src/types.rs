@@ -5,7 +5,7 @@
 use graph_core::{EdgeId, Error, ErrorKind, NodeId};
 use serde::{Deserialize, Serialize};
 
-pub use graph_core::codec::replication::Command;
+pub use crate::codec::Command;
 
 /// A member's id in the cluster.
 pub type MemberId = u64;

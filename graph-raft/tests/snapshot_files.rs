@@ -8,8 +8,8 @@ mod common;
 use std::sync::Arc;
 
 use common::{BoxResult, dump};
-use graph_core::codec::replication::state_key;
 use graph_core::{ColumnFamily, Durability, ErrorKind, Properties, PropertyValue, StorageBackend};
+use graph_raft::codec::state_key;
 use graph_raft::{Command, Entry, LogId, StateMachine};
 use graph_storage::MemoryBackend;
 use openraft::storage::RaftStateMachine;

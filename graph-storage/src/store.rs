@@ -130,7 +130,7 @@ fn is_empty(view: &impl ReadView) -> Result<bool> {
 /// Refuses a replication state key without its tag.
 fn check_state_key(key: &[u8]) -> Result<()> {
     match key.first() {
-        Some(&codec::replication::state_key::TAG_REPLICATION) => Ok(()),
+        Some(&meta::TAG_REPLICATION) => Ok(()),
         _ => Err(Error::invalid(format!(
             "replication state key {key:?} must start with the replication tag 0x06"
         ))),
@@ -293,7 +293,7 @@ impl<B: StorageBackend> GraphStore<B> {
     /// effects. With no mutations, only `state` is written.
     ///
     /// State keys must carry the replication tag
-    /// ([`codec::replication::state_key::TAG_REPLICATION`]): the graph
+    /// ([`meta::TAG_REPLICATION`]): the graph
     /// layer never reads them, and they cannot touch the graph's own
     /// metadata. Read them back with [`GraphStore::state`].
     ///

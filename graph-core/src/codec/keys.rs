@@ -273,6 +273,11 @@ pub mod meta {
     /// Tag of the external-id mapping (`05 | space | 00 | external id` ->
     /// node id), kept by imports so later files can refer to earlier nodes.
     pub const TAG_EXTERNAL_ID: u8 = 0x05;
+    /// Tag reserved for the state a replicated store keeps beside its graph
+    /// (`06 | ...`, written by graph-raft through
+    /// `GraphStore::apply_with_state`; its keys are laid out in graph-raft's
+    /// codec). The graph layer never reads it.
+    pub const TAG_REPLICATION: u8 = 0x06;
 
     /// The on-disk format version (value: `u32` big-endian).
     pub const FORMAT_VERSION: &[u8] = b"\x01format_version";

@@ -18,12 +18,6 @@ mod records;
     clippy::little_endian_bytes,
     reason = "the codec owns every byte layout"
 )]
-pub mod replication;
-#[allow(
-    clippy::big_endian_bytes,
-    clippy::little_endian_bytes,
-    reason = "the codec owns every byte layout"
-)]
 pub mod spill;
 pub mod value;
 mod view;

@@ -29,6 +29,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::codec::{MAX_ENVELOPE_BYTES, decode_envelope, encode_envelope};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -36,7 +37,6 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::serve::ListenerExt;
-use graph_core::codec::replication::{MAX_ENVELOPE_BYTES, decode_envelope, encode_envelope};
 use openraft::BasicNode;
 use openraft::error::{
     InstallSnapshotError, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError,

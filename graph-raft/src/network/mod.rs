@@ -5,7 +5,7 @@
 //! * [`http`]: HTTP/1.1 between processes. A member serves
 //!   [`http::raft_routes`] and reaches its peers through
 //!   [`http::HttpNetwork`]; every body is the codec's envelope
-//!   ([`graph_core::codec::replication::encode_envelope`]), so the wire
+//!   ([`crate::codec::encode_envelope`]), so the wire
 //!   format is written down in one place with the rest of the bytes.
 //! * [`router`]: an in-process [`router::Router`] that hands each RPC
 //!   straight to the target's [`Raft`](crate::Raft), for deterministic

@@ -1,5 +1,5 @@
-//! Bytes of replication (the `graph-raft` crate): the commands a Raft log
-//! carries, the keys of the log store, the replication state kept in a
+//! Bytes of replication, owned by graph-raft as graph-core owns the
+//! store's: the commands a Raft log carries, the keys of the log store, the replication state kept in a
 //! graph store's `default` family, snapshot files and the envelope of
 //! every other value (Raft's own structures, wire messages).
 //!
@@ -17,7 +17,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{
+use graph_core::{
     ColumnFamily, CompactString, EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result,
 };
 
@@ -196,9 +196,14 @@ enum CommandOwned {
     ApplyOnce([u8; 16], i64, Vec<MutationOwned>),
 }
 
-fn mutation_ref(m: &Mutation) -> MutationRef<'_> {
+/// The mirror of `m`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a kind of mutation added to graph-core
+/// after this codec (its tag is not allocated yet).
+fn mutation_ref(m: &Mutation) -> Result<MutationRef<'_>> {
     use MutationRef as R;
-    match m {
+    Ok(match m {
         Mutation::CreateNode {
             id,
             labels,
@@ -224,7 +229,12 @@ fn mutation_ref(m: &Mutation) -> MutationRef<'_> {
             external,
             node,
         } => R::MapExternalId(space, external, node.0),
-    }
+        other => {
+            return Err(Error::invalid(format!(
+                "a mutation this build of graph-raft cannot replicate: {other:?}"
+            )));
+        }
+    })
 }
 
 fn mutation_owned(m: MutationOwned) -> Mutation {
@@ -288,16 +298,21 @@ fn mutation_owned(m: MutationOwned) -> Mutation {
 /// [`MAX_ENVELOPE_BYTES`].
 pub fn encode_command(command: &Command) -> Result<Vec<u8>> {
     let mirror = match command {
-        Command::Apply { at, mutations } => {
-            CommandRef::Apply(*at, mutations.iter().map(mutation_ref).collect())
-        }
+        Command::Apply { at, mutations } => CommandRef::Apply(
+            *at,
+            mutations.iter().map(mutation_ref).collect::<Result<_>>()?,
+        ),
         Command::CreateIndex { label, property } => CommandRef::CreateIndex(label, property),
         Command::DropIndex { label, property } => CommandRef::DropIndex(label, property),
         Command::ApplyOnce {
             request,
             at,
             mutations,
-        } => CommandRef::ApplyOnce(request.0, *at, mutations.iter().map(mutation_ref).collect()),
+        } => CommandRef::ApplyOnce(
+            request.0,
+            *at,
+            mutations.iter().map(mutation_ref).collect::<Result<_>>()?,
+        ),
     };
     let mut out = vec![COMMAND_VERSION];
     bincode::serde::encode_into_std_write(&mirror, &mut out, CONFIG)
@@ -427,7 +442,7 @@ fn decode_versioned<T: DeserializeOwned>(
 /// Keys of a Raft log store: a backend of its own (its own directory),
 /// using only the `default` family.
 pub mod log_key {
-    use crate::{ColumnFamily, Error, Result};
+    use graph_core::{ColumnFamily, Error, Result};
 
     /// Tag of scalar keys (`01 | ascii name`).
     pub const TAG_SCALAR: u8 = 0x01;
@@ -480,15 +495,16 @@ pub mod log_key {
 /// entry they describe. Tag `06` is reserved for them; the graph layer
 /// never reads it.
 pub mod state_key {
-    /// Tag of replication state keys (`06 | ascii name`).
-    pub const TAG_REPLICATION: u8 = 0x06;
+    /// Tag of replication state keys (`06 | ascii name`): the tag the
+    /// store reserves for them ([`graph_core::codec::meta::TAG_REPLICATION`]).
+    pub const TAG_REPLICATION: u8 = graph_core::codec::meta::TAG_REPLICATION;
     /// The last applied log id (value: envelope of `Option<LogId>`).
     pub const LAST_APPLIED: &[u8] = b"\x06last_applied";
     /// The last applied membership (value: envelope of openraft's
     /// `StoredMembership`).
     pub const MEMBERSHIP: &[u8] = b"\x06membership";
     /// The next node id the state machine hands out (value: `u64`
-    /// big-endian, as [`crate::codec::encode_u64_value`]).
+    /// big-endian, as [`graph_core::codec::encode_u64_value`]).
     pub const NEXT_NODE_ID: &[u8] = b"\x06next_node_id";
     /// The next edge id the state machine hands out.
     pub const NEXT_EDGE_ID: &[u8] = b"\x06next_edge_id";
@@ -528,7 +544,7 @@ pub mod state_key {
 pub mod snapshot {
     use std::io::{self, Read, Write};
 
-    use crate::ColumnFamily;
+    use graph_core::ColumnFamily;
 
     /// The first eight bytes of a snapshot file.
     pub const MAGIC: &[u8; 8] = b"GSSNAP01";
@@ -591,7 +607,7 @@ pub mod snapshot {
         value: &[u8],
     ) -> io::Result<()> {
         out.write_all(&[cf_byte(cf)])?;
-        super::super::spill::write_entry(out, key, value)
+        graph_core::codec::spill::write_entry(out, key, value)
     }
 
     /// What [`read_item`] found next.
@@ -643,7 +659,7 @@ pub mod snapshot {
                     "unknown column family in snapshot",
                 )
             })?;
-        if !super::super::spill::read_entry(input, key, value)? {
+        if !graph_core::codec::spill::read_entry(input, key, value)? {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         let klen = u32::try_from(key.len()).unwrap_or(u32::MAX).to_le_bytes();
