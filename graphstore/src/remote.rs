@@ -159,7 +159,7 @@ impl Member {
         let client = builder
             .build()
             .map_err(|e| CliError::new(format!("cannot start the network client: {e}")))?;
-        let bearer = token()?.map(|t| format!("Bearer {}", t.secret()));
+        let bearer = token()?.as_ref().map(Token::bearer);
         Ok(Member {
             url: url.trim_end_matches('/').to_owned(),
             given: format!("{scheme}://{address}"),
@@ -285,13 +285,13 @@ impl Member {
                 });
             }
             if status == reqwest::StatusCode::UNAUTHORIZED {
-                let advice = if self.bearer.is_some() {
-                    "the member has another token: give the cluster's with --token-file FILE or GRAPHSTORE_TOKEN_FILE"
+                let member = if self.bearer.is_some() {
+                    "has another token"
                 } else {
-                    "the member requires a token: give the cluster's with --token-file FILE or GRAPHSTORE_TOKEN_FILE"
+                    "requires a token"
                 };
                 return Err(Failure::last(format!(
-                    "{}: {base} refused the request: {} ({advice})",
+                    "{}: {base} refused the request: {} (the member {member}: give the cluster's with --token-file FILE or GRAPHSTORE_TOKEN_FILE)",
                     what(),
                     wire::one_line(&String::from_utf8_lossy(&bytes))
                 )));

@@ -108,15 +108,10 @@ impl Token {
         })
     }
 
-    /// The `Authorization` header's value that carries this token.
-    pub(crate) fn bearer(&self) -> String {
+    /// The `Authorization` header's value that carries this token, for a
+    /// client to send. Never log it.
+    pub fn bearer(&self) -> String {
         format!("Bearer {}", self.0)
-    }
-
-    /// The secret itself, for a client to send (`Authorization: Bearer
-    /// <secret>`). Never log it.
-    pub fn secret(&self) -> &str {
-        &self.0
     }
 
     /// Whether `headers` carry this token, compared in constant time.
