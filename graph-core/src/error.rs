@@ -102,6 +102,16 @@ pub enum Error {
         /// The failure, as the state machine reported it.
         message: String,
     },
+    /// A transaction could not commit because something it read changed
+    /// since it began (another commit wrote it): nothing of the
+    /// transaction was written, and running it again from the start may
+    /// succeed. `GraphStore::transaction` retries these itself.
+    #[error("transaction conflict: {0}; nothing was written, run the transaction again")]
+    Conflict(String),
+    /// A conditional write's precondition did not hold when the write was
+    /// applied: nothing of it was written.
+    #[error("precondition failed: {0}; nothing was written")]
+    PreconditionFailed(String),
 }
 
 /// A rule of the graph model that a mutation would have broken.
@@ -155,11 +165,15 @@ pub enum ErrorKind {
     NotLeader,
     /// [`Error::Unavailable`].
     Unavailable,
+    /// [`Error::Conflict`].
+    Conflict,
+    /// [`Error::PreconditionFailed`].
+    PreconditionFailed,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::Io,
         ErrorKind::Corruption,
         ErrorKind::InvalidArgument,
@@ -172,6 +186,8 @@ impl ErrorKind {
         ErrorKind::Backend,
         ErrorKind::NotLeader,
         ErrorKind::Unavailable,
+        ErrorKind::Conflict,
+        ErrorKind::PreconditionFailed,
     ];
 
     /// A stable name (`snake_case`), for messages and wire formats.
@@ -189,6 +205,8 @@ impl ErrorKind {
             ErrorKind::Backend => "backend",
             ErrorKind::NotLeader => "not_leader",
             ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::PreconditionFailed => "precondition_failed",
         }
     }
 
@@ -214,6 +232,8 @@ impl Error {
             Error::Backend(_) => ErrorKind::Backend,
             Error::NotLeader { .. } => ErrorKind::NotLeader,
             Error::Unavailable(_) => ErrorKind::Unavailable,
+            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::PreconditionFailed(_) => ErrorKind::PreconditionFailed,
             Error::Rejected { kind, .. } => *kind,
         }
     }

@@ -37,12 +37,14 @@ mod clock;
 mod ids;
 mod known;
 mod mutation;
+mod overlay;
 mod pipeline;
 mod prepare;
 mod read;
 mod repair;
 mod sort;
 mod store;
+mod transaction;
 mod txn;
 mod verify;
 
@@ -61,9 +63,11 @@ pub use graph_core::{
 };
 pub use ids::ID_BLOCK;
 pub use mutation::Mutation;
+pub use overlay::TxView;
 pub use read::{EdgeRef, GraphReader, IndexInfo};
 pub use repair::{CounterFix, EntryCounts, RepairReport};
 pub use store::{GraphStore, LIBRARY_VERSION, StoreOptions};
+pub use transaction::{TRANSACTION_ATTEMPTS, Transaction};
 pub use verify::{
     AUDIT_MEMORY, AUDIT_PROGRESS_EVERY, AuditPass, AuditProgress, Problem, VerifyReport,
 };

@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::ids::IdAllocator;
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
+use crate::overlay::{Pending, ReadSet, TxView};
 use crate::prepare::{self, BatchPool, Prepared};
 use crate::txn::{Counters, Effects, Txn};
 
@@ -52,6 +53,8 @@ pub(crate) struct CommitPipeline<B: StorageBackend> {
     edge_ids: IdAllocator,
     symbols: RwLock<Symbols>,
     catalog: RwLock<Arc<Catalog>>,
+    /// Held by an exclusive transaction from its beginning to its end.
+    exclusive: Mutex<()>,
 }
 
 /// What the store read from its metadata when it opened, to start the
@@ -84,6 +87,15 @@ enum Work {
     Explicit(Vec<Mutation>, WriteBatch),
     /// Creations encoded before the lock.
     Prepared(Prepared),
+    /// A transaction's mutations, applied only if what it read is
+    /// unchanged.
+    Checked(Box<Checked>),
+}
+
+/// A transaction's commit request.
+pub(crate) struct Checked {
+    reads: ReadSet,
+    mutations: Vec<Mutation>,
 }
 
 /// A request on the general path.
@@ -142,6 +154,7 @@ impl<B: StorageBackend + 'static> CommitPipeline<B> {
             edge_ids: IdAllocator::new(meta::NEXT_EDGE_ID, opened.next_edge_id),
             symbols: RwLock::new(opened.symbols),
             catalog: RwLock::new(Arc::new(opened.catalog)),
+            exclusive: Mutex::new(()),
         }
     }
 }
@@ -280,6 +293,19 @@ impl<B: StorageBackend> CommitPipeline<B> {
                 .map(|(_, id)| id)
                 .ok_or_else(|| Error::Backend(format!("symbol {name:?} was not interned"))),
         }
+    }
+
+    /// Commits a transaction's `mutations` if none of its `reads` changed
+    /// (see `overlay.rs`).
+    pub(crate) fn commit_checked(&self, reads: ReadSet, mutations: Vec<Mutation>) -> Result<()> {
+        self.enqueue(Work::Checked(Box::new(Checked { reads, mutations })))
+    }
+
+    /// The lock an exclusive transaction holds from beginning to end.
+    pub(crate) fn lock_exclusive(&self) -> MutexGuard<'_, ()> {
+        self.exclusive
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Commits mutations whose creation ids were chosen by the caller.
@@ -425,6 +451,7 @@ impl<B: StorageBackend> CommitPipeline<B> {
         let catalog = self.current_catalog();
         let mut general: Vec<GeneralRequest> = Vec::new();
         let mut prepared = Vec::new();
+        let mut checked = Vec::new();
         for request in group {
             let mut work = request.work;
             if let Work::Prepared(p) = &mut work
@@ -436,20 +463,33 @@ impl<B: StorageBackend> CommitPipeline<B> {
                     continue;
                 }
             }
+            // Ends the runs of the other kinds, in the order they came.
+            let kind = match &work {
+                Work::General(_) | Work::Explicit(..) => 0,
+                Work::Prepared(_) => 1,
+                Work::Checked(_) => 2,
+            };
+            if kind != 0 && !general.is_empty() {
+                self.commit_general(writer, std::mem::take(&mut general));
+            }
+            if kind != 1 && !prepared.is_empty() {
+                self.commit_prepared(writer, std::mem::take(&mut prepared));
+            }
+            if kind != 2 && !checked.is_empty() {
+                self.commit_checked_run(writer, std::mem::take(&mut checked));
+            }
             let (mutations, explicit, with) = match work {
                 Work::General(m) => (m, false, None),
                 Work::Explicit(m, with) => (m, true, Some(with)),
                 Work::Prepared(p) => {
-                    if !general.is_empty() {
-                        self.commit_general(writer, std::mem::take(&mut general));
-                    }
                     prepared.push((p, request.slot));
                     continue;
                 }
+                Work::Checked(c) => {
+                    checked.push((*c, request.slot));
+                    continue;
+                }
             };
-            if !prepared.is_empty() {
-                self.commit_prepared(writer, std::mem::take(&mut prepared));
-            }
             general.push(GeneralRequest {
                 mutations,
                 explicit,
@@ -462,6 +502,84 @@ impl<B: StorageBackend> CommitPipeline<B> {
         }
         if !general.is_empty() {
             self.commit_general(writer, general);
+        }
+        if !checked.is_empty() {
+            self.commit_checked_run(writer, checked);
+        }
+    }
+
+    /// A run of transactions: each checked against the committed state
+    /// with the writes of those accepted before it laid over it, then
+    /// applied there; the writes of all accepted written together.
+    fn commit_checked_run(&self, writer: &mut WriterState, requests: Vec<(Checked, Arc<Slot>)>) {
+        let catalog = self.current_catalog();
+        // Empty: every existence check reads the view, which holds the
+        // run's own creations and deletions.
+        let known = KnownNodes::default();
+        let mut pending = Pending::default();
+        let mut counters = writer.counters;
+        let mut effects: Vec<Effects> = Vec::new();
+        let mut accepted: Vec<Arc<Slot>> = Vec::new();
+        for (Checked { reads, mutations }, slot) in requests {
+            let built = {
+                let view = TxView::new(&*self.backend, &pending, None);
+                reads.validate(&view).and_then(|()| {
+                    let mut txn = Txn::new(&view, &known);
+                    for m in mutations {
+                        txn.apply(m, self.clock.now())?;
+                    }
+                    let symbols = self.read_symbols();
+                    let counters = Counters {
+                        next_symbol: symbols.next,
+                        ..counters
+                    };
+                    txn.build(&symbols, &catalog, &counters)
+                })
+            };
+            let (batch, fx) = match built {
+                Ok(b) if b.1.new_symbols.is_empty() => b,
+                Ok(_) => {
+                    slot.set(Err(Error::Backend(
+                        "a transaction's symbol was not interned before it was used".into(),
+                    )));
+                    continue;
+                }
+                Err(e) => {
+                    slot.set(Err(e));
+                    continue;
+                }
+            };
+            if let Err(e) = pending.absorb(&batch) {
+                slot.set(Err(e));
+                continue;
+            }
+            counters.node_count = counters.node_count.saturating_add_signed(fx.node_delta);
+            counters.edge_count = counters.edge_count.saturating_add_signed(fx.edge_delta);
+            effects.push(fx);
+            accepted.push(slot);
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let result = if pending.is_empty() {
+            Ok(())
+        } else {
+            self.write(&pending.to_batch(), &[])
+        };
+        if result.is_ok() {
+            for fx in effects {
+                for id in fx.confirmed.iter().chain(&fx.created) {
+                    writer.known.insert(id.0);
+                }
+                for id in &fx.deleted {
+                    writer.known.remove(id.0);
+                }
+            }
+            writer.counters.node_count = counters.node_count;
+            writer.counters.edge_count = counters.edge_count;
+        }
+        for slot in accepted {
+            slot.set(result.clone());
         }
     }
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use graph_core::codec::{self, IndexDef, IndexId, meta};
 use graph_core::{
-    ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, KeyRange, Node, NodeId,
-    NodeView, Properties, PropertyValue, ReadView, Result, ScanDirection, StorageBackend,
-    WriteBatch, prefix_end,
+    ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind, KeyRange,
+    Node, NodeId, NodeView, Properties, PropertyValue, ReadView, Result, ScanDirection,
+    StorageBackend, WriteBatch, prefix_end,
 };
 
 use crate::adjacency::{Adjacency, AdjacencyStatus, Column, EdgeValue, RamSource, default_budget};
@@ -18,6 +18,7 @@ use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::pipeline::{CommitPipeline, Opened, WriterState};
 use crate::read::{EdgeRef, GraphReader, IndexInfo};
+use crate::transaction::{TRANSACTION_ATTEMPTS, Transaction, backoff};
 use crate::txn::{Counters, validate_name};
 use crate::verify::{AuditProgress, VerifyReport};
 
@@ -556,6 +557,61 @@ impl<B: StorageBackend> GraphStore<B> {
         let mut updated = (*catalog).clone();
         updated.remove(id);
         self.pipeline.write_catalog(&batch, updated)
+    }
+
+    /// Begins an optimistic read-write [`Transaction`]: it reads a
+    /// snapshot of this moment with its own writes laid over it, and its
+    /// commit fails with [`Error::Conflict`] if anything it read was
+    /// changed by another commit meanwhile. Transactions run side by side;
+    /// [`transaction`](Self::transaction) retries conflicts.
+    ///
+    /// # Errors
+    /// Corruption if the snapshot's index catalog or counts do not decode.
+    pub fn begin(&self) -> Result<Transaction<'_, B>> {
+        Transaction::begin(&self.pipeline, None)
+    }
+
+    /// Begins an exclusive read-write [`Transaction`]: as
+    /// [`begin`](Self::begin), but it first waits until no other exclusive
+    /// transaction of this store is running, and holds that turn until it
+    /// commits or is dropped. Exclusive transactions never conflict with
+    /// each other, only with plain writes (batches, single mutations)
+    /// committed meanwhile; they suit contended read-modify-writes.
+    ///
+    /// # Errors
+    /// As [`begin`](Self::begin).
+    pub fn begin_exclusive(&self) -> Result<Transaction<'_, B>> {
+        let turn = self.pipeline.lock_exclusive();
+        Transaction::begin(&self.pipeline, Some(turn))
+    }
+
+    /// Runs `f` in an optimistic transaction and commits it; on
+    /// [`Error::Conflict`] runs it again on a fresh snapshot (with a short,
+    /// growing pause), up to [`TRANSACTION_ATTEMPTS`] times in all. `f` may
+    /// thus run several times and must have no effect outside the
+    /// transaction. An error `f` returns aborts the transaction and is
+    /// returned as it is.
+    ///
+    /// # Errors
+    /// The error of `f`; the conflict of the last attempt; as
+    /// [`Transaction::commit`].
+    pub fn transaction<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_, B>) -> Result<T>,
+    ) -> Result<T> {
+        let mut attempt = 1;
+        loop {
+            let mut tx = self.begin()?;
+            let out = f(&mut tx)?;
+            match tx.commit() {
+                Ok(()) => return Ok(out),
+                Err(e) if e.kind() == ErrorKind::Conflict && attempt < TRANSACTION_ATTEMPTS => {
+                    backoff(attempt);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// A reader of the live state: each query sees the state of its own

@@ -178,7 +178,8 @@ fn failure(e: &Error) -> Response {
         ErrorKind::NodeNotFound | ErrorKind::EdgeNotFound | ErrorKind::IndexNotFound => {
             StatusCode::NOT_FOUND
         }
-        ErrorKind::Constraint => StatusCode::CONFLICT,
+        ErrorKind::Constraint | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let body = serde_json::to_value(ErrorBody::of(e)).unwrap_or(Value::Null);

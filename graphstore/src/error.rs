@@ -65,6 +65,9 @@ pub fn advice(kind: ErrorKind) -> &'static str {
         ErrorKind::Unavailable => {
             "the cluster cannot make progress now (no quorum, or the member is stopping); check `graphstore cluster status` and retry"
         }
+        ErrorKind::Conflict | ErrorKind::PreconditionFailed => {
+            "another write changed what this one depends on; read the current state and retry"
+        }
         _ => "see the message above",
     }
 }
