@@ -11,7 +11,7 @@ use graph_core::{ColumnFamily, Error, ReadView, Result, ScanDirection};
 ///
 /// Append-only: a symbol, once committed, is never removed or renumbered,
 /// so readers of any snapshot can resolve every id they meet.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Symbols {
     by_name: HashMap<Arc<str>, SymbolId>,
     by_id: HashMap<SymbolId, Arc<str>>,

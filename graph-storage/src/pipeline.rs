@@ -92,6 +92,27 @@ enum Work {
     Checked(Box<Checked>),
 }
 
+/// Transactions accepted into one write, in order.
+struct CheckedRun {
+    /// Their writes, each laid over those before.
+    pending: Pending,
+    /// The committed counts with their changes.
+    counters: Counters,
+    effects: Vec<Effects>,
+    accepted: Vec<Arc<Slot>>,
+}
+
+impl CheckedRun {
+    fn new(counters: Counters) -> Self {
+        CheckedRun {
+            pending: Pending::default(),
+            counters,
+            effects: Vec::new(),
+            accepted: Vec::new(),
+        }
+    }
+}
+
 /// A transaction's commit request.
 pub(crate) struct Checked {
     reads: ReadSet,
@@ -510,19 +531,18 @@ impl<B: StorageBackend> CommitPipeline<B> {
 
     /// A run of transactions: each checked against the committed state
     /// with the writes of those accepted before it laid over it, then
-    /// applied there; the writes of all accepted written together.
+    /// applied there; the writes of all accepted written together (a
+    /// transaction naming a new label or edge type ends the run, so the
+    /// next ones find its symbols published).
     fn commit_checked_run(&self, writer: &mut WriterState, requests: Vec<(Checked, Arc<Slot>)>) {
         let catalog = self.current_catalog();
         // Empty: every existence check reads the view, which holds the
         // run's own creations and deletions.
         let known = KnownNodes::default();
-        let mut pending = Pending::default();
-        let mut counters = writer.counters;
-        let mut effects: Vec<Effects> = Vec::new();
-        let mut accepted: Vec<Arc<Slot>> = Vec::new();
+        let mut run = CheckedRun::new(writer.counters);
         for (Checked { reads, mutations }, slot) in requests {
             let built = {
-                let view = TxView::new(&*self.backend, &pending, None);
+                let view = TxView::new(&*self.backend, &run.pending, None);
                 reads.validate(&view).and_then(|()| {
                     let mut txn = Txn::new(&view, &known);
                     for m in mutations {
@@ -531,43 +551,55 @@ impl<B: StorageBackend> CommitPipeline<B> {
                     let symbols = self.read_symbols();
                     let counters = Counters {
                         next_symbol: symbols.next,
-                        ..counters
+                        ..run.counters
                     };
                     txn.build(&symbols, &catalog, &counters)
                 })
             };
             let (batch, fx) = match built {
-                Ok(b) if b.1.new_symbols.is_empty() => b,
-                Ok(_) => {
-                    slot.set(Err(Error::Backend(
-                        "a transaction's symbol was not interned before it was used".into(),
-                    )));
-                    continue;
-                }
+                Ok(b) => b,
                 Err(e) => {
                     slot.set(Err(e));
                     continue;
                 }
             };
-            if let Err(e) = pending.absorb(&batch) {
+            if let Err(e) = run.pending.absorb(&batch) {
                 slot.set(Err(e));
                 continue;
             }
-            counters.node_count = counters.node_count.saturating_add_signed(fx.node_delta);
-            counters.edge_count = counters.edge_count.saturating_add_signed(fx.edge_delta);
-            effects.push(fx);
-            accepted.push(slot);
+            let c = &mut run.counters;
+            c.node_count = c.node_count.saturating_add_signed(fx.node_delta);
+            c.edge_count = c.edge_count.saturating_add_signed(fx.edge_delta);
+            let new_symbols = !fx.new_symbols.is_empty();
+            run.effects.push(fx);
+            run.accepted.push(slot);
+            if new_symbols {
+                let full = std::mem::replace(&mut run, CheckedRun::new(writer.counters));
+                self.write_checked_run(writer, full);
+                run.counters = writer.counters;
+            }
         }
-        if accepted.is_empty() {
+        self.write_checked_run(writer, run);
+    }
+
+    /// Writes a run of accepted transactions and applies their effects in
+    /// memory, in order; tells each its outcome.
+    fn write_checked_run(&self, writer: &mut WriterState, run: CheckedRun) {
+        if run.accepted.is_empty() {
             return;
         }
-        let result = if pending.is_empty() {
+        let new_symbols: Vec<(Arc<str>, SymbolId)> = run
+            .effects
+            .iter()
+            .flat_map(|fx| fx.new_symbols.iter().cloned())
+            .collect();
+        let result = if run.pending.is_empty() {
             Ok(())
         } else {
-            self.write(&pending.to_batch(), &[])
+            self.write(&run.pending.to_batch(), &new_symbols)
         };
         if result.is_ok() {
-            for fx in effects {
+            for fx in run.effects {
                 for id in fx.confirmed.iter().chain(&fx.created) {
                     writer.known.insert(id.0);
                 }
@@ -575,10 +607,10 @@ impl<B: StorageBackend> CommitPipeline<B> {
                     writer.known.remove(id.0);
                 }
             }
-            writer.counters.node_count = counters.node_count;
-            writer.counters.edge_count = counters.edge_count;
+            writer.counters.node_count = run.counters.node_count;
+            writer.counters.edge_count = run.counters.edge_count;
         }
-        for slot in accepted {
+        for slot in run.accepted {
             slot.set(result.clone());
         }
     }

@@ -10,20 +10,17 @@
 //! writer lock, checks that every read would see the same today and then
 //! applies the mutations to the committed state, all in one write batch
 //! with the store's durability; a read that changed fails the commit
-//! with [`Error::Conflict`] and nothing is written. The isolation is
+//! with [`Error::Conflict`](crate::Error::Conflict) and nothing is written. The isolation is
 //! serializable (see ARCHITECTURE.md, "Transactions").
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use graph_core::codec::meta;
-use graph_core::{
-    CompactString, EdgeId, Error, NodeId, Properties, PropertyValue, ReadView, Result,
-    StorageBackend,
-};
+use graph_core::{EdgeId, NodeId, Properties, PropertyValue, ReadView, Result, StorageBackend};
 
 use crate::adjacency::RamSource;
 use crate::batch::sorted_labels;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Symbols};
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::overlay::{Pending, ReadSet, TxView};
@@ -32,9 +29,14 @@ use crate::read::GraphReader;
 use crate::txn::{Counters, Txn};
 
 /// How many times [`GraphStore::transaction`](crate::GraphStore::transaction)
-/// runs a transaction that keeps failing with [`Error::Conflict`] before
+/// runs a transaction that keeps failing with [`Error::Conflict`](crate::Error::Conflict) before
 /// it returns the conflict.
 pub const TRANSACTION_ATTEMPTS: u32 = 1_000;
+
+/// The first id a transaction gives a label or edge type new to the store,
+/// for its own reads until it commits: far above the ids a store hands
+/// out (one per distinct name, counting from 0), so the two never meet.
+const LOCAL_SYMBOLS: u32 = 0xF000_0000;
 
 /// A read-write transaction on a [`GraphStore`](crate::GraphStore):
 /// reads ([`read`](Self::read), seeing the transaction's own writes) and
@@ -44,7 +46,7 @@ pub const TRANSACTION_ATTEMPTS: u32 = 1_000;
 ///
 /// Begun with [`GraphStore::begin`](crate::GraphStore::begin) (optimistic:
 /// transactions run side by side and a commit fails with
-/// [`Error::Conflict`] if something it read changed meanwhile) or
+/// [`Error::Conflict`](crate::Error::Conflict) if something it read changed meanwhile) or
 /// [`GraphStore::begin_exclusive`](crate::GraphStore::begin_exclusive)
 /// (one exclusive transaction at a time; it conflicts only with plain
 /// writes made meanwhile). [`GraphStore::transaction`](crate::GraphStore::transaction)
@@ -81,6 +83,12 @@ pub struct Transaction<'s, B: StorageBackend + 's> {
     mutations: Vec<Mutation>,
     /// The snapshot's counts with the transaction's changes.
     counters: Counters,
+    /// The store's symbols with those this transaction introduced, under
+    /// ids of its own (from [`LOCAL_SYMBOLS`] up); `None` until it
+    /// introduces one.
+    local: Option<RwLock<Symbols>>,
+    /// The next id of the transaction's own symbols.
+    next_local: u32,
     /// Held by an exclusive transaction until it ends.
     _exclusive: Option<MutexGuard<'s, ()>>,
 }
@@ -113,6 +121,8 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
             reads: Mutex::new(ReadSet::default()),
             mutations: Vec::new(),
             counters,
+            local: None,
+            next_local: LOCAL_SYMBOLS,
             _exclusive: exclusive,
         })
     }
@@ -125,7 +135,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     pub fn read(&self) -> GraphReader<'_, TxView<'_, B::Snapshot<'s>>> {
         GraphReader::new(
             TxView::new(&self.snapshot, &self.pending, Some(&self.reads)),
-            self.pipeline.symbols(),
+            self.local.as_ref().unwrap_or(self.pipeline.symbols()),
             Arc::clone(&self.catalog),
             RamSource::Pinned(None),
         )
@@ -143,36 +153,44 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     }
 
     /// Applies `mutation` to the transaction's view now; it is written at
-    /// commit. A label or edge type the store has never seen is added to
-    /// its dictionary now, even if the transaction never commits.
+    /// commit. A label or edge type the store has never seen gets an id
+    /// of the transaction's own for its reads, and its real one when the
+    /// transaction commits (nothing is added to the store before).
     ///
     /// # Errors
     /// The mutation's own error (node or edge not found, a constraint,
     /// an invalid argument), leaving the transaction as it was before the
     /// call; the engine's read errors.
     pub fn apply(&mut self, mutation: Mutation) -> Result<()> {
-        for name in names(&mutation) {
-            self.pipeline.symbol_id(name)?;
-        }
         let known = KnownNodes::default();
         let view = TxView::new(&self.snapshot, &self.pending, Some(&self.reads));
         let mut txn = Txn::new(&view, &known);
         txn.apply(mutation.clone(), self.pipeline.clock().now())?;
-        let built = {
-            let symbols = self.pipeline.read_symbols();
+        let (batch, fx) = {
+            let symbols = match &self.local {
+                Some(local) => local.read().unwrap_or_else(PoisonError::into_inner),
+                None => self.pipeline.read_symbols(),
+            };
             let counters = Counters {
-                next_symbol: symbols.next,
+                next_symbol: self.next_local,
                 ..self.counters
             };
             txn.build(&symbols, &self.catalog, &counters)?
         };
-        let (batch, fx) = built;
-        if !fx.new_symbols.is_empty() {
-            return Err(Error::Backend(
-                "a transaction's symbol was not interned before it was used".into(),
-            ));
-        }
         self.pending.absorb(&batch)?;
+        if !fx.new_symbols.is_empty() {
+            let local = match &mut self.local {
+                Some(local) => local,
+                None => self
+                    .local
+                    .insert(RwLock::new(self.pipeline.read_symbols().clone())),
+            };
+            let local = local.get_mut().unwrap_or_else(PoisonError::into_inner);
+            for (name, id) in fx.new_symbols {
+                local.insert(name, id);
+                self.next_local = self.next_local.max(id.0.saturating_add(1));
+            }
+        }
         let c = &mut self.counters;
         c.node_count = c.node_count.saturating_add_signed(fx.node_delta);
         c.edge_count = c.edge_count.saturating_add_signed(fx.edge_delta);
@@ -199,7 +217,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Creates an edge and returns its id (reserved now).
     ///
     /// # Errors
-    /// [`Error::NodeNotFound`] for a missing endpoint; as
+    /// [`Error::NodeNotFound`](crate::Error::NodeNotFound) for a missing endpoint; as
     /// [`create_node`](Self::create_node).
     pub fn create_edge(
         &mut self,
@@ -222,7 +240,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Sets one property of a node.
     ///
     /// # Errors
-    /// [`Error::NodeNotFound`]; as [`apply`](Self::apply).
+    /// [`Error::NodeNotFound`](crate::Error::NodeNotFound); as [`apply`](Self::apply).
     pub fn set_node_property(&mut self, id: NodeId, key: &str, value: PropertyValue) -> Result<()> {
         self.apply(Mutation::SetNodeProperty {
             id,
@@ -234,7 +252,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Removes one property of a node (nothing if it has none by that key).
     ///
     /// # Errors
-    /// [`Error::NodeNotFound`]; as [`apply`](Self::apply).
+    /// [`Error::NodeNotFound`](crate::Error::NodeNotFound); as [`apply`](Self::apply).
     pub fn remove_node_property(&mut self, id: NodeId, key: &str) -> Result<()> {
         self.apply(Mutation::RemoveNodeProperty {
             id,
@@ -245,7 +263,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Adds a label to a node.
     ///
     /// # Errors
-    /// [`Error::NodeNotFound`]; as [`apply`](Self::apply).
+    /// [`Error::NodeNotFound`](crate::Error::NodeNotFound); as [`apply`](Self::apply).
     pub fn add_label(&mut self, id: NodeId, label: &str) -> Result<()> {
         self.apply(Mutation::AddLabel {
             id,
@@ -256,7 +274,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Removes a label from a node.
     ///
     /// # Errors
-    /// [`Error::NodeNotFound`]; as [`apply`](Self::apply).
+    /// [`Error::NodeNotFound`](crate::Error::NodeNotFound); as [`apply`](Self::apply).
     pub fn remove_label(&mut self, id: NodeId, label: &str) -> Result<()> {
         self.apply(Mutation::RemoveLabel {
             id,
@@ -267,7 +285,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Deletes a node that has no edges.
     ///
     /// # Errors
-    /// [`Error::NodeNotFound`]; [`Error::Constraint`] if it has edges.
+    /// [`Error::NodeNotFound`](crate::Error::NodeNotFound); [`crate::Error::Constraint`] if it has edges.
     pub fn delete_node(&mut self, id: NodeId) -> Result<()> {
         self.apply(Mutation::DeleteNode { id, detach: false })
     }
@@ -275,7 +293,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Deletes a node and every edge attached to it.
     ///
     /// # Errors
-    /// [`Error::NodeNotFound`]; as [`apply`](Self::apply).
+    /// [`Error::NodeNotFound`](crate::Error::NodeNotFound); as [`apply`](Self::apply).
     pub fn detach_delete_node(&mut self, id: NodeId) -> Result<()> {
         self.apply(Mutation::DeleteNode { id, detach: true })
     }
@@ -283,7 +301,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Sets one property of an edge.
     ///
     /// # Errors
-    /// [`Error::EdgeNotFound`]; as [`apply`](Self::apply).
+    /// [`crate::Error::EdgeNotFound`]; as [`apply`](Self::apply).
     pub fn set_edge_property(&mut self, id: EdgeId, key: &str, value: PropertyValue) -> Result<()> {
         self.apply(Mutation::SetEdgeProperty {
             id,
@@ -295,7 +313,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Removes one property of an edge.
     ///
     /// # Errors
-    /// [`Error::EdgeNotFound`]; as [`apply`](Self::apply).
+    /// [`crate::Error::EdgeNotFound`]; as [`apply`](Self::apply).
     pub fn remove_edge_property(&mut self, id: EdgeId, key: &str) -> Result<()> {
         self.apply(Mutation::RemoveEdgeProperty {
             id,
@@ -306,7 +324,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// Deletes an edge.
     ///
     /// # Errors
-    /// [`Error::EdgeNotFound`]; as [`apply`](Self::apply).
+    /// [`crate::Error::EdgeNotFound`]; as [`apply`](Self::apply).
     pub fn delete_edge(&mut self, id: EdgeId) -> Result<()> {
         self.apply(Mutation::DeleteEdge { id })
     }
@@ -330,7 +348,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// (its reads were one consistent snapshot).
     ///
     /// # Errors
-    /// [`Error::Conflict`] when something the transaction read changed
+    /// [`Error::Conflict`](crate::Error::Conflict) when something the transaction read changed
     /// (run it again); a mutation's error if it no longer applies; the
     /// backend's write error. Nothing is written in every case.
     pub fn commit(self) -> Result<()> {
@@ -363,20 +381,6 @@ pub(crate) fn backoff(attempt: u32) {
     std::hash::Hash::hash(&attempt, &mut h);
     let micros = std::hash::Hasher::finish(&h) % ceiling + 1;
     std::thread::sleep(std::time::Duration::from_micros(micros));
-}
-
-/// The labels and edge types `mutation` names (interned before a
-/// transaction applies it, so its build never allocates a symbol).
-fn names(mutation: &Mutation) -> Vec<&str> {
-    match mutation {
-        Mutation::CreateNode { labels, .. } => labels.iter().map(CompactString::as_str).collect(),
-        Mutation::CreateEdge { edge_type, .. } => vec![edge_type.as_str()],
-        Mutation::AddLabel { label, .. } => vec![label.as_str()],
-        _ => Vec::new(),
-    }
-    .into_iter()
-    .filter(|n| !n.is_empty())
-    .collect()
 }
 
 #[cfg(all(test, feature = "memory"))]
@@ -549,6 +553,38 @@ mod tests {
             .err();
         assert_eq!(e.map(|e| e.kind()), Some(ErrorKind::InvalidArgument));
         assert_eq!(prop(&s, x)?, Some(V::Int(11)));
+        Ok(())
+    }
+
+    /// A label or type new to the store is the transaction's own until it
+    /// commits: an abort leaves the dictionary as it was; reading that a
+    /// type has no edges, then creating the first, commits; another
+    /// commit bringing the type in between conflicts.
+    #[test]
+    fn new_names_stay_in_the_transaction_until_it_commits() -> Result<()> {
+        let s = store()?;
+        let a = s.create_node(&[], Properties::new())?;
+        let mut tx = s.begin()?;
+        tx.add_label(a, "Fresh")?;
+        assert_eq!(tx.read().nodes_with_label("Fresh")?, [a]);
+        tx.abort();
+        assert!(s.reader().label_counts()?.is_empty());
+        let mut tx = s.begin()?;
+        assert_eq!(tx.read().degree(a, Direction::Outgoing, Some("NEW"))?, 0);
+        tx.create_edge(a, a, "NEW", Properties::new())?;
+        assert_eq!(tx.read().degree(a, Direction::Outgoing, Some("NEW"))?, 1);
+        tx.commit()?;
+        assert_eq!(s.degree(a, Direction::Outgoing, Some("NEW"))?, 1);
+        let mut tx = s.begin()?;
+        assert_eq!(tx.read().nodes_with_label("Later")?, []);
+        tx.add_label(a, "Later")?;
+        let b = s.create_node(&["Later"], Properties::new())?;
+        assert_eq!(
+            tx.commit().err().map(|e| e.kind()),
+            Some(ErrorKind::Conflict)
+        );
+        assert_eq!(s.nodes_with_label("Later")?, [b]);
+        assert!(s.verify()?.is_clean());
         Ok(())
     }
 

@@ -67,6 +67,14 @@ pub enum GOp {
     Reopen,
     /// Run the integrity check (must be clean).
     Verify,
+    /// A transaction: its steps (mutations and queries, each observed
+    /// inside it, seeing its own writes), then a commit (`true`) or an
+    /// abort.
+    Txn(Vec<GOp>, bool),
+    /// A transaction that reads node `x`, runs its steps, then meets a
+    /// plain write of property `w` of `x` (value `v`) before it commits:
+    /// it must conflict when that write succeeded and it has mutations.
+    TxnRaced(Vec<GOp>, u64, i64),
 }
 
 /// An observation, comparable between the model and a store.
@@ -88,6 +96,26 @@ pub enum GObs {
     Pair(u64, u64),
     /// An error, by kind.
     Err(ErrorKind),
+    /// A transaction's steps, then how its commit ended (`None`: it
+    /// committed or was aborted as asked).
+    Steps(Vec<GObs>, Option<ErrorKind>),
+}
+
+/// Whether `op` is a query (a read the model answers without change).
+fn is_query(op: &GOp) -> bool {
+    matches!(
+        op,
+        GOp::GetNode(_)
+            | GOp::GetEdge(_)
+            | GOp::Edges(..)
+            | GOp::Degree(..)
+            | GOp::Label(_)
+            | GOp::Find(..)
+            | GOp::FindRange(..)
+            | GOp::Counts
+            | GOp::AllEdges
+            | GOp::Degrees(_)
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -303,6 +331,22 @@ impl GraphModel {
         out
     }
 
+    /// Runs a transaction's steps on a copy of the model: what each step
+    /// observes, the copy after them, and whether a mutation succeeded.
+    fn run_txn(&self, steps: &[GOp]) -> (Vec<GObs>, GraphModel, bool) {
+        let mut inside = self.clone();
+        let mut wrote = false;
+        let obs = steps
+            .iter()
+            .map(|step| {
+                let o = inside.apply(step);
+                wrote |= !is_query(step) && matches!(o, GObs::Done(_));
+                o
+            })
+            .collect();
+        (obs, inside, wrote)
+    }
+
     /// Applies one operation and returns what a store must observe.
     pub fn apply(&mut self, op: &GOp) -> GObs {
         let r: Result<GObs, ErrorKind> = match op {
@@ -328,6 +372,31 @@ impl GraphModel {
                     *self = next;
                 }
                 r.map(|()| GObs::Done(created))
+            }
+            GOp::Txn(steps, commit) => {
+                let (obs, inside, _) = self.run_txn(steps);
+                if *commit {
+                    *self = inside;
+                } else {
+                    self.next_node = inside.next_node;
+                    self.next_edge = inside.next_edge;
+                }
+                Ok(GObs::Steps(obs, None))
+            }
+            GOp::TxnRaced(steps, x, v) => {
+                let mut all = vec![GOp::GetNode(*x)];
+                all.extend(steps.iter().cloned());
+                let (obs, inside, wrote) = self.run_txn(&all);
+                let race = GOp::SetNodeProp(*x, "w".to_owned(), PropertyValue::Int(*v));
+                let raced = matches!(self.apply(&race), GObs::Done(_));
+                if !raced {
+                    *self = inside;
+                    return GObs::Steps(obs, None);
+                }
+                self.next_node = inside.next_node;
+                self.next_edge = inside.next_edge;
+                let end = wrote.then_some(ErrorKind::Conflict);
+                Ok(GObs::Steps(obs, end))
             }
             GOp::CreateIndex(l, p) => check_key(l).and_then(|()| check_key(p)).and_then(|()| {
                 if self.indexes.insert((l.clone(), p.clone())) {
@@ -456,7 +525,7 @@ fn done(r: graph_core::Result<()>) -> graph_core::Result<(GObs, String)> {
 
 /// Applies `op` to a store. Returns the observation comparable with the
 /// model and an exact rendering for comparing stores with each other.
-pub fn apply_store<B: StorageBackend>(store: &GraphStore<B>, op: &GOp) -> (GObs, String) {
+pub fn apply_store<B: StorageBackend + 'static>(store: &GraphStore<B>, op: &GOp) -> (GObs, String) {
     let err = |e: graph_core::Error| (GObs::Err(e.kind()), format!("{:?}", e.kind()));
     let props = |p: &[(String, PropertyValue)]| -> Properties { p.iter().cloned().collect() };
     let r: Result<(GObs, String), graph_core::Error> = (|| match op {
@@ -564,6 +633,26 @@ pub fn apply_store<B: StorageBackend>(store: &GraphStore<B>, op: &GOp) -> (GObs,
             Ok((GObs::Done(None), String::new()))
         }
         GOp::Reopen => Ok((GObs::Done(None), String::new())),
+        GOp::Txn(steps, commit) => {
+            let mut tx = store.begin()?;
+            let (obs, full) = txn_steps(&mut tx, steps);
+            let end = if *commit {
+                tx.commit().err().map(|e| e.kind())
+            } else {
+                tx.abort();
+                None
+            };
+            Ok((GObs::Steps(obs, end), format!("{full}{end:?}")))
+        }
+        GOp::TxnRaced(steps, x, v) => {
+            let mut tx = store.begin()?;
+            let mut all = vec![GOp::GetNode(*x)];
+            all.extend(steps.iter().cloned());
+            let (obs, full) = txn_steps(&mut tx, &all);
+            let _ = store.set_node_property(NodeId(*x), "w", PropertyValue::Int(*v));
+            let end = tx.commit().err().map(|e| e.kind());
+            Ok((GObs::Steps(obs, end), format!("{full}{end:?}")))
+        }
         GOp::SetNodeProp(id, k, v) => done(store.set_node_property(NodeId(*id), k, v.clone())),
         GOp::RemoveNodeProp(id, k) => done(store.remove_node_property(NodeId(*id), k)),
         GOp::AddLabel(id, l) => done(store.add_label(NodeId(*id), l)),
@@ -579,6 +668,87 @@ pub fn apply_store<B: StorageBackend>(store: &GraphStore<B>, op: &GOp) -> (GObs,
         }
     })();
     r.unwrap_or_else(err)
+}
+
+/// Runs `steps` in `tx`: mutations through its methods, queries through
+/// its reader. Returns each step's observation and an exact rendering.
+fn txn_steps<B: StorageBackend + 'static>(
+    tx: &mut graph_storage::Transaction<'_, B>,
+    steps: &[GOp],
+) -> (Vec<GObs>, String) {
+    let props = |p: &[(String, PropertyValue)]| -> Properties { p.iter().cloned().collect() };
+    let mut obs = Vec::new();
+    let mut full = String::new();
+    for step in steps {
+        let o = if is_query(step) {
+            let reader = tx.read();
+            match observe_adjacency(&reader, step) {
+                Some(o) => o,
+                None => observe_query(&reader, step),
+            }
+        } else {
+            let r: graph_core::Result<Option<u64>> = match step {
+                GOp::CreateNode(labels, p) => {
+                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                    tx.create_node(&labels, props(p)).map(|id| Some(id.0))
+                }
+                GOp::CreateEdge(s, d, ty, p) => tx
+                    .create_edge(NodeId(*s), NodeId(*d), ty, props(p))
+                    .map(|id| Some(id.0)),
+                GOp::SetNodeProp(id, k, v) => tx
+                    .set_node_property(NodeId(*id), k, v.clone())
+                    .map(|()| None),
+                GOp::RemoveNodeProp(id, k) => {
+                    tx.remove_node_property(NodeId(*id), k).map(|()| None)
+                }
+                GOp::AddLabel(id, l) => tx.add_label(NodeId(*id), l).map(|()| None),
+                GOp::RemoveLabel(id, l) => tx.remove_label(NodeId(*id), l).map(|()| None),
+                GOp::DeleteNode(id, true) => tx.detach_delete_node(NodeId(*id)).map(|()| None),
+                GOp::DeleteNode(id, false) => tx.delete_node(NodeId(*id)).map(|()| None),
+                GOp::SetEdgeProp(id, k, v) => tx
+                    .set_edge_property(EdgeId(*id), k, v.clone())
+                    .map(|()| None),
+                GOp::DeleteEdge(id) => tx.delete_edge(EdgeId(*id)).map(|()| None),
+                other => panic!("not a transaction step: {other:?}"),
+            };
+            r.map_or_else(|e| GObs::Err(e.kind()), GObs::Done)
+        };
+        full.push_str(&format!("{o:?}\n"));
+        obs.push(o);
+    }
+    (obs, full)
+}
+
+/// What `reader` answers to a query that is not an adjacency query
+/// (`GetNode`, `GetEdge`, `Label`, `Find`, `FindRange`, `Counts`).
+fn observe_query<V: graph_core::ReadView>(
+    reader: &graph_storage::GraphReader<'_, V>,
+    op: &GOp,
+) -> GObs {
+    let ids = |r: Vec<NodeId>| GObs::Ids(r.into_iter().map(|n| n.0).collect());
+    let r: graph_core::Result<GObs> = (|| match op {
+        GOp::GetNode(id) => Ok(GObs::Node(
+            reader
+                .get_node(NodeId(*id))?
+                .map(|n| (n.labels, n.properties)),
+        )),
+        GOp::GetEdge(id) => Ok(GObs::Edge(
+            reader
+                .get_edge(EdgeId(*id))?
+                .map(|e| (e.src.0, e.dst.0, e.edge_type, e.properties)),
+        )),
+        GOp::Label(l) => Ok(ids(reader.nodes_with_label(l)?)),
+        GOp::Find(l, p, v) => Ok(ids(reader.find_nodes(l, p, v)?)),
+        GOp::FindRange(l, p, lo, hi) => Ok(ids(reader.find_nodes_in_range(
+            l,
+            p,
+            lo.as_ref(),
+            hi.as_ref(),
+        )?)),
+        GOp::Counts => Ok(GObs::Pair(reader.node_count()?, reader.edge_count()?)),
+        other => panic!("not a query: {other:?}"),
+    })();
+    r.unwrap_or_else(|e| GObs::Err(e.kind()))
 }
 
 /// What `reader` answers to an adjacency query (`Edges`, `Degree`,
@@ -820,12 +990,32 @@ fn mutation() -> impl Strategy<Value = GOp> {
     ]
 }
 
-/// One graph operation: mutations, batches, index changes, queries,
-/// reopens and integrity checks.
+fn query() -> impl Strategy<Value = GOp> {
+    prop_oneof![
+        2 => node().prop_map(GOp::GetNode),
+        1 => edge().prop_map(GOp::GetEdge),
+        1 => (node(), direction(), proptest::option::of(edge_type())).prop_map(|(n, d, t)| GOp::Edges(n, d, t)),
+        1 => (node(), direction(), proptest::option::of(edge_type())).prop_map(|(n, d, t)| GOp::Degree(n, d, t)),
+        1 => label().prop_map(GOp::Label),
+        1 => (label(), prop_key(), value()).prop_map(|(l, p, v)| GOp::Find(l, p, v)),
+        1 => Just(GOp::Counts),
+        1 => Just(GOp::AllEdges),
+    ]
+}
+
+/// A transaction's steps: mutations and queries mixed.
+fn txn_steps_strategy() -> impl Strategy<Value = Vec<GOp>> {
+    proptest::collection::vec(prop_oneof![3 => mutation(), 2 => query()], 0..6)
+}
+
+/// One graph operation: mutations, batches, transactions, index changes,
+/// queries, reopens and integrity checks.
 pub fn graph_op() -> impl Strategy<Value = GOp> {
     prop_oneof![
         20 => mutation(),
         3 => proptest::collection::vec(mutation(), 0..5).prop_map(GOp::Batch),
+        3 => (txn_steps_strategy(), proptest::bool::weighted(0.8)).prop_map(|(s, c)| GOp::Txn(s, c)),
+        1 => (txn_steps_strategy(), node(), -3i64..3).prop_map(|(s, x, v)| GOp::TxnRaced(s, x, v)),
         1 => (label(), prop_key()).prop_map(|(l, p)| GOp::CreateIndex(l, p)),
         1 => (label(), prop_key()).prop_map(|(l, p)| GOp::DropIndex(l, p)),
         2 => node().prop_map(GOp::GetNode),
