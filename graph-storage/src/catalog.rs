@@ -104,6 +104,11 @@ pub(crate) struct Catalog {
 }
 
 impl Catalog {
+    /// Whether `other` declares the same indexes under the same ids.
+    pub(crate) fn same_as(&self, other: &Catalog) -> bool {
+        self.by_id == other.by_id
+    }
+
     /// Loads the catalog from `view`.
     pub(crate) fn load(view: &impl ReadView) -> Result<Self> {
         let mut c = Catalog::default();

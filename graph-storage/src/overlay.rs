@@ -35,6 +35,16 @@ impl Pending {
         self.families[cf.index()].get(key).map(|v| v.as_deref())
     }
 
+    /// Whether `key` has a pending write (or deletion).
+    pub(crate) fn contains(&self, cf: ColumnFamily, key: &[u8]) -> bool {
+        self.families[cf.index()].contains_key(key)
+    }
+
+    /// Sets `key` to `value`, over whatever is pending there.
+    pub(crate) fn put(&mut self, cf: ColumnFamily, key: &[u8], value: &[u8]) {
+        self.families[cf.index()].insert(key.to_vec(), Some(value.to_vec()));
+    }
+
     /// Whether nothing is pending.
     pub(crate) fn is_empty(&self) -> bool {
         self.families.iter().all(BTreeMap::is_empty)
@@ -65,6 +75,17 @@ impl Pending {
             }
         }
         Ok(())
+    }
+
+    /// Lays `other` over the pending writes (its entries winning).
+    pub(crate) fn absorb_pending(&mut self, other: Pending) {
+        for (mine, theirs) in self.families.iter_mut().zip(other.families) {
+            if mine.is_empty() {
+                *mine = theirs;
+            } else {
+                mine.extend(theirs);
+            }
+        }
     }
 
     /// The pending writes as one write batch, sorted by family and key.
@@ -124,8 +145,9 @@ struct RangeRead {
 /// What a transaction read from the state it began on.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ReadSet {
-    /// Point reads: the value seen first (`None`: the key was missing).
-    keys: HashMap<(ColumnFamily, Vec<u8>), Option<Vec<u8>>>,
+    /// Point reads, per family: the value seen first (`None`: the key was
+    /// missing). Later reads of the same key are answered from here.
+    keys: [HashMap<Vec<u8>, Option<Vec<u8>>>; 4],
     ranges: Vec<RangeRead>,
 }
 
@@ -164,13 +186,18 @@ impl ReadSet {
     /// How many reads were recorded (point reads and scanned ranges).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.keys.len() + self.ranges.len()
+        self.keys.iter().map(HashMap::len).sum::<usize>() + self.ranges.len()
     }
 
     fn record_key(&mut self, cf: ColumnFamily, key: &[u8], value: Option<&[u8]>) {
-        if let Entry::Vacant(slot) = self.keys.entry((cf, key.to_vec())) {
+        if let Entry::Vacant(slot) = self.keys[cf.index()].entry(key.to_vec()) {
             slot.insert(value.map(<[u8]>::to_vec));
         }
+    }
+
+    /// The value a point read of `key` saw, if one was recorded.
+    fn seen(&self, cf: ColumnFamily, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        self.keys[cf.index()].get(key).cloned()
     }
 
     /// Checks that every read would see today what it saw then in
@@ -181,8 +208,11 @@ impl ReadSet {
     /// [`Error::Conflict`] naming the first read that changed; the
     /// engine's read errors.
     pub(crate) fn validate(&self, current: &impl ReadView) -> Result<()> {
-        for ((cf, key), seen) in &self.keys {
-            if current.get(*cf, key)? != *seen {
+        for (cf, key, seen) in ColumnFamily::ALL
+            .into_iter()
+            .flat_map(|cf| self.keys[cf.index()].iter().map(move |(k, v)| (cf, k, v)))
+        {
+            if current.get(cf, key)? != *seen {
                 return Err(Error::Conflict(format!(
                     "key {key:02x?} of family {cf} changed since the transaction began"
                 )));
@@ -255,6 +285,14 @@ impl<V: ReadView> ReadView for TxView<'_, V> {
                 self.record(|r| r.record_key(cf, key, base.as_deref()));
             }
             return Ok(pending.map(<[u8]>::to_vec));
+        }
+        if let Some(reads) = self.reads
+            && let Some(seen) = reads
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .seen(cf, key)
+        {
+            return Ok(seen);
         }
         let value = self.base.get(cf, key)?;
         self.record(|r| r.record_key(cf, key, value.as_deref()));

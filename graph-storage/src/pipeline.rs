@@ -27,7 +27,7 @@ use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::overlay::{Pending, ReadSet, TxView};
 use crate::prepare::{self, BatchPool, Prepared};
-use crate::txn::{Counters, Effects, Txn};
+use crate::txn::{Counters, Effects, Txn, apply_delta};
 
 /// State only the (single) committing writer touches.
 #[derive(Debug)]
@@ -111,12 +111,70 @@ impl CheckedRun {
             accepted: Vec::new(),
         }
     }
+
+    /// Lays a validated transaction's own writes over the run's, with the
+    /// counts rewritten from the run's; returns its effects.
+    ///
+    /// # Errors
+    /// Corruption if a count would go below zero; invalid argument for a
+    /// range deletion. The run is unchanged then.
+    fn take_written(&mut self, w: Written) -> Result<Effects> {
+        let nodes = apply_delta(self.counters.node_count, w.node_delta)?;
+        let edges = apply_delta(self.counters.edge_count, w.edge_delta)?;
+        // A count the transaction wrote holds its snapshot's value plus
+        // its change (even when the change came back to zero).
+        let wrote = |key: &[u8]| w.pending.contains(ColumnFamily::Default, key);
+        let counts = [
+            (
+                meta::NODE_COUNT,
+                w.node_delta != 0 || wrote(meta::NODE_COUNT),
+                nodes,
+            ),
+            (
+                meta::EDGE_COUNT,
+                w.edge_delta != 0 || wrote(meta::EDGE_COUNT),
+                edges,
+            ),
+        ];
+        self.pending.absorb_pending(w.pending);
+        for (key, rewrite, value) in counts {
+            if rewrite {
+                self.pending
+                    .put(ColumnFamily::Default, key, &codec::encode_u64_value(value));
+            }
+        }
+        self.counters.node_count = nodes;
+        self.counters.edge_count = edges;
+        Ok(Effects {
+            node_delta: w.node_delta,
+            edge_delta: w.edge_delta,
+            created: w.created,
+            deleted: w.deleted,
+            ..Effects::default()
+        })
+    }
 }
 
 /// A transaction's commit request.
 pub(crate) struct Checked {
     reads: ReadSet,
     mutations: Vec<Mutation>,
+    written: Option<Written>,
+}
+
+/// A transaction's writes as it computed them over its snapshot: valid as
+/// they are once its reads are found unchanged, every derived entry
+/// having been computed from what it read, except the counts (rewritten
+/// from the committed ones) and entries of an index catalog that changed
+/// since (then the mutations are applied again instead).
+pub(crate) struct Written {
+    pub(crate) pending: Pending,
+    /// The catalog the index entries were computed with.
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) node_delta: i64,
+    pub(crate) edge_delta: i64,
+    pub(crate) created: Vec<NodeId>,
+    pub(crate) deleted: Vec<NodeId>,
 }
 
 /// A request on the general path.
@@ -318,8 +376,19 @@ impl<B: StorageBackend> CommitPipeline<B> {
 
     /// Commits a transaction's `mutations` if none of its `reads` changed
     /// (see `overlay.rs`).
-    pub(crate) fn commit_checked(&self, reads: ReadSet, mutations: Vec<Mutation>) -> Result<()> {
-        self.enqueue(Work::Checked(Box::new(Checked { reads, mutations })))
+    /// `written`, when given, is used as it is if the catalog is the same
+    /// at commit; the mutations are applied again otherwise.
+    pub(crate) fn commit_checked(
+        &self,
+        reads: ReadSet,
+        mutations: Vec<Mutation>,
+        written: Option<Written>,
+    ) -> Result<()> {
+        self.enqueue(Work::Checked(Box::new(Checked {
+            reads,
+            mutations,
+            written,
+        })))
     }
 
     /// The lock an exclusive transaction holds from beginning to end.
@@ -540,22 +609,39 @@ impl<B: StorageBackend> CommitPipeline<B> {
         // run's own creations and deletions.
         let known = KnownNodes::default();
         let mut run = CheckedRun::new(writer.counters);
-        for (Checked { reads, mutations }, slot) in requests {
-            let built = {
-                let view = TxView::new(&*self.backend, &run.pending, None);
-                reads.validate(&view).and_then(|()| {
-                    let mut txn = Txn::new(&view, &known);
-                    for m in mutations {
-                        txn.apply(m, self.clock.now())?;
+        for (checked, slot) in requests {
+            let Checked {
+                reads,
+                mutations,
+                written,
+            } = checked;
+            let view = TxView::new(&*self.backend, &run.pending, None);
+            if let Err(e) = reads.validate(&view) {
+                slot.set(Err(e));
+                continue;
+            }
+            if let Some(w) = written.filter(|w| w.catalog.same_as(&catalog)) {
+                match run.take_written(w) {
+                    Ok(fx) => {
+                        run.effects.push(fx);
+                        run.accepted.push(slot);
                     }
-                    let symbols = self.read_symbols();
-                    let counters = Counters {
-                        next_symbol: symbols.next,
-                        ..run.counters
-                    };
-                    txn.build(&symbols, &catalog, &counters)
-                })
-            };
+                    Err(e) => slot.set(Err(e)),
+                }
+                continue;
+            }
+            let built = (|| {
+                let mut txn = Txn::new(&view, &known);
+                for m in mutations {
+                    txn.apply(m, self.clock.now())?;
+                }
+                let symbols = self.read_symbols();
+                let counters = Counters {
+                    next_symbol: symbols.next,
+                    ..run.counters
+                };
+                txn.build(&symbols, &catalog, &counters)
+            })();
             let (batch, fx) = match built {
                 Ok(b) => b,
                 Err(e) => {

@@ -24,7 +24,7 @@ use crate::catalog::{Catalog, Symbols};
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::overlay::{Pending, ReadSet, TxView};
-use crate::pipeline::CommitPipeline;
+use crate::pipeline::{CommitPipeline, Written};
 use crate::read::GraphReader;
 use crate::txn::{Counters, Txn};
 
@@ -83,6 +83,11 @@ pub struct Transaction<'s, B: StorageBackend + 's> {
     mutations: Vec<Mutation>,
     /// The snapshot's counts with the transaction's changes.
     counters: Counters,
+    /// The changes of the counts, and the nodes created and deleted.
+    node_delta: i64,
+    edge_delta: i64,
+    created: Vec<NodeId>,
+    deleted: Vec<NodeId>,
     /// The store's symbols with those this transaction introduced, under
     /// ids of its own (from [`LOCAL_SYMBOLS`] up); `None` until it
     /// introduces one.
@@ -121,6 +126,10 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
             reads: Mutex::new(ReadSet::default()),
             mutations: Vec::new(),
             counters,
+            node_delta: 0,
+            edge_delta: 0,
+            created: Vec::new(),
+            deleted: Vec::new(),
             local: None,
             next_local: LOCAL_SYMBOLS,
             _exclusive: exclusive,
@@ -194,6 +203,10 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
         let c = &mut self.counters;
         c.node_count = c.node_count.saturating_add_signed(fx.node_delta);
         c.edge_count = c.edge_count.saturating_add_signed(fx.edge_delta);
+        self.node_delta += fx.node_delta;
+        self.edge_delta += fx.edge_delta;
+        self.created.extend(fx.created);
+        self.deleted.extend(fx.deleted);
         self.mutations.push(mutation);
         Ok(())
     }
@@ -359,7 +372,17 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
             .reads
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
-        self.pipeline.commit_checked(reads, self.mutations)
+        // Writes naming a symbol of the transaction's own hold its
+        // temporary ids: those are applied again at commit.
+        let written = self.local.is_none().then(|| Written {
+            pending: self.pending,
+            catalog: self.catalog,
+            node_delta: self.node_delta,
+            edge_delta: self.edge_delta,
+            created: self.created,
+            deleted: self.deleted,
+        });
+        self.pipeline.commit_checked(reads, self.mutations, written)
     }
 
     /// Ends the transaction without writing anything (as dropping it does).

@@ -486,7 +486,7 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
     }
 }
 
-fn apply_delta(count: u64, delta: i64) -> Result<u64> {
+pub(crate) fn apply_delta(count: u64, delta: i64) -> Result<u64> {
     count.checked_add_signed(delta).ok_or_else(|| {
         Error::corruption(
             ColumnFamily::Default,
