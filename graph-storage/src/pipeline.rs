@@ -4,15 +4,19 @@
 //! allocators, the symbol dictionary and index catalog in memory, and the
 //! one function that writes a commit ([`CommitPipeline::write`]).
 //!
-//! Every commit request enters a queue, then waits for the writer lock.
-//! Whoever holds the lock takes the whole queue (its own request and those
-//! that arrived while the previous commit was writing) and commits it:
+//! Every commit request enters a queue. When no committer is leading, the
+//! caller becomes the leader: it takes the whole queue (its own request
+//! and those that arrived while the previous group was writing) and
+//! commits it under the writer lock; the others wait on a condition
+//! variable and return as soon as their outcome is in their slot, without
+//! taking the writer lock (so none waits behind the next group's fsync):
 //! consecutive requests of the same kind go into one backend write, each
 //! request still all-or-nothing on its own. One fsync thus serves many
 //! `Strict` writers.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use graph_core::codec::{self, SymbolId, meta};
 use graph_core::{
@@ -46,7 +50,9 @@ pub(crate) struct CommitPipeline<B: StorageBackend> {
     durability: Durability,
     clock: Arc<dyn Clock>,
     writer: Mutex<WriterState>,
-    queue: Mutex<Vec<Request>>,
+    queue: Mutex<Queue>,
+    /// Signalled when a leader has committed its group.
+    turn: Condvar,
     /// Write batches of creation-only commits, kept for reuse.
     batches: BatchPool,
     node_ids: IdAllocator,
@@ -55,6 +61,10 @@ pub(crate) struct CommitPipeline<B: StorageBackend> {
     catalog: RwLock<Arc<Catalog>>,
     /// Held by an exclusive transaction from its beginning to its end.
     exclusive: Mutex<()>,
+    /// Bumped before a catalog change is written and after it is
+    /// published (odd in between), so a snapshot can be paired with the
+    /// catalog in memory (`snapshot_with_catalog`).
+    catalog_changes: AtomicU64,
 }
 
 /// What the store read from its metadata when it opened, to start the
@@ -71,6 +81,28 @@ pub(crate) struct Opened {
 
 /// How many touched records one general-path write gathers at most.
 const GROUP_LIMIT: usize = 50_000;
+
+/// Commit requests waiting for a leader, and whether one is committing.
+#[derive(Default)]
+struct Queue {
+    requests: Vec<Request>,
+    leading: bool,
+}
+
+/// Ends a leader's turn when dropped (also if its commit panicked): the
+/// next waiter with a request left in the queue leads.
+struct Handoff<'p, B: StorageBackend>(&'p CommitPipeline<B>);
+
+impl<B: StorageBackend> Drop for Handoff<'_, B> {
+    fn drop(&mut self) {
+        self.0
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .leading = false;
+        self.0.turn.notify_all();
+    }
+}
 
 /// One caller's commit waiting in the queue.
 pub(crate) struct Request {
@@ -227,13 +259,15 @@ impl<B: StorageBackend + 'static> CommitPipeline<B> {
             durability,
             clock,
             writer: Mutex::new(opened.writer),
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
+            turn: Condvar::new(),
             batches: BatchPool::default(),
             node_ids: IdAllocator::new(meta::NEXT_NODE_ID, opened.next_node_id),
             edge_ids: IdAllocator::new(meta::NEXT_EDGE_ID, opened.next_edge_id),
             symbols: RwLock::new(opened.symbols),
             catalog: RwLock::new(Arc::new(opened.catalog)),
             exclusive: Mutex::new(()),
+            catalog_changes: AtomicU64::new(0),
         }
     }
 }
@@ -311,9 +345,31 @@ impl<B: StorageBackend> CommitPipeline<B> {
     /// the index entries added or removed), then publishes `catalog`. The
     /// caller holds the writer lock.
     pub(crate) fn write_catalog(&self, batch: &WriteBatch, catalog: Catalog) -> Result<()> {
-        self.write(batch, &[])?;
-        *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
-        Ok(())
+        self.catalog_changes.fetch_add(1, Ordering::SeqCst);
+        let written = self.write(batch, &[]);
+        if written.is_ok() {
+            *self.catalog.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
+        }
+        self.catalog_changes.fetch_add(1, Ordering::SeqCst);
+        written
+    }
+
+    /// A snapshot of the engine and the index catalog it holds: the one in
+    /// memory when no catalog change overlapped the snapshot, else the one
+    /// read from the snapshot.
+    ///
+    /// # Errors
+    /// Corruption if the snapshot's catalog must be read and does not
+    /// decode.
+    pub(crate) fn snapshot_with_catalog(&self) -> Result<(B::Snapshot<'_>, Arc<Catalog>)> {
+        let before = self.catalog_changes.load(Ordering::SeqCst);
+        let catalog = self.current_catalog();
+        let snapshot = self.backend.snapshot();
+        if before % 2 == 0 && self.catalog_changes.load(Ordering::SeqCst) == before {
+            return Ok((snapshot, catalog));
+        }
+        let catalog = Arc::new(Catalog::load(&snapshot)?);
+        Ok((snapshot, catalog))
     }
 
     /// The node and edge id allocators.
@@ -408,23 +464,38 @@ impl<B: StorageBackend> CommitPipeline<B> {
 
     fn enqueue(&self, work: Work) -> Result<()> {
         let slot = Arc::new(Slot::default());
-        self.queue_lock().push(Request {
+        let mut queue = self.queue_lock();
+        queue.requests.push(Request {
             work,
             slot: Arc::clone(&slot),
         });
-        let mut writer = self.lock_writer();
-        // The committer before us may have taken our request already.
-        if let Some(result) = slot.take() {
-            return result;
+        loop {
+            // A leader fills the slots of its group before its turn ends.
+            if let Some(result) = slot.take() {
+                return result;
+            }
+            if !queue.leading {
+                break;
+            }
+            queue = self
+                .turn
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
         }
-        let group = std::mem::take(&mut *self.queue_lock());
-        self.commit_group(&mut writer, group);
-        drop(writer);
+        queue.leading = true;
+        let group = std::mem::take(&mut queue.requests);
+        drop(queue);
+        let handoff = Handoff(self);
+        {
+            let mut writer = self.lock_writer();
+            self.commit_group(&mut writer, group);
+        }
+        drop(handoff);
         slot.take()
             .unwrap_or_else(|| Err(Error::Backend("a queued commit was not processed".into())))
     }
 
-    fn queue_lock(&self) -> MutexGuard<'_, Vec<Request>> {
+    fn queue_lock(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -620,7 +691,9 @@ impl<B: StorageBackend> CommitPipeline<B> {
                 slot.set(Err(e));
                 continue;
             }
-            if let Some(w) = written.filter(|w| w.catalog.same_as(&catalog)) {
+            if let Some(w) =
+                written.filter(|w| Arc::ptr_eq(&w.catalog, &catalog) || w.catalog.same_as(&catalog))
+            {
                 match run.take_written(w) {
                     Ok(fx) => {
                         run.effects.push(fx);

@@ -18,7 +18,7 @@ use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::pipeline::{CommitPipeline, Opened, WriterState};
 use crate::read::{EdgeRef, GraphReader, IndexInfo};
-use crate::transaction::{TRANSACTION_ATTEMPTS, Transaction, backoff};
+use crate::transaction::{TRANSACTION_ATTEMPTS, Transaction};
 use crate::txn::{Counters, validate_name};
 use crate::verify::{AuditProgress, VerifyReport};
 
@@ -585,12 +585,16 @@ impl<B: StorageBackend> GraphStore<B> {
         Transaction::begin(&self.pipeline, Some(turn))
     }
 
-    /// Runs `f` in an optimistic transaction and commits it; on
-    /// [`Error::Conflict`] runs it again on a fresh snapshot (with a short,
-    /// growing pause), up to [`TRANSACTION_ATTEMPTS`] times in all. `f` may
-    /// thus run several times and must have no effect outside the
-    /// transaction. An error `f` returns aborts the transaction and is
-    /// returned as it is.
+    /// Runs `f` in a transaction and commits it. The first attempt is
+    /// optimistic ([`begin`](Self::begin)); after an [`Error::Conflict`]
+    /// it runs again on a fresh snapshot in the exclusive turn
+    /// ([`begin_exclusive`](Self::begin_exclusive)), where retrying
+    /// transactions cannot conflict with each other, up to
+    /// [`TRANSACTION_ATTEMPTS`] attempts in all. So uncontended
+    /// transactions run side by side and contended ones do not waste work
+    /// failing each other. `f` may run several times and must have no
+    /// effect outside the transaction. An error `f` returns aborts the
+    /// transaction and is returned as it is.
     ///
     /// # Errors
     /// The error of `f`; the conflict of the last attempt; as
@@ -601,12 +605,18 @@ impl<B: StorageBackend> GraphStore<B> {
     ) -> Result<T> {
         let mut attempt = 1;
         loop {
-            let mut tx = self.begin()?;
+            // Optimistic first; after a conflict, in the exclusive turn,
+            // where the transactions that retry do not conflict with each
+            // other (only with optimistic ones committed meanwhile).
+            let mut tx = if attempt == 1 {
+                self.begin()?
+            } else {
+                self.begin_exclusive()?
+            };
             let out = f(&mut tx)?;
             match tx.commit() {
                 Ok(()) => return Ok(out),
                 Err(e) if e.kind() == ErrorKind::Conflict && attempt < TRANSACTION_ATTEMPTS => {
-                    backoff(attempt);
                     attempt += 1;
                 }
                 Err(e) => return Err(e),

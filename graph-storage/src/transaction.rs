@@ -81,8 +81,10 @@ pub struct Transaction<'s, B: StorageBackend + 's> {
     pending: Pending,
     reads: Mutex<ReadSet>,
     mutations: Vec<Mutation>,
-    /// The snapshot's counts with the transaction's changes.
+    /// The snapshot's counts with the transaction's changes, once a
+    /// mutation that changes them is applied (`counted`).
     counters: Counters,
+    counted: bool,
     /// The changes of the counts, and the nodes created and deleted.
     node_delta: i64,
     edge_delta: i64,
@@ -103,19 +105,10 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
         pipeline: &'s CommitPipeline<B>,
         exclusive: Option<MutexGuard<'s, ()>>,
     ) -> Result<Self> {
-        let snapshot = pipeline.backend().snapshot();
-        let catalog = Arc::new(Catalog::load(&snapshot)?);
-        let count = |key: &[u8]| -> Result<u64> {
-            match snapshot.get(graph_core::ColumnFamily::Default, key)? {
-                Some(v) => {
-                    graph_core::codec::decode_u64_value(graph_core::ColumnFamily::Default, key, &v)
-                }
-                None => Ok(0),
-            }
-        };
+        let (snapshot, catalog) = pipeline.snapshot_with_catalog()?;
         let counters = Counters {
-            node_count: count(meta::NODE_COUNT)?,
-            edge_count: count(meta::EDGE_COUNT)?,
+            node_count: 0,
+            edge_count: 0,
             next_symbol: 0,
         };
         Ok(Transaction {
@@ -126,6 +119,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
             reads: Mutex::new(ReadSet::default()),
             mutations: Vec::new(),
             counters,
+            counted: false,
             node_delta: 0,
             edge_delta: 0,
             created: Vec::new(),
@@ -171,6 +165,11 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     /// an invalid argument), leaving the transaction as it was before the
     /// call; the engine's read errors.
     pub fn apply(&mut self, mutation: Mutation) -> Result<()> {
+        if !self.counted && changes_counts(&mutation) {
+            self.counters.node_count = self.snapshot_count(meta::NODE_COUNT)?;
+            self.counters.edge_count = self.snapshot_count(meta::EDGE_COUNT)?;
+            self.counted = true;
+        }
         let known = KnownNodes::default();
         let view = TxView::new(&self.snapshot, &self.pending, Some(&self.reads));
         let mut txn = Txn::new(&view, &known);
@@ -209,6 +208,16 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
         self.deleted.extend(fx.deleted);
         self.mutations.push(mutation);
         Ok(())
+    }
+
+    /// A count as the snapshot holds it (not recorded: what the
+    /// transaction writes there is rewritten from the committed count).
+    fn snapshot_count(&self, key: &[u8]) -> Result<u64> {
+        let cf = graph_core::ColumnFamily::Default;
+        match self.snapshot.get(cf, key)? {
+            Some(v) => graph_core::codec::decode_u64_value(cf, key, &v),
+            None => Ok(0),
+        }
     }
 
     /// Creates a node and returns its id (reserved now; unused if the
@@ -389,21 +398,15 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
     pub fn abort(self) {}
 }
 
-/// Pauses before attempt `attempt + 1` of a transaction that conflicted:
-/// a yield at first, then a sleep growing to about a millisecond, spread
-/// at random so contending threads do not meet again in step.
-pub(crate) fn backoff(attempt: u32) {
-    if attempt < 3 {
-        std::thread::yield_now();
-        return;
-    }
-    let ceiling = 1u64 << attempt.min(10);
-    let mut h = std::hash::DefaultHasher::new();
-    std::hash::Hash::hash(&std::thread::current().id(), &mut h);
-    std::hash::Hash::hash(&std::time::Instant::now(), &mut h);
-    std::hash::Hash::hash(&attempt, &mut h);
-    let micros = std::hash::Hasher::finish(&h) % ceiling + 1;
-    std::thread::sleep(std::time::Duration::from_micros(micros));
+/// Whether `mutation` can change the node or edge count.
+fn changes_counts(mutation: &Mutation) -> bool {
+    matches!(
+        mutation,
+        Mutation::CreateNode { .. }
+            | Mutation::CreateEdge { .. }
+            | Mutation::DeleteNode { .. }
+            | Mutation::DeleteEdge { .. }
+    )
 }
 
 #[cfg(all(test, feature = "memory"))]

@@ -59,6 +59,13 @@ struct Args {
     /// Durabilities, comma-separated (`strict`, `background`).
     #[arg(long, value_delimiter = ',', default_value = "strict,background")]
     durability: Vec<String>,
+    /// Systems to run, comma-separated (`raw`, `optimistic`, `exclusive`).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "raw,optimistic,exclusive"
+    )]
+    systems: Vec<String>,
     /// Runs; the figures are medians.
     #[arg(long, default_value_t = 1)]
     repeat: usize,
@@ -333,6 +340,9 @@ fn main() -> BoxResult {
             for (contention, accounts) in [("cold", args.accounts), ("hot", args.hot.max(2))] {
                 for &threads in &args.threads {
                     for system in System::ALL {
+                        if !args.systems.iter().any(|s| s == system.name()) {
+                            continue;
+                        }
                         n += 1;
                         let dir = scratch.path().join(format!("run-{n}"));
                         let seed = 42 + round as u64;
