@@ -426,3 +426,108 @@ fn the_stream_replays_byte_for_byte() {
         )
     );
 }
+
+/// Transactions killed mid-commit: a child runs read-modify-write
+/// transactions on two threads (a transfer between two accounts, their
+/// `moves` counters, a receipt node and its edge) and is killed at a
+/// random moment, again and again on one directory. After every kill each
+/// transaction is whole or absent: the balances sum to the opening total,
+/// the `moves` to twice the receipts, every receipt has its edge; every
+/// acknowledged transaction is there, none that never began; `verify()`
+/// is clean.
+#[test]
+fn transactions_killed_mid_commit_are_whole_or_absent() {
+    transactions_killed::<RocksDbBackend>();
+}
+
+/// As above, on fjall.
+#[test]
+fn fjall_transactions_killed_mid_commit_are_whole_or_absent() {
+    transactions_killed::<FjallBackend>();
+}
+
+fn transactions_killed<B: DiskBackend>() {
+    let seed = base_seed(&format!("crash_kill transactions {}", B::NAME));
+    let mut rng = StdRng::seed_from_u64(seed);
+    let root = tests::test_dir();
+    let dir = root.path().join("db");
+    let dir_s = dir.to_string_lossy().into_owned();
+    let started = Instant::now();
+    let (mut begun, mut acked) = (BTreeSet::new(), BTreeSet::new());
+    let n = (cycles() / 5).max(4);
+    let mut receipts = 0;
+    for cycle in 0..n {
+        let child_seed = seed.wrapping_add(cycle).to_string();
+        let mut child = spawn::<B>(&["transfers", &dir_s, &child_seed, "100000"]);
+        let target = rng.gen_range(0..40);
+        let seen = std::cell::Cell::new(0);
+        child.wait_for(LINE_TIMEOUT, |l| {
+            if l.starts_with("ack ") {
+                seen.set(seen.get() + 1);
+            }
+            seen.get() > target || l == "done"
+        });
+        std::thread::sleep(Duration::from_micros(rng.gen_range(0..2_000)));
+        let ended = child.kill();
+        ended.assert_no_error(&format!("cycle {cycle}"));
+        begun.extend(ended.with("begin").into_iter().map(str::to_owned));
+        acked.extend(ended.with("ack").into_iter().map(str::to_owned));
+
+        let store = open_disk::<B>(&dir);
+        let report = store.verify().must("verify");
+        assert!(report.is_clean(), "cycle {cycle}: {report}");
+        let r = store.reader();
+        let accounts = r.nodes_with_label("Account").must("accounts");
+        if accounts.is_empty() {
+            assert!(acked.is_empty(), "cycle {cycle}: accounts lost");
+            continue;
+        }
+        assert_eq!(accounts.len(), 8, "cycle {cycle}: accounts");
+        let int = |node: &graph_core::Node, key: &str| match node.properties.get(key) {
+            Some(graph_core::PropertyValue::Int(v)) => *v,
+            other => panic!("cycle {cycle}: {key} is {other:?}"),
+        };
+        let (mut balance, mut moves) = (0, 0);
+        for id in &accounts {
+            let node = r.get_node(*id).must("account").or_fail("account vanished");
+            balance += int(&node, "balance");
+            moves += int(&node, "moves");
+        }
+        assert_eq!(balance, 8_000, "cycle {cycle}: money made or lost");
+        let mut steps = BTreeSet::new();
+        let ids = r.nodes_with_label("Receipt").must("receipts");
+        for id in &ids {
+            let node = r.get_node(*id).must("receipt").or_fail("receipt vanished");
+            let step = match node.properties.get("step") {
+                Some(graph_core::PropertyValue::String(s)) => s.to_string(),
+                other => panic!("cycle {cycle}: receipt step is {other:?}"),
+            };
+            assert_eq!(
+                r.degree(*id, graph_core::Direction::Outgoing, Some("FROM"))
+                    .must("degree"),
+                1,
+                "cycle {cycle}: receipt {step} without its edge"
+            );
+            assert!(begun.contains(&step), "cycle {cycle}: {step} never began");
+            assert!(steps.insert(step), "cycle {cycle}: a receipt twice");
+        }
+        assert_eq!(
+            moves,
+            2 * ids.len() as i64,
+            "cycle {cycle}: a torn transaction"
+        );
+        let lost: Vec<_> = acked.difference(&steps).collect();
+        assert!(
+            lost.is_empty(),
+            "cycle {cycle}: acknowledged transactions lost: {lost:?}"
+        );
+        receipts = ids.len();
+    }
+    eprintln!(
+        "crash_kill transactions {}: {n} kills, {} acknowledged, {receipts} committed, in {:.1?}",
+        B::NAME,
+        acked.len(),
+        started.elapsed()
+    );
+    assert!(receipts > 0, "no transaction ever committed");
+}

@@ -13,6 +13,12 @@
 //!   one, and commits batches that create nodes and edges and detach-delete
 //!   old nodes; before each commit it prints
 //!   `begin N create=ID,ID.. delete=ID..`, after it `ack N`.
+//! * `transfers DIR SEED STEPS`: opens (recovers) an existing store or
+//!   creates one with 8 `Account` nodes (`balance` 1000, `moves` 0), then
+//!   two threads each run `STEPS` transactions: move an amount between
+//!   two accounts, add 1 to both `moves`, create a `Receipt` node (`step`)
+//!   with a `FROM` edge to the first account. Before each commit a thread
+//!   prints `begin SEED:T-I`, after it `ack SEED:T-I`.
 //! * `hold DIR NODES`: opens the store, commits `NODES` nodes (`ack ID`
 //!   each), prints `holding` and keeps the store (and its lock) open until
 //!   stdin closes.
@@ -153,6 +159,118 @@ fn churn<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The accounts of a `transfers` store.
+const ACCOUNTS: usize = 8;
+
+fn int(node: &graph_core::Node, key: &str) -> Result<i64> {
+    match node.properties.get(key) {
+        Some(PropertyValue::Int(v)) => Ok(*v),
+        other => Err(graph_core::Error::invalid(format!(
+            "node {} has {key} = {other:?}",
+            node.id
+        ))),
+    }
+}
+
+fn transfers<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
+    let dir: String = arg(args, 2, "DIR")?;
+    let seed: u64 = arg(args, 3, "SEED")?;
+    let steps: u64 = arg(args, 4, "STEPS")?;
+    let store = open::<B>(&dir, Durability::Strict).map_err(|e| format!("open: {e}"))?;
+    say("opened");
+    let mut accounts = store
+        .nodes_with_label("Account")
+        .map_err(|e| format!("accounts: {e}"))?;
+    if accounts.is_empty() {
+        let mut batch = store.batch();
+        for _ in 0..ACCOUNTS {
+            let props = Properties::from([
+                ("balance".to_owned(), PropertyValue::Int(1_000)),
+                ("moves".to_owned(), PropertyValue::Int(0)),
+            ]);
+            let id = batch
+                .create_node(&["Account"], props)
+                .map_err(|e| format!("reserve: {e}"))?;
+            accounts.push(id);
+        }
+        batch.commit().map_err(|e| format!("accounts: {e}"))?;
+        say("setup");
+    }
+    let accounts = &accounts;
+    let store = &store;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..2u64)
+            .map(|t| {
+                s.spawn(move || -> std::result::Result<(), String> {
+                    let mut rng = StdRng::seed_from_u64(seed.wrapping_add(t));
+                    for i in 0..steps {
+                        let from = accounts[rng.gen_range(0..accounts.len())];
+                        let mut to = accounts[rng.gen_range(0..accounts.len())];
+                        if to == from {
+                            to = accounts[(accounts.iter().position(|a| *a == from).unwrap_or(0)
+                                + 1)
+                                % accounts.len()];
+                        }
+                        let want = rng.gen_range(1..=50);
+                        let step = format!("{seed}:{t}-{i}");
+                        say(&format!("begin {step}"));
+                        store
+                            .transaction(|tx| {
+                                let a = tx
+                                    .read()
+                                    .get_node(from)?
+                                    .ok_or(graph_core::Error::NodeNotFound(from))?;
+                                let b = tx
+                                    .read()
+                                    .get_node(to)?
+                                    .ok_or(graph_core::Error::NodeNotFound(to))?;
+                                let amount = want.min(int(&a, "balance")?);
+                                tx.set_node_property(
+                                    from,
+                                    "balance",
+                                    PropertyValue::Int(int(&a, "balance")? - amount),
+                                )?;
+                                tx.set_node_property(
+                                    to,
+                                    "balance",
+                                    PropertyValue::Int(int(&b, "balance")? + amount),
+                                )?;
+                                tx.set_node_property(
+                                    from,
+                                    "moves",
+                                    PropertyValue::Int(int(&a, "moves")? + 1),
+                                )?;
+                                tx.set_node_property(
+                                    to,
+                                    "moves",
+                                    PropertyValue::Int(int(&b, "moves")? + 1),
+                                )?;
+                                let receipt = tx.create_node(
+                                    &["Receipt"],
+                                    Properties::from([(
+                                        "step".to_owned(),
+                                        PropertyValue::String(step.as_str().into()),
+                                    )]),
+                                )?;
+                                tx.create_edge(receipt, from, "FROM", Properties::new())?;
+                                Ok(())
+                            })
+                            .map_err(|e| format!("transaction {step}: {e}"))?;
+                        say(&format!("ack {step}"));
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().map_err(|_| "a worker panicked".to_owned())??;
+        }
+        Ok::<(), String>(())
+    })?;
+    say("done");
+    Ok(())
+}
+
 fn hold<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
     let dir: String = arg(args, 2, "DIR")?;
     let n: u64 = arg(args, 3, "NODES")?;
@@ -238,6 +356,7 @@ fn run<B: DiskBackend>(args: &[String]) -> std::result::Result<(), String> {
     match args.get(1).map(String::as_str) {
         Some("stream") => stream::<B>(args),
         Some("churn") => churn::<B>(args),
+        Some("transfers") => transfers::<B>(args),
         Some("hold") => hold::<B>(args),
         Some("inspect") => inspect::<B>(args),
         other => Err(format!("unknown mode {other:?}")),
