@@ -54,4 +54,4 @@ pub use codec::{NodeLabels, NodeProperties, NodeView, ValueView};
 pub use compact_str::CompactString;
 pub use error::{Constraint, Error, ErrorKind, Result};
 pub use model::{Direction, Edge, EdgeId, Node, NodeId, Properties, PropertyValue, Timestamp};
-pub use mutation::Mutation;
+pub use mutation::{Mutation, Precondition};

@@ -110,3 +110,61 @@ pub enum Mutation {
         node: NodeId,
     },
 }
+
+/// A condition on the committed state that a conditional write
+/// (`GraphStore::apply_if` in graph-storage, `ReplicatedStore::write_if` in
+/// graph-raft) checks when it is applied, atomically with its mutations:
+/// if any does not hold, nothing is written and the write fails with
+/// [`Error::PreconditionFailed`](crate::Error::PreconditionFailed). A
+/// read-modify-write over the network is made safe this way: read, then
+/// write on the condition that what was read is unchanged.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Precondition {
+    /// The node exists (`exists: true`) or does not.
+    NodeExists {
+        /// The node.
+        id: NodeId,
+        /// Whether it must exist.
+        exists: bool,
+    },
+    /// The edge exists (`exists: true`) or does not.
+    EdgeExists {
+        /// The edge.
+        id: EdgeId,
+        /// Whether it must exist.
+        exists: bool,
+    },
+    /// The node exists and its property `key` is `value` (`None`: the node
+    /// has no property `key`).
+    NodeProperty {
+        /// The node.
+        id: NodeId,
+        /// The property key.
+        key: String,
+        /// The value it must have, or `None` for none.
+        value: Option<PropertyValue>,
+    },
+    /// The edge exists and its property `key` is `value` (`None`: none).
+    EdgeProperty {
+        /// The edge.
+        id: EdgeId,
+        /// The property key.
+        key: String,
+        /// The value it must have, or `None` for none.
+        value: Option<PropertyValue>,
+    },
+    /// The node has exactly `count` edges in `direction` (of `edge_type`
+    /// only, if given; a self-loop counts twice with `Both`). `count: 0`
+    /// says "no such edge yet".
+    Degree {
+        /// The node.
+        node: NodeId,
+        /// Which edges.
+        direction: crate::Direction,
+        /// Only edges of this type, if given.
+        edge_type: Option<String>,
+        /// How many there must be.
+        count: u64,
+    },
+}

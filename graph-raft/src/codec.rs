@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use graph_core::{
-    ColumnFamily, CompactString, EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result,
+    ColumnFamily, CompactString, Direction, EdgeId, Error, Mutation, NodeId, Precondition,
+    Properties, PropertyValue, Result,
 };
 
 /// The first byte of an encoded [`Command`].
@@ -75,6 +76,18 @@ pub enum Command {
         request: RequestId,
         /// The leader's time stamp, microseconds since the Unix epoch.
         at: i64,
+        /// The mutations, in order.
+        mutations: Vec<Mutation>,
+    },
+    /// [`Apply`](Command::Apply) if every precondition holds on the state
+    /// the mutations apply to (checked by each replica's state machine,
+    /// atomically with the write); otherwise nothing is applied and the
+    /// write is rejected with `PreconditionFailed` on every replica.
+    ApplyIf {
+        /// The leader's time stamp, microseconds since the Unix epoch.
+        at: i64,
+        /// The conditions, checked in order.
+        preconditions: Vec<Precondition>,
         /// The mutations, in order.
         mutations: Vec<Mutation>,
     },
@@ -145,6 +158,32 @@ pub mod command_tag {
     pub const DROP_INDEX: u8 = 2;
     /// `ApplyOnce`.
     pub const APPLY_ONCE: u8 = 3;
+    /// `ApplyIf`.
+    pub const APPLY_IF: u8 = 4;
+}
+
+/// The stable tags of [`Precondition`] variants in a command.
+pub mod precondition_tag {
+    /// `NodeExists`.
+    pub const NODE_EXISTS: u8 = 0;
+    /// `EdgeExists`.
+    pub const EDGE_EXISTS: u8 = 1;
+    /// `NodeProperty`.
+    pub const NODE_PROPERTY: u8 = 2;
+    /// `EdgeProperty`.
+    pub const EDGE_PROPERTY: u8 = 3;
+    /// `Degree`.
+    pub const DEGREE: u8 = 4;
+}
+
+/// The stable codes of a [`Direction`] in a precondition.
+pub mod direction_code {
+    /// `Outgoing`.
+    pub const OUTGOING: u8 = 0;
+    /// `Incoming`.
+    pub const INCOMING: u8 = 1;
+    /// `Both`.
+    pub const BOTH: u8 = 2;
 }
 
 // The mirrors below define the layout: the variant order IS the tag order
@@ -186,6 +225,25 @@ enum CommandRef<'a> {
     CreateIndex(&'a str, &'a str),
     DropIndex(&'a str, &'a str),
     ApplyOnce([u8; 16], i64, Vec<MutationRef<'a>>),
+    ApplyIf(i64, Vec<PreconditionRef<'a>>, Vec<MutationRef<'a>>),
+}
+
+#[derive(Serialize)]
+enum PreconditionRef<'a> {
+    NodeExists(u64, bool),
+    EdgeExists(u64, bool),
+    NodeProperty(u64, &'a str, Option<&'a PropertyValue>),
+    EdgeProperty(u64, &'a str, Option<&'a PropertyValue>),
+    Degree(u64, u8, Option<&'a str>, u64),
+}
+
+#[derive(Deserialize)]
+enum PreconditionOwned {
+    NodeExists(u64, bool),
+    EdgeExists(u64, bool),
+    NodeProperty(u64, String, Option<PropertyValue>),
+    EdgeProperty(u64, String, Option<PropertyValue>),
+    Degree(u64, u8, Option<String>, u64),
 }
 
 #[derive(Deserialize)]
@@ -194,6 +252,7 @@ enum CommandOwned {
     CreateIndex(String, String),
     DropIndex(String, String),
     ApplyOnce([u8; 16], i64, Vec<MutationOwned>),
+    ApplyIf(i64, Vec<PreconditionOwned>, Vec<MutationOwned>),
 }
 
 /// The mirror of `m`.
@@ -234,6 +293,86 @@ fn mutation_ref(m: &Mutation) -> Result<MutationRef<'_>> {
                 "a mutation this build of graph-raft cannot replicate: {other:?}"
             )));
         }
+    })
+}
+
+/// The mirror of `p`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a kind of precondition added to
+/// graph-core after this codec.
+fn precondition_ref(p: &Precondition) -> Result<PreconditionRef<'_>> {
+    use PreconditionRef as R;
+    Ok(match p {
+        Precondition::NodeExists { id, exists } => R::NodeExists(id.0, *exists),
+        Precondition::EdgeExists { id, exists } => R::EdgeExists(id.0, *exists),
+        Precondition::NodeProperty { id, key, value } => R::NodeProperty(id.0, key, value.as_ref()),
+        Precondition::EdgeProperty { id, key, value } => R::EdgeProperty(id.0, key, value.as_ref()),
+        Precondition::Degree {
+            node,
+            direction,
+            edge_type,
+            count,
+        } => R::Degree(
+            node.0,
+            match direction {
+                Direction::Outgoing => direction_code::OUTGOING,
+                Direction::Incoming => direction_code::INCOMING,
+                Direction::Both => direction_code::BOTH,
+            },
+            edge_type.as_deref(),
+            *count,
+        ),
+        other => {
+            return Err(Error::invalid(format!(
+                "a precondition this build of graph-raft cannot replicate: {other:?}"
+            )));
+        }
+    })
+}
+
+/// The precondition `p` mirrors.
+///
+/// # Errors
+/// Corruption (against `what`) for an unknown direction code.
+fn precondition_owned(what: &[u8], p: PreconditionOwned) -> Result<Precondition> {
+    use PreconditionOwned as O;
+    Ok(match p {
+        O::NodeExists(id, exists) => Precondition::NodeExists {
+            id: NodeId(id),
+            exists,
+        },
+        O::EdgeExists(id, exists) => Precondition::EdgeExists {
+            id: EdgeId(id),
+            exists,
+        },
+        O::NodeProperty(id, key, value) => Precondition::NodeProperty {
+            id: NodeId(id),
+            key,
+            value,
+        },
+        O::EdgeProperty(id, key, value) => Precondition::EdgeProperty {
+            id: EdgeId(id),
+            key,
+            value,
+        },
+        O::Degree(node, direction, edge_type, count) => Precondition::Degree {
+            node: NodeId(node),
+            direction: match direction {
+                direction_code::OUTGOING => Direction::Outgoing,
+                direction_code::INCOMING => Direction::Incoming,
+                direction_code::BOTH => Direction::Both,
+                other => {
+                    return Err(Error::corruption(
+                        ColumnFamily::Default,
+                        what,
+                        format!("unknown direction code {other} in a precondition"),
+                    ));
+                }
+            },
+            edge_type,
+            count,
+        },
     })
 }
 
@@ -313,6 +452,18 @@ pub fn encode_command(command: &Command) -> Result<Vec<u8>> {
             *at,
             mutations.iter().map(mutation_ref).collect::<Result<_>>()?,
         ),
+        Command::ApplyIf {
+            at,
+            preconditions,
+            mutations,
+        } => CommandRef::ApplyIf(
+            *at,
+            preconditions
+                .iter()
+                .map(precondition_ref)
+                .collect::<Result<_>>()?,
+            mutations.iter().map(mutation_ref).collect::<Result<_>>()?,
+        ),
     };
     let mut out = vec![COMMAND_VERSION];
     bincode::serde::encode_into_std_write(&mirror, &mut out, CONFIG)
@@ -337,6 +488,14 @@ pub fn decode_command(what: &[u8], bytes: &[u8]) -> Result<Command> {
         CommandOwned::ApplyOnce(request, at, mutations) => Command::ApplyOnce {
             request: RequestId(request),
             at,
+            mutations: mutations.into_iter().map(mutation_owned).collect(),
+        },
+        CommandOwned::ApplyIf(at, preconditions, mutations) => Command::ApplyIf {
+            at,
+            preconditions: preconditions
+                .into_iter()
+                .map(|p| precondition_owned(what, p))
+                .collect::<Result<_>>()?,
             mutations: mutations.into_iter().map(mutation_owned).collect(),
         },
     })
@@ -704,6 +863,46 @@ pub mod snapshot {
 mod tests {
     use super::*;
 
+    /// [`golden_apply_if_bytes`]'s command, byte for byte: version, tag,
+    /// `at` (zigzag varint), then each precondition as its tag and fields
+    /// (ids as varints, `Option` as 0 or 1 and the value, strings as
+    /// length and bytes, the value `Int(5)` as its tag 2 and zigzag 10),
+    /// then the mutations.
+    const GOLDEN_APPLY_IF: &[u8] = &[
+        COMMAND_VERSION,
+        command_tag::APPLY_IF,
+        2,
+        5,
+        precondition_tag::NODE_EXISTS,
+        3,
+        1,
+        precondition_tag::EDGE_EXISTS,
+        4,
+        0,
+        precondition_tag::NODE_PROPERTY,
+        3,
+        1,
+        b'n',
+        1,
+        2,
+        10,
+        precondition_tag::EDGE_PROPERTY,
+        4,
+        1,
+        b'w',
+        0,
+        precondition_tag::DEGREE,
+        3,
+        direction_code::INCOMING,
+        1,
+        1,
+        b'T',
+        0,
+        1,
+        mutation_tag::DELETE_EDGE,
+        7,
+    ];
+
     fn all_mutations() -> Vec<Mutation> {
         let props = Properties::from([("k".to_string(), PropertyValue::Int(-1))]);
         vec![
@@ -827,6 +1026,52 @@ mod tests {
         ] {
             assert!(RequestId::from_hex(bad).is_err(), "{bad}");
         }
+        Ok(())
+    }
+
+    /// The exact bytes of a conditional write, every kind of precondition
+    /// once; an unknown direction code is corruption.
+    #[test]
+    fn golden_apply_if_bytes() -> Result<()> {
+        let command = Command::ApplyIf {
+            at: 1,
+            preconditions: vec![
+                Precondition::NodeExists {
+                    id: NodeId(3),
+                    exists: true,
+                },
+                Precondition::EdgeExists {
+                    id: EdgeId(4),
+                    exists: false,
+                },
+                Precondition::NodeProperty {
+                    id: NodeId(3),
+                    key: "n".into(),
+                    value: Some(PropertyValue::Int(5)),
+                },
+                Precondition::EdgeProperty {
+                    id: EdgeId(4),
+                    key: "w".into(),
+                    value: None,
+                },
+                Precondition::Degree {
+                    node: NodeId(3),
+                    direction: Direction::Incoming,
+                    edge_type: Some("T".into()),
+                    count: 0,
+                },
+            ],
+            mutations: vec![Mutation::DeleteEdge { id: EdgeId(7) }],
+        };
+        let bytes = encode_command(&command)?;
+        let want = GOLDEN_APPLY_IF;
+        assert_eq!(bytes, want);
+        assert_eq!(decode_command(b"t", &bytes)?, command);
+        let mut bad = bytes.clone();
+        let at = bad.len() - 8;
+        assert_eq!(bad[at], direction_code::INCOMING);
+        bad[at] = 9;
+        assert!(decode_command(b"t", &bad).is_err());
         Ok(())
     }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::codec::{RequestId, encode_command};
 use graph_core::{
-    EdgeId, Error, Mutation, NodeId, Properties, PropertyValue, Result, StorageBackend,
+    EdgeId, Error, Mutation, NodeId, Precondition, Properties, PropertyValue, Result,
+    StorageBackend,
 };
 use graph_storage::{Clock, GraphStore, SystemClock};
 use openraft::error::{ClientWriteError, Fatal, RaftError};
@@ -183,6 +184,30 @@ impl<B: StorageBackend + 'static> ReplicatedStore<B> {
         let command = Command::ApplyOnce {
             request,
             at,
+            mutations,
+        };
+        ids(self.propose(command).await?)
+    }
+
+    /// [`write`](Self::write) if every one of `preconditions` holds on the
+    /// state the mutations apply to: each replica's state machine checks
+    /// them when it applies the entry, atomically with the mutations, so a
+    /// read-modify-write over the network is safe (read, then write on the
+    /// condition that what was read is unchanged; retry on failure).
+    /// Preconditions name existing nodes and edges by their real ids.
+    ///
+    /// # Errors
+    /// [`Error::Rejected`] of kind `PreconditionFailed` when one does not
+    /// hold (nothing changed anywhere); otherwise as [`write`](Self::write).
+    pub async fn write_if(
+        &self,
+        preconditions: Vec<Precondition>,
+        mutations: Vec<Mutation>,
+    ) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
+        let at = SystemClock.now().0;
+        let command = Command::ApplyIf {
+            at,
+            preconditions,
             mutations,
         };
         ids(self.propose(command).await?)

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use crate::codec::{RequestId, decode_envelope, encode_envelope, state_key};
 use graph_core::codec::{decode_u64_value, encode_u64_value};
 use graph_core::{
-    ColumnFamily, Durability, EdgeId, Error, ErrorKind, Mutation, NodeId, ReadView, Result,
-    StorageBackend, Timestamp,
+    ColumnFamily, Durability, EdgeId, Error, ErrorKind, Mutation, NodeId, Precondition, ReadView,
+    Result, StorageBackend, Timestamp,
 };
 use graph_storage::{Clock, GraphStore, StoreOptions};
 use openraft::storage::RaftStateMachine;
@@ -270,7 +270,15 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
             }
             Some(Command::Apply { at, mutations }) => {
                 self.shared.clock.0.store(at, Ordering::Relaxed);
-                self.apply_mutations(&store, mutations, &mut state, None)
+                self.apply_mutations(&store, Vec::new(), mutations, &mut state, None)
+            }
+            Some(Command::ApplyIf {
+                at,
+                preconditions,
+                mutations,
+            }) => {
+                self.shared.clock.0.store(at, Ordering::Relaxed);
+                self.apply_mutations(&store, preconditions, mutations, &mut state, None)
             }
             Some(Command::ApplyOnce {
                 request: id,
@@ -286,7 +294,7 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
                 }
                 request = Some(id);
                 self.shared.clock.0.store(at, Ordering::Relaxed);
-                self.apply_mutations(&store, mutations, &mut state, Some((id, index)))
+                self.apply_mutations(&store, Vec::new(), mutations, &mut state, Some((id, index)))
             }
             Some(Command::CreateIndex { label, property }) => store
                 .create_index(&label, &property)
@@ -370,6 +378,7 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
     fn apply_mutations(
         &self,
         store: &GraphStore<Arc<B>>,
+        mut preconditions: Vec<Precondition>,
         mut mutations: Vec<Mutation>,
         state: &mut StateEdits,
         request: Option<(RequestId, u64)>,
@@ -412,6 +421,22 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
                 }
             }
         }
+        for p in &mut preconditions {
+            match p {
+                Precondition::NodeExists { id, .. } | Precondition::NodeProperty { id, .. } => {
+                    node(id)?;
+                }
+                Precondition::Degree { node: id, .. } => node(id)?,
+                Precondition::EdgeExists { id, .. } | Precondition::EdgeProperty { id, .. } => {
+                    edge_ref(id, base_edge)?;
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        "a precondition this build of graph-raft does not know",
+                    ));
+                }
+            }
+        }
         if next_node != base_node {
             state.push((
                 state_key::NEXT_NODE_ID.to_vec(),
@@ -428,7 +453,7 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
         if let Some((id, index)) = request {
             record(state, id, index, &response)?;
         }
-        write_state_with(store, mutations, state)?;
+        write_state_with(store, preconditions, mutations, state)?;
         self.shared.next_node.store(next_node, Ordering::Relaxed);
         self.shared.next_edge.store(next_edge, Ordering::Relaxed);
         Ok(response)
@@ -444,12 +469,13 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
 
 /// Writes `state` alone.
 fn write_state<B: StorageBackend>(store: &GraphStore<B>, state: &StateEdits) -> Result<()> {
-    write_state_with(store, Vec::new(), state)
+    write_state_with(store, Vec::new(), Vec::new(), state)
 }
 
-/// Applies `mutations` with `state` in one batch.
+/// Applies `mutations` with `state` in one batch, if `preconditions` hold.
 fn write_state_with<B: StorageBackend>(
     store: &GraphStore<B>,
+    preconditions: Vec<Precondition>,
     mutations: Vec<Mutation>,
     state: &StateEdits,
 ) -> Result<()> {
@@ -457,7 +483,7 @@ fn write_state_with<B: StorageBackend>(
         .iter()
         .map(|(k, v)| (k.as_slice(), v.as_deref()))
         .collect();
-    store.apply_with_state(mutations, &refs)
+    store.apply_with_state_if(preconditions, mutations, &refs)
 }
 
 /// Adds the records of request `id`, applied at `index` with `response`,
@@ -502,6 +528,7 @@ fn is_deterministic(e: &Error) -> bool {
             | ErrorKind::EdgeNotFound
             | ErrorKind::IndexNotFound
             | ErrorKind::Constraint
+            | ErrorKind::PreconditionFailed
     )
 }
 

@@ -380,3 +380,118 @@ async fn a_write_retried_with_its_request_id_is_applied_once() -> BoxResult {
     cluster.assert_identical().await?;
     cluster.stop().await
 }
+
+/// Conditional writes make a read-modify-write over the cluster safe: two
+/// clients each add 1 to one counter 15 times (read it linearizably, write
+/// it on the condition that it is unchanged, retry when rejected), and it
+/// ends at 30 on every member; "create the edge if the node has none"
+/// creates one; a rejected write changes nothing anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_writes_make_read_modify_write_safe() -> BoxResult {
+    use graph_core::Precondition;
+
+    let cluster = Cluster::start(3, config(10_000, 1_000), |p| RocksDbBackend::open(p)).await?;
+    let leader = cluster.leader(Duration::from_secs(10)).await?;
+    let store = cluster.members[&leader].clone();
+    let (nodes, _) = store
+        .write(vec![Mutation::CreateNode {
+            id: graph_raft::placeholder_node(0),
+            labels: vec!["Counter".into()],
+            properties: Properties::from([("n".to_string(), PropertyValue::Int(0))]),
+        }])
+        .await?;
+    let counter = nodes[0];
+    let clients: Vec<_> = (0..2)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut rejected = 0u32;
+                for _ in 0..15 {
+                    loop {
+                        let read = store.read(ReadMode::Linearizable).await?;
+                        let n = match read
+                            .get_node(counter)?
+                            .and_then(|n| n.properties.get("n").cloned())
+                        {
+                            Some(PropertyValue::Int(n)) => n,
+                            other => return Err(format!("counter is {other:?}").into()),
+                        };
+                        drop(read);
+                        let written = store
+                            .write_if(
+                                vec![Precondition::NodeProperty {
+                                    id: counter,
+                                    key: "n".into(),
+                                    value: Some(PropertyValue::Int(n)),
+                                }],
+                                vec![Mutation::SetNodeProperty {
+                                    id: counter,
+                                    key: "n".into(),
+                                    value: PropertyValue::Int(n + 1),
+                                }],
+                            )
+                            .await;
+                        match written {
+                            Ok(_) => break,
+                            Err(e) if e.kind() == ErrorKind::PreconditionFailed => rejected += 1,
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+                Ok::<u32, Box<dyn std::error::Error + Send + Sync>>(rejected)
+            })
+        })
+        .collect();
+    let mut rejected = 0;
+    for c in clients {
+        rejected += c.await??;
+    }
+    eprintln!("conditional increments: {rejected} rejected and retried");
+
+    // Create the edge only if the counter has none of this type: twice.
+    let no_edge = || {
+        vec![Precondition::Degree {
+            node: counter,
+            direction: Direction::Outgoing,
+            edge_type: Some("SELF".into()),
+            count: 0,
+        }]
+    };
+    let create = || {
+        vec![Mutation::CreateEdge {
+            id: graph_raft::placeholder_edge(0),
+            src: counter,
+            dst: counter,
+            edge_type: "SELF".into(),
+            properties: Properties::new(),
+        }]
+    };
+    store.write_if(no_edge(), create()).await?;
+    let before = cluster.dump(leader).await?;
+    let second = store.write_if(no_edge(), create()).await.err();
+    assert_eq!(
+        second.as_ref().map(graph_core::Error::kind),
+        Some(ErrorKind::PreconditionFailed),
+        "{second:?}"
+    );
+    cluster.settle(leader).await?;
+    cluster.assert_identical().await?;
+    let after = cluster.dump(leader).await?;
+    let graph_only = |d: &common::Dump| -> common::Dump {
+        d.iter()
+            .filter(|(_, k, _)| k.first() != Some(&0x06))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(graph_only(&before), graph_only(&after));
+    for member in cluster.members.values() {
+        let read = member.read(ReadMode::Local).await?;
+        let n = read
+            .get_node(counter)?
+            .and_then(|n| n.properties.get("n").cloned());
+        assert_eq!(n, Some(PropertyValue::Int(30)));
+        assert_eq!(read.edge_count()?, 1);
+    }
+    drop(store);
+    cluster.stop().await
+}

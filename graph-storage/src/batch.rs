@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use graph_core::codec::{EdgeParts, SymbolId};
 use graph_core::{
-    CompactString, EdgeId, Error, NodeId, Properties, PropertyValue, Result, StorageBackend,
-    WriteBatch,
+    CompactString, EdgeId, Error, NodeId, Precondition, Properties, PropertyValue, Result,
+    StorageBackend, WriteBatch,
 };
 
 use crate::catalog::Catalog;
@@ -371,6 +371,43 @@ impl<'s, B: StorageBackend> GraphBatch<'s, B> {
                 self.store.commit_encoded(c.encoder.into_prepared(catalog))
             }
         }
+    }
+}
+
+impl<B: StorageBackend> GraphBatch<'_, B> {
+    /// Applies every mutation as one atomic commit if every one of
+    /// `preconditions` holds on the state they apply to (checked under
+    /// the writer lock, atomically with the write): "create the edge only
+    /// if the node has none of this type", "set the counter to 6 only if
+    /// it is still 5". With no preconditions, as [`commit`](Self::commit).
+    ///
+    /// # Errors
+    /// [`Error::PreconditionFailed`] naming the first precondition that
+    /// does not hold; otherwise as [`commit`](Self::commit). Nothing of
+    /// the batch is written on any error.
+    pub fn commit_if(self, preconditions: Vec<Precondition>) -> Result<()> {
+        if preconditions.is_empty() {
+            return self.commit();
+        }
+        if let Some(e) = self.refused {
+            return Err(e);
+        }
+        let mutations = match self.pending {
+            Pending::Mutations(ops) => ops,
+            Pending::Encoded(c) => {
+                let catalog = c.catalog.unwrap_or_else(|| self.store.current_catalog());
+                let prepared = c.encoder.into_prepared(catalog);
+                if let Some((_, e)) = prepared.error {
+                    self.store.batches().give(prepared.batch);
+                    return Err(e);
+                }
+                let decoded = prepare::creations_of(&prepared.batch);
+                self.store.batches().give(prepared.batch);
+                decoded?
+            }
+        };
+        self.store
+            .commit_conditional(preconditions, mutations, false, None)
     }
 }
 

@@ -39,6 +39,7 @@ mod known;
 mod mutation;
 mod overlay;
 mod pipeline;
+mod precondition;
 mod prepare;
 mod read;
 mod repair;
@@ -57,9 +58,9 @@ pub use graph_core::codec::value::{validate_properties, validate_property};
 pub use graph_core::codec::{FORMAT_VERSION, OLDEST_READABLE_FORMAT};
 pub use graph_core::{
     BulkSink, ColumnFamily, CompactString, Constraint, Direction, Durability, Edge, EdgeId, Error,
-    ErrorKind, KeyRange, Node, NodeId, NodeLabels, NodeProperties, NodeView, Properties,
-    PropertyValue, ReadView, Result, ScanDirection, StorageBackend, Timestamp, ValueView,
-    WriteBatch,
+    ErrorKind, KeyRange, Node, NodeId, NodeLabels, NodeProperties, NodeView, Precondition,
+    Properties, PropertyValue, ReadView, Result, ScanDirection, StorageBackend, Timestamp,
+    ValueView, WriteBatch,
 };
 pub use ids::ID_BLOCK;
 pub use mutation::Mutation;

@@ -20,17 +20,20 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock, RwLockRead
 
 use graph_core::codec::{self, SymbolId, meta};
 use graph_core::{
-    ColumnFamily, Durability, EdgeId, Error, NodeId, Result, StorageBackend, WriteBatch,
+    ColumnFamily, Durability, EdgeId, Error, NodeId, Precondition, Result, StorageBackend,
+    WriteBatch,
 };
 
-use crate::adjacency::{AdjacencyCache, Graph};
+use crate::adjacency::{AdjacencyCache, Graph, RamSource};
 use crate::catalog::{Catalog, Symbols, allocate_symbol, symbol_entries};
 use crate::clock::Clock;
 use crate::ids::IdAllocator;
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
 use crate::overlay::{Pending, ReadSet, TxView};
+use crate::precondition;
 use crate::prepare::{self, BatchPool, Prepared};
+use crate::read::GraphReader;
 use crate::txn::{Counters, Effects, Txn, apply_delta};
 
 /// State only the (single) committing writer touches.
@@ -187,10 +190,17 @@ impl CheckedRun {
     }
 }
 
-/// A transaction's commit request.
+/// A transaction's or conditional write's commit request.
 pub(crate) struct Checked {
     reads: ReadSet,
+    /// Checked after the reads, on the state the write applies to.
+    conditions: Vec<Precondition>,
     mutations: Vec<Mutation>,
+    /// Whether creations carry caller-chosen ids, to be checked.
+    explicit: bool,
+    /// Entries written with the mutations if they apply (replication
+    /// state).
+    with: Option<WriteBatch>,
     written: Option<Written>,
 }
 
@@ -442,8 +452,30 @@ impl<B: StorageBackend> CommitPipeline<B> {
     ) -> Result<()> {
         self.enqueue(Work::Checked(Box::new(Checked {
             reads,
+            conditions: Vec::new(),
             mutations,
+            explicit: false,
+            with: None,
             written,
+        })))
+    }
+
+    /// Commits `mutations` (and `with`) if every one of `conditions`
+    /// holds on the state they apply to.
+    pub(crate) fn commit_conditional(
+        &self,
+        conditions: Vec<Precondition>,
+        mutations: Vec<Mutation>,
+        explicit: bool,
+        with: Option<WriteBatch>,
+    ) -> Result<()> {
+        self.enqueue(Work::Checked(Box::new(Checked {
+            reads: ReadSet::default(),
+            conditions,
+            mutations,
+            explicit,
+            with,
+            written: None,
         })))
     }
 
@@ -683,11 +715,26 @@ impl<B: StorageBackend> CommitPipeline<B> {
         for (checked, slot) in requests {
             let Checked {
                 reads,
+                conditions,
                 mutations,
+                explicit,
+                with,
                 written,
             } = checked;
             let view = TxView::new(&*self.backend, &run.pending, None);
-            if let Err(e) = reads.validate(&view) {
+            let checked = reads.validate(&view).and_then(|()| {
+                if conditions.is_empty() {
+                    return Ok(());
+                }
+                let reader = GraphReader::new(
+                    &view,
+                    &self.symbols,
+                    Arc::clone(&catalog),
+                    RamSource::Pinned(None),
+                );
+                precondition::check(&reader, &conditions)
+            });
+            if let Err(e) = checked {
                 slot.set(Err(e));
                 continue;
             }
@@ -705,6 +752,7 @@ impl<B: StorageBackend> CommitPipeline<B> {
             }
             let built = (|| {
                 let mut txn = Txn::new(&view, &known);
+                txn.set_explicit_ids(explicit);
                 for m in mutations {
                     txn.apply(m, self.clock.now())?;
                 }
@@ -713,7 +761,11 @@ impl<B: StorageBackend> CommitPipeline<B> {
                     next_symbol: symbols.next,
                     ..run.counters
                 };
-                txn.build(&symbols, &catalog, &counters)
+                let (mut batch, fx) = txn.build(&symbols, &catalog, &counters)?;
+                if let Some(with) = &with {
+                    batch.extend_from(with);
+                }
+                Ok((batch, fx))
             })();
             let (batch, fx) = match built {
                 Ok(b) => b,

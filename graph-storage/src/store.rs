@@ -6,8 +6,8 @@ use std::sync::Arc;
 use graph_core::codec::{self, IndexDef, IndexId, meta};
 use graph_core::{
     ColumnFamily, Constraint, Direction, Durability, Edge, EdgeId, Error, ErrorKind, KeyRange,
-    Node, NodeId, NodeView, Properties, PropertyValue, ReadView, Result, ScanDirection,
-    StorageBackend, WriteBatch, prefix_end,
+    Node, NodeId, NodeView, Precondition, Properties, PropertyValue, ReadView, Result,
+    ScanDirection, StorageBackend, WriteBatch, prefix_end,
 };
 
 use crate::adjacency::{Adjacency, AdjacencyStatus, Column, EdgeValue, RamSource, default_budget};
@@ -306,6 +306,24 @@ impl<B: StorageBackend> GraphStore<B> {
         mutations: impl IntoIterator<Item = Mutation>,
         state: &[(&[u8], Option<&[u8]>)],
     ) -> Result<()> {
+        self.apply_with_state_if(Vec::new(), mutations, state)
+    }
+
+    /// [`apply_with_state`](Self::apply_with_state) if every one of
+    /// `preconditions` holds on the state the mutations apply to (checked
+    /// under the writer lock, atomically with the write): how a replicated
+    /// state machine applies a conditional write.
+    ///
+    /// # Errors
+    /// [`Error::PreconditionFailed`] naming the first that does not hold
+    /// (nothing is written, `state` included); otherwise as
+    /// [`apply_with_state`](Self::apply_with_state).
+    pub fn apply_with_state_if(
+        &self,
+        preconditions: Vec<Precondition>,
+        mutations: impl IntoIterator<Item = Mutation>,
+        state: &[(&[u8], Option<&[u8]>)],
+    ) -> Result<()> {
         let mutations: Vec<Mutation> = mutations.into_iter().collect();
         let mut with = WriteBatch::new();
         for (key, value) in state {
@@ -323,7 +341,12 @@ impl<B: StorageBackend> GraphStore<B> {
                 _ => {}
             }
         }
-        self.pipeline.commit_explicit(mutations, with)
+        if preconditions.is_empty() {
+            self.pipeline.commit_explicit(mutations, with)
+        } else {
+            self.pipeline
+                .commit_conditional(preconditions, mutations, true, Some(with))
+        }
     }
 
     /// The value of a replication state key written by
