@@ -21,6 +21,9 @@ use graph_core::{
     BatchOp, ColumnFamily, Error, KeyRange, ReadView, Result, ScanDirection, Visitor, WriteBatch,
 };
 
+/// A pending key and its value (`None`: a pending deletion).
+type PendingEntry<'p> = (&'p [u8], Option<&'p [u8]>);
+
 /// A transaction's writes so far: the last value (or deletion) per key of
 /// each family.
 #[derive(Debug, Default, Clone)]
@@ -108,7 +111,7 @@ impl Pending {
         cf: ColumnFamily,
         range: &KeyRange<'_>,
         direction: ScanDirection,
-    ) -> Box<dyn Iterator<Item = (&'p [u8], Option<&'p [u8]>)> + 'p> {
+    ) -> Box<dyn Iterator<Item = PendingEntry<'p>> + 'p> {
         let map = &self.families[cf.index()];
         if range.end.is_some_and(|end| end <= range.start) {
             return Box::new(std::iter::empty());

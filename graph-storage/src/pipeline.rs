@@ -375,7 +375,7 @@ impl<B: StorageBackend> CommitPipeline<B> {
         let before = self.catalog_changes.load(Ordering::SeqCst);
         let catalog = self.current_catalog();
         let snapshot = self.backend.snapshot();
-        if before % 2 == 0 && self.catalog_changes.load(Ordering::SeqCst) == before {
+        if before.is_multiple_of(2) && self.catalog_changes.load(Ordering::SeqCst) == before {
             return Ok((snapshot, catalog));
         }
         let catalog = Arc::new(Catalog::load(&snapshot)?);

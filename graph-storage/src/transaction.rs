@@ -383,7 +383,7 @@ impl<'s, B: StorageBackend + 's> Transaction<'s, B> {
             .unwrap_or_else(PoisonError::into_inner);
         // Writes naming a symbol of the transaction's own hold its
         // temporary ids: those are applied again at commit.
-        let written = self.local.is_none().then(|| Written {
+        let written = self.local.is_none().then_some(Written {
             pending: self.pending,
             catalog: self.catalog,
             node_delta: self.node_delta,
