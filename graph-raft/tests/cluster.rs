@@ -15,6 +15,14 @@ use graph_core::{Direction, ErrorKind, Mutation, NodeId, Properties, PropertyVal
 use graph_raft::{MemberId, ReadMode, ReplicatedStore};
 use graph_storage::{MemoryBackend, RocksDbBackend};
 
+/// `d` without the replication state (tag `06` of `default`): the graph.
+fn graph_only(d: &common::Dump) -> common::Dump {
+    d.iter()
+        .filter(|(_, k, _)| k.first() != Some(&0x06))
+        .cloned()
+        .collect()
+}
+
 fn props(i: i64) -> Properties {
     Properties::from([
         (
@@ -133,12 +141,6 @@ async fn a_failed_command_fails_everywhere_and_changes_nothing() -> BoxResult {
     cluster.assert_identical().await?;
     // Only the replication state moved.
     let after = cluster.dump(leader).await?;
-    let graph_only = |d: &common::Dump| -> common::Dump {
-        d.iter()
-            .filter(|(_, k, _)| k.first() != Some(&0x06))
-            .cloned()
-            .collect()
-    };
     assert_eq!(graph_only(&before), graph_only(&after));
     // The next command still works, and ids continue where they were.
     let more = write_pairs(store, 10, 1).await?;
@@ -477,12 +479,6 @@ async fn conditional_writes_make_read_modify_write_safe() -> BoxResult {
     cluster.settle(leader).await?;
     cluster.assert_identical().await?;
     let after = cluster.dump(leader).await?;
-    let graph_only = |d: &common::Dump| -> common::Dump {
-        d.iter()
-            .filter(|(_, k, _)| k.first() != Some(&0x06))
-            .cloned()
-            .collect()
-    };
     assert_eq!(graph_only(&before), graph_only(&after));
     for member in cluster.members.values() {
         let read = member.read(ReadMode::Local).await?;

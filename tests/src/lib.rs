@@ -400,6 +400,21 @@ pub fn test_dir() -> TestDir {
     InTempDir::new(|_| ())
 }
 
+/// The value of a joined thread, or its panic resumed in the caller.
+pub trait MustJoin<T> {
+    /// The thread's value; re-raises its panic.
+    fn must_join(self) -> T;
+}
+
+impl<T> MustJoin<T> for std::thread::Result<T> {
+    fn must_join(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+}
+
 /// Unwraps a result in a test, with the error's message.
 pub trait Must<T> {
     /// The value, or a panic naming `what`.

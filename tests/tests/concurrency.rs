@@ -21,7 +21,7 @@ use graph_storage::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tests::workload::{base_seed, env_u64};
-use tests::{InTempDir, Must};
+use tests::{InTempDir, Must, MustJoin};
 
 const WRITERS: u64 = 3;
 const READERS: u64 = 3;
@@ -233,18 +233,6 @@ fn stress<B: StorageBackend>(store: &GraphStore<B>, name: &str) {
 }
 
 /// Joins a thread, re-raising its panic (with its own message).
-trait MustJoin<T> {
-    fn must_join(self) -> T;
-}
-
-impl<T> MustJoin<T> for std::thread::Result<T> {
-    fn must_join(self) -> T {
-        match self {
-            Ok(v) => v,
-            Err(p) => std::panic::resume_unwind(p),
-        }
-    }
-}
 
 #[test]
 fn concurrent_writers_and_snapshot_readers_on_memory() {

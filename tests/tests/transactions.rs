@@ -23,7 +23,7 @@ use graph_storage::{
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tests::workload::{base_seed, env_u64};
-use tests::{InTempDir, Must};
+use tests::{InTempDir, Must, MustJoin};
 
 const THREADS: u64 = 4;
 const ACCOUNTS: usize = 8;
@@ -232,19 +232,6 @@ fn create_if_absent<B: StorageBackend + 'static>(store: &GraphStore<B>, name: &s
     }
     assert_eq!(store.edge_count().must("count"), pairs.len() as u64);
     assert!(store.verify().must("verify").is_clean());
-}
-
-trait MustJoin<T> {
-    fn must_join(self) -> T;
-}
-
-impl<T> MustJoin<T> for std::thread::Result<T> {
-    fn must_join(self) -> T {
-        match self {
-            Ok(v) => v,
-            Err(p) => std::panic::resume_unwind(p),
-        }
-    }
 }
 
 macro_rules! on_every_backend {
