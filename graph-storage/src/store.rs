@@ -598,8 +598,10 @@ impl<B: StorageBackend> GraphStore<B> {
     /// [`begin`](Self::begin), but it first waits until no other exclusive
     /// transaction of this store is running, and holds that turn until it
     /// commits or is dropped. Exclusive transactions never conflict with
-    /// each other, only with plain writes (batches, single mutations)
-    /// committed meanwhile; they suit contended read-modify-writes.
+    /// each other, only with other writes committed meanwhile (batches,
+    /// single mutations, optimistic transactions); they suit contended
+    /// read-modify-writes. A thread holding an exclusive transaction must
+    /// not begin another on the same store: it would wait for itself.
     ///
     /// # Errors
     /// As [`begin`](Self::begin).
@@ -616,8 +618,9 @@ impl<B: StorageBackend> GraphStore<B> {
     /// [`TRANSACTION_ATTEMPTS`] attempts in all. So uncontended
     /// transactions run side by side and contended ones do not waste work
     /// failing each other. `f` may run several times and must have no
-    /// effect outside the transaction. An error `f` returns aborts the
-    /// transaction and is returned as it is.
+    /// effect outside the transaction, nor begin another transaction of
+    /// this store (a retry holds the exclusive turn). An error `f` returns
+    /// aborts the transaction and is returned as it is.
     ///
     /// # Errors
     /// The error of `f`; the conflict of the last attempt; as

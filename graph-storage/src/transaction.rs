@@ -48,8 +48,8 @@ const LOCAL_SYMBOLS: u32 = 0xF000_0000;
 /// transactions run side by side and a commit fails with
 /// [`Error::Conflict`](crate::Error::Conflict) if something it read changed meanwhile) or
 /// [`GraphStore::begin_exclusive`](crate::GraphStore::begin_exclusive)
-/// (one exclusive transaction at a time; it conflicts only with plain
-/// writes made meanwhile). [`GraphStore::transaction`](crate::GraphStore::transaction)
+/// (one exclusive transaction at a time; it conflicts only with writes
+/// made outside the exclusive turn meanwhile). [`GraphStore::transaction`](crate::GraphStore::transaction)
 /// runs a closure in a transaction and retries it on conflict.
 ///
 /// `commit` and `abort` take the transaction by value: a transaction
