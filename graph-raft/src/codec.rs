@@ -84,6 +84,10 @@ pub enum Command {
     /// atomically with the write); otherwise nothing is applied and the
     /// write is rejected with `PreconditionFailed` on every replica.
     ApplyIf {
+        /// With an id, applied at most once per id as
+        /// [`ApplyOnce`](Command::ApplyOnce) is: a retry gets the first
+        /// answer (not a rejection by its own, already applied, effects).
+        request: Option<RequestId>,
         /// The leader's time stamp, microseconds since the Unix epoch.
         at: i64,
         /// The conditions, checked in order.
@@ -225,7 +229,12 @@ enum CommandRef<'a> {
     CreateIndex(&'a str, &'a str),
     DropIndex(&'a str, &'a str),
     ApplyOnce([u8; 16], i64, Vec<MutationRef<'a>>),
-    ApplyIf(i64, Vec<PreconditionRef<'a>>, Vec<MutationRef<'a>>),
+    ApplyIf(
+        Option<[u8; 16]>,
+        i64,
+        Vec<PreconditionRef<'a>>,
+        Vec<MutationRef<'a>>,
+    ),
 }
 
 #[derive(Serialize)]
@@ -252,7 +261,12 @@ enum CommandOwned {
     CreateIndex(String, String),
     DropIndex(String, String),
     ApplyOnce([u8; 16], i64, Vec<MutationOwned>),
-    ApplyIf(i64, Vec<PreconditionOwned>, Vec<MutationOwned>),
+    ApplyIf(
+        Option<[u8; 16]>,
+        i64,
+        Vec<PreconditionOwned>,
+        Vec<MutationOwned>,
+    ),
 }
 
 /// The mirror of `m`.
@@ -453,10 +467,12 @@ pub fn encode_command(command: &Command) -> Result<Vec<u8>> {
             mutations.iter().map(mutation_ref).collect::<Result<_>>()?,
         ),
         Command::ApplyIf {
+            request,
             at,
             preconditions,
             mutations,
         } => CommandRef::ApplyIf(
+            request.map(|r| r.0),
             *at,
             preconditions
                 .iter()
@@ -490,7 +506,8 @@ pub fn decode_command(what: &[u8], bytes: &[u8]) -> Result<Command> {
             at,
             mutations: mutations.into_iter().map(mutation_owned).collect(),
         },
-        CommandOwned::ApplyIf(at, preconditions, mutations) => Command::ApplyIf {
+        CommandOwned::ApplyIf(request, at, preconditions, mutations) => Command::ApplyIf {
+            request: request.map(RequestId),
             at,
             preconditions: preconditions
                 .into_iter()
@@ -864,13 +881,14 @@ mod tests {
     use super::*;
 
     /// [`golden_apply_if_bytes`]'s command, byte for byte: version, tag,
-    /// `at` (zigzag varint), then each precondition as its tag and fields
+    /// no request id (`00`), `at` (zigzag varint), then each precondition as its tag and fields
     /// (ids as varints, `Option` as 0 or 1 and the value, strings as
     /// length and bytes, the value `Int(5)` as its tag 2 and zigzag 10),
     /// then the mutations.
     const GOLDEN_APPLY_IF: &[u8] = &[
         COMMAND_VERSION,
         command_tag::APPLY_IF,
+        0,
         2,
         5,
         precondition_tag::NODE_EXISTS,
@@ -1034,6 +1052,7 @@ mod tests {
     #[test]
     fn golden_apply_if_bytes() -> Result<()> {
         let command = Command::ApplyIf {
+            request: None,
             at: 1,
             preconditions: vec![
                 Precondition::NodeExists {
@@ -1072,6 +1091,28 @@ mod tests {
         assert_eq!(bad[at], direction_code::INCOMING);
         bad[at] = 9;
         assert!(decode_command(b"t", &bad).is_err());
+        // With a request id: `01` and its 16 bytes after the tag.
+        let request = RequestId(*b"0123456789abcdef");
+        let once = match command {
+            Command::ApplyIf {
+                at,
+                preconditions,
+                mutations,
+                ..
+            } => Command::ApplyIf {
+                request: Some(request),
+                at,
+                preconditions,
+                mutations,
+            },
+            other => other,
+        };
+        let bytes = encode_command(&once)?;
+        let mut want = vec![COMMAND_VERSION, command_tag::APPLY_IF, 1];
+        want.extend_from_slice(&request.0);
+        want.extend_from_slice(&GOLDEN_APPLY_IF[3..]);
+        assert_eq!(bytes, want);
+        assert_eq!(decode_command(b"t", &bytes)?, once);
         Ok(())
     }
 

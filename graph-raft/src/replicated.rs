@@ -206,6 +206,32 @@ impl<B: StorageBackend + 'static> ReplicatedStore<B> {
     ) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
         let at = SystemClock.now().0;
         let command = Command::ApplyIf {
+            request: None,
+            at,
+            preconditions,
+            mutations,
+        };
+        ids(self.propose(command).await?)
+    }
+
+    /// [`write_if`](Self::write_if), applied at most once for `request`
+    /// (as [`write_once`](Self::write_once)): a client that lost the
+    /// answer retries with the same id and gets the first answer, the
+    /// ids if it was applied (where a plain retry would be rejected by
+    /// its own effects: the value it expected is gone), or the same
+    /// rejection.
+    ///
+    /// # Errors
+    /// As [`write_if`](Self::write_if).
+    pub async fn write_once_if(
+        &self,
+        request: RequestId,
+        preconditions: Vec<Precondition>,
+        mutations: Vec<Mutation>,
+    ) -> Result<(Vec<NodeId>, Vec<EdgeId>)> {
+        let at = SystemClock.now().0;
+        let command = Command::ApplyIf {
+            request: Some(request),
             at,
             preconditions,
             mutations,

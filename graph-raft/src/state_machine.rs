@@ -263,6 +263,19 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
             EntryPayload::Normal(c) => Some(c),
         };
         let mut request = None;
+        if let Some(Command::ApplyOnce { request: id, .. })
+        | Some(Command::ApplyIf {
+            request: Some(id), ..
+        }) = &command
+        {
+            let key = state_key::request(id);
+            if let Some(v) = store.state(&key)? {
+                // Applied before: the first answer, and no effects.
+                let recorded: Recorded = decode_envelope(&key, &v)?;
+                write_state(&store, &state)?;
+                return Ok(recorded.response);
+            }
+        }
         let outcome = match command {
             None => {
                 write_state(&store, &state)?;
@@ -273,6 +286,7 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
                 self.apply_mutations(&store, Vec::new(), mutations, &mut state, None)
             }
             Some(Command::ApplyIf {
+                request: None,
                 at,
                 preconditions,
                 mutations,
@@ -285,16 +299,25 @@ impl<B: StorageBackend + 'static> StateMachine<B> {
                 at,
                 mutations,
             }) => {
-                let key = state_key::request(&id);
-                if let Some(v) = store.state(&key)? {
-                    // Applied before: the first answer, and no effects.
-                    let recorded: Recorded = decode_envelope(&key, &v)?;
-                    write_state(&store, &state)?;
-                    return Ok(recorded.response);
-                }
                 request = Some(id);
                 self.shared.clock.0.store(at, Ordering::Relaxed);
                 self.apply_mutations(&store, Vec::new(), mutations, &mut state, Some((id, index)))
+            }
+            Some(Command::ApplyIf {
+                request: Some(id),
+                at,
+                preconditions,
+                mutations,
+            }) => {
+                request = Some(id);
+                self.shared.clock.0.store(at, Ordering::Relaxed);
+                self.apply_mutations(
+                    &store,
+                    preconditions,
+                    mutations,
+                    &mut state,
+                    Some((id, index)),
+                )
             }
             Some(Command::CreateIndex { label, property }) => store
                 .create_index(&label, &property)

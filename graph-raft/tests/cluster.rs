@@ -387,7 +387,8 @@ async fn a_write_retried_with_its_request_id_is_applied_once() -> BoxResult {
 /// clients each add 1 to one counter 15 times (read it linearizably, write
 /// it on the condition that it is unchanged, retry when rejected), and it
 /// ends at 30 on every member; "create the edge if the node has none"
-/// creates one; a rejected write changes nothing anywhere.
+/// creates one; a rejected write changes nothing anywhere; with a request
+/// id, a conditional write's retry gets its first answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditional_writes_make_read_modify_write_safe() -> BoxResult {
     use graph_core::Precondition;
@@ -476,16 +477,55 @@ async fn conditional_writes_make_read_modify_write_safe() -> BoxResult {
         Some(ErrorKind::PreconditionFailed),
         "{second:?}"
     );
+    // With a request id, a retry gets the first answer, not a rejection
+    // by its own effects; a rejected one is rejected alike.
+    let id = graph_raft::RequestId([5; 16]);
+    let bump = |from: i64| {
+        (
+            vec![Precondition::NodeProperty {
+                id: counter,
+                key: "n".into(),
+                value: Some(PropertyValue::Int(from)),
+            }],
+            vec![Mutation::SetNodeProperty {
+                id: counter,
+                key: "n".into(),
+                value: PropertyValue::Int(from + 1),
+            }],
+        )
+    };
+    let (p, m) = bump(30);
+    let first = store.write_once_if(id, p.clone(), m.clone()).await?;
+    assert_eq!(store.write_once_if(id, p, m).await?, first);
+    let stale = graph_raft::RequestId([6; 16]);
+    let (p, m) = bump(0);
+    let e1 = store.write_once_if(stale, p.clone(), m.clone()).await.err();
+    let e2 = store.write_once_if(stale, p, m).await.err();
+    assert_eq!(
+        e1.as_ref().map(graph_core::Error::kind),
+        Some(ErrorKind::PreconditionFailed)
+    );
+    assert_eq!(e1.map(|e| e.to_string()), e2.map(|e| e.to_string()));
+    let (p, m) = bump(31);
+    store.write_if(p, m).await?;
     cluster.settle(leader).await?;
     cluster.assert_identical().await?;
     let after = cluster.dump(leader).await?;
-    assert_eq!(graph_only(&before), graph_only(&after));
+    let changed: Vec<_> = graph_only(&after)
+        .into_iter()
+        .filter(|e| !graph_only(&before).contains(e))
+        .collect();
+    assert_eq!(
+        changed.len(),
+        1,
+        "only the counter's record changed: {changed:?}"
+    );
     for member in cluster.members.values() {
         let read = member.read(ReadMode::Local).await?;
         let n = read
             .get_node(counter)?
             .and_then(|n| n.properties.get("n").cloned());
-        assert_eq!(n, Some(PropertyValue::Int(30)));
+        assert_eq!(n, Some(PropertyValue::Int(32)));
         assert_eq!(read.edge_count()?, 1);
     }
     drop(store);
