@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use graph_core::codec::{self, AdjacencyKey, EdgeParts, SymbolId, index_tag, meta};
 use graph_core::{
-    BatchOp, ColumnFamily, CompactString, Error, NodeId, Properties, Result, Timestamp, WriteBatch,
+    BatchOp, ColumnFamily, CompactString, EdgeId, Error, NodeId, Properties, Result, Timestamp,
+    WriteBatch,
 };
 
 use crate::catalog::Catalog;
@@ -563,17 +564,17 @@ pub(crate) fn reindex(p: &mut Prepared, catalog: Arc<Catalog>, pool: &BatchPool)
 }
 
 /// Every entry a new node adds, handed to `emit` in this order: its record
-/// (`nodes`), then per label its label-index entry and its property-index
-/// entries (`indices`). The one encoding of a node's creation, shared by
-/// creation-only commits and bulk loads (`bulk.rs`), so both write the same
-/// bytes. `labels` must be normalized and every input validated.
+/// (`nodes`), then the entries its record implies ([`node_implied`]). The
+/// one encoding of a node's creation, shared by creation-only commits and
+/// bulk loads (`bulk.rs`), so both write the same bytes. `labels` must be
+/// normalized and every input validated.
 #[allow(clippy::too_many_arguments, reason = "the parts of one creation")]
 pub(crate) fn node_entries<L: AsRef<str>>(
     id: NodeId,
     labels: &[L],
     properties: &Properties,
     now: Timestamp,
-    mut symbol: impl FnMut(&str) -> Result<SymbolId>,
+    symbol: impl FnMut(&str) -> Result<SymbolId>,
     catalog: &Catalog,
     scratch: &mut Vec<u8>,
     mut emit: impl FnMut(ColumnFamily, &[u8], &[u8]) -> Result<()>,
@@ -581,6 +582,24 @@ pub(crate) fn node_entries<L: AsRef<str>>(
     scratch.clear();
     codec::encode_node_parts(id, labels, properties, now, now, scratch)?;
     emit(ColumnFamily::Nodes, &codec::node_key(id), scratch)?;
+    node_implied(id, labels, properties, symbol, catalog, scratch, emit)
+}
+
+/// The entries a node record implies, handed to `emit`: per label its
+/// label-index entry, then the property-index entries (`indices`, empty
+/// values). The one rule for them: creations and bulk loads emit them
+/// ([`node_entries`]), and the transaction path writes the difference
+/// between a record's entries before and after (`txn.rs`). `verify.rs`
+/// computes them on its own, as the independent check of this rule.
+pub(crate) fn node_implied<L: AsRef<str>>(
+    id: NodeId,
+    labels: &[L],
+    properties: &Properties,
+    mut symbol: impl FnMut(&str) -> Result<SymbolId>,
+    catalog: &Catalog,
+    scratch: &mut Vec<u8>,
+    mut emit: impl FnMut(ColumnFamily, &[u8], &[u8]) -> Result<()>,
+) -> Result<()> {
     for label in labels {
         emit(
             ColumnFamily::Indices,
@@ -617,8 +636,8 @@ fn index_entries<L: AsRef<str>>(
 }
 
 /// Every entry a new edge of type `ty` adds, handed to `emit`: its record
-/// (`edges`), then its outgoing and incoming adjacency entries
-/// (`indices`). Shared like [`node_entries`]; inputs must be validated.
+/// (`edges`), then the entries it implies ([`edge_implied`]). Shared like
+/// [`node_entries`]; inputs must be validated.
 pub(crate) fn edge_entries(
     edge: EdgeParts<'_>,
     ty: SymbolId,
@@ -628,8 +647,21 @@ pub(crate) fn edge_entries(
     scratch.clear();
     codec::encode_edge_parts(edge, scratch)?;
     emit(ColumnFamily::Edges, &codec::edge_key(edge.id), scratch)?;
-    let out = AdjacencyKey::outgoing(edge.src, ty, edge.dst, edge.id);
-    let inc = AdjacencyKey::incoming(edge.dst, ty, edge.src, edge.id);
+    edge_implied(edge.id, edge.src, edge.dst, ty, emit)
+}
+
+/// The entries an edge record of type `ty` implies, handed to `emit`: its
+/// outgoing and incoming adjacency entries (`indices`, empty values). The
+/// one rule for them, as [`node_implied`] is for nodes.
+pub(crate) fn edge_implied(
+    id: EdgeId,
+    src: NodeId,
+    dst: NodeId,
+    ty: SymbolId,
+    mut emit: impl FnMut(ColumnFamily, &[u8], &[u8]) -> Result<()>,
+) -> Result<()> {
+    let out = AdjacencyKey::outgoing(src, ty, dst, id);
+    let inc = AdjacencyKey::incoming(dst, ty, src, id);
     emit(ColumnFamily::Indices, &out.encode(), &[])?;
     emit(ColumnFamily::Indices, &inc.encode(), &[])
 }

@@ -21,6 +21,7 @@ use graph_core::{
 use crate::catalog::{Catalog, Symbols, allocate_symbol, symbol_entries};
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
+use crate::prepare::{edge_implied, node_implied};
 
 /// A record's state before the transaction and now.
 #[derive(Debug, Clone)]
@@ -422,30 +423,20 @@ impl<'a, R: ReadView + ?Sized> Txn<'a, R> {
                     batch.put(ColumnFamily::Edges, &key, &scratch);
                     if t.before.is_none() {
                         let ty = interner.intern(&e.edge_type, &mut batch)?;
-                        batch.put(
-                            ColumnFamily::Indices,
-                            &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(),
-                            &[],
-                        );
-                        batch.put(
-                            ColumnFamily::Indices,
-                            &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode(),
-                            &[],
-                        );
+                        edge_implied(e.id, e.src, e.dst, ty, |cf, k, v| {
+                            batch.put(cf, k, v);
+                            Ok(())
+                        })?;
                         fx.edge_delta += 1;
                     }
                 }
                 (Some(e), None) => {
                     batch.delete(ColumnFamily::Edges, &key);
                     let ty = interner.intern(&e.edge_type, &mut batch)?;
-                    batch.delete(
-                        ColumnFamily::Indices,
-                        &AdjacencyKey::outgoing(e.src, ty, e.dst, e.id).encode(),
-                    );
-                    batch.delete(
-                        ColumnFamily::Indices,
-                        &AdjacencyKey::incoming(e.dst, ty, e.src, e.id).encode(),
-                    );
+                    edge_implied(e.id, e.src, e.dst, ty, |cf, k, _| {
+                        batch.delete(cf, k);
+                        Ok(())
+                    })?;
                     fx.edge_delta -= 1;
                 }
                 (None, None) => {}
@@ -536,62 +527,40 @@ fn diff_node_indexes(
     batch: &mut WriteBatch,
     scratch: &mut Vec<u8>,
 ) -> Result<()> {
-    let (before, after) = (labels_of(&t.before), labels_of(&t.after));
-    for l in before {
-        if after.binary_search(l).is_err() {
-            let sym = interner.intern(l, batch)?;
-            batch.delete(ColumnFamily::Indices, &codec::label_key(sym, id));
+    // The entries each state implies (all in `indices`, empty values), by
+    // the one rule creations follow; what differs is written.
+    let mut implied = |state: &Option<Node>| -> Result<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        if let Some(n) = state {
+            node_implied(
+                id,
+                &n.labels,
+                &n.properties,
+                |name| interner.intern(name, batch),
+                catalog,
+                scratch,
+                |_, k, _| {
+                    keys.push(k.to_vec());
+                    Ok(())
+                },
+            )?;
+        }
+        keys.sort_unstable();
+        Ok(keys)
+    };
+    let before = implied(&t.before)?;
+    let after = implied(&t.after)?;
+    for k in &before {
+        if after.binary_search(k).is_err() {
+            batch.delete(ColumnFamily::Indices, k);
         }
     }
-    for l in after {
-        if before.binary_search(l).is_err() {
-            let sym = interner.intern(l, batch)?;
-            batch.put(ColumnFamily::Indices, &codec::label_key(sym, id), &[]);
-        }
-    }
-    if catalog.is_empty() {
-        return Ok(());
-    }
-    let mut old_key = Vec::new();
-    for label in before
-        .iter()
-        .chain(after.iter().filter(|l| before.binary_search(l).is_err()))
-    {
-        for (property, index) in catalog.on_label(label) {
-            old_key.clear();
-            scratch.clear();
-            if let Some(v) = indexed_value(&t.before, label, property) {
-                codec::property_index_key(*index, v, id, &mut old_key);
-            }
-            if let Some(v) = indexed_value(&t.after, label, property) {
-                codec::property_index_key(*index, v, id, scratch);
-            }
-            if old_key != *scratch {
-                if !old_key.is_empty() {
-                    batch.delete(ColumnFamily::Indices, &old_key);
-                }
-                if !scratch.is_empty() {
-                    batch.put(ColumnFamily::Indices, scratch, &[]);
-                }
-            }
+    for k in &after {
+        if before.binary_search(k).is_err() {
+            batch.put(ColumnFamily::Indices, k, &[]);
         }
     }
     Ok(())
-}
-
-fn labels_of(n: &Option<Node>) -> &[CompactString] {
-    n.as_ref().map_or(&[], |n| n.labels.as_slice())
-}
-
-/// The value a node state contributes to the index on (label, property).
-fn indexed_value<'n>(
-    n: &'n Option<Node>,
-    label: &str,
-    property: &str,
-) -> Option<&'n graph_core::PropertyValue> {
-    n.as_ref()
-        .filter(|n| n.has_label(label))
-        .and_then(|n| n.properties.get(property))
 }
 
 #[cfg(test)]
