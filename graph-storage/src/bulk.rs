@@ -47,7 +47,7 @@ use graph_core::{
 use crate::catalog::{Catalog, allocate_symbol, symbol_entries};
 use crate::clock::{Clock, SystemClock};
 use crate::ids::ID_BLOCK;
-use crate::prepare::{edge_entries, node_entries};
+use crate::implied::{edge_entries, node_entries};
 use crate::sort::Sorter;
 use crate::store::LIBRARY_VERSION;
 use crate::txn::{normalize_labels, validate_name};

@@ -35,6 +35,7 @@ pub mod bulk;
 mod catalog;
 mod clock;
 mod ids;
+mod implied;
 mod known;
 mod mutation;
 mod overlay;

@@ -19,9 +19,9 @@ use graph_core::{
 };
 
 use crate::catalog::{Catalog, Symbols, allocate_symbol, symbol_entries};
+use crate::implied::{edge_implied, node_implied};
 use crate::known::KnownNodes;
 use crate::mutation::Mutation;
-use crate::prepare::{edge_implied, node_implied};
 
 /// A record's state before the transaction and now.
 #[derive(Debug, Clone)]
