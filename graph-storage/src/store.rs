@@ -174,16 +174,21 @@ fn check_format(backend: &impl StorageBackend) -> Result<()> {
             if found == codec::FORMAT_VERSION {
                 return Ok(());
             }
-            // Format 1 -> 2: every format-1 key and value is unchanged;
-            // format 2 adds `created_by` (unknown for an old store) and
-            // the external-id mapping (empty). One synced batch, so a
-            // crash leaves either format 1 or format 2.
-            batch.put(
-                ColumnFamily::Default,
-                meta::CREATED_BY,
-                format!("unknown (a format-{found} store, migrated by {LIBRARY_VERSION})")
-                    .as_bytes(),
-            );
+            // Every key and value of formats 1 and 2 is unchanged, so a
+            // migration writes what the newer formats add, with the new
+            // version, in one synced batch: a crash leaves the old format
+            // or the new one. Format 1 -> 2 adds `created_by` (unknown for
+            // an old store) and the external-id mapping (empty). Format
+            // 2 -> 3 adds nothing: format 3 is the RocksDB backend's ZSTD
+            // bottom level, which compaction writes from then on.
+            if found < 2 {
+                batch.put(
+                    ColumnFamily::Default,
+                    meta::CREATED_BY,
+                    format!("unknown (a format-{found} store, migrated by {LIBRARY_VERSION})")
+                        .as_bytes(),
+                );
+            }
         }
         None if is_empty(backend)? => {
             batch.put(

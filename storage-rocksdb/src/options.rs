@@ -195,7 +195,8 @@ fn partial_contents(path: &Path, families: &[String]) -> Result<Partial> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ablation {
     /// Every option at RocksDB's default except the column families, the
-    /// write buffers (size and number) and LZ4 compression, so the same
+    /// write buffers (size and number) and the compression (LZ4, ZSTD at the
+    /// bottom level), so the same
     /// bytes land in files of the same kind.
     Plain,
     /// A memtable prefix bloom filter in `indices` (10% of the write
@@ -245,6 +246,15 @@ impl Ablation {
     }
 }
 
+/// RocksDB's name for a [`Compression`].
+fn compression_type(c: Compression) -> DBCompressionType {
+    match c {
+        Compression::None => DBCompressionType::None,
+        Compression::Lz4 => DBCompressionType::Lz4,
+        Compression::Zstd => DBCompressionType::Zstd,
+    }
+}
+
 fn table_options(
     config: &RocksDbConfig,
     cache: &Cache,
@@ -277,6 +287,7 @@ fn table_options(
     // tools and bindings of older releases (Debian's ldb, rocksdict), which
     // refuse the newer default; docs/FORMAT.md.
     t.set_format_version(5);
+    t.set_block_size(config.block_size);
     // Index keys are only ever scanned by prefix, never looked up whole.
     t.set_whole_key_filtering(cf != ColumnFamily::Indices);
     t
@@ -298,10 +309,15 @@ fn cf_options_without(
     let mut o = Options::default();
     o.set_write_buffer_size(config.write_buffer_size);
     o.set_max_write_buffer_number(config.max_write_buffer_number);
-    o.set_compression_type(match config.compression {
-        Compression::None => DBCompressionType::None,
-        Compression::Lz4 => DBCompressionType::Lz4,
-    });
+    o.set_compression_type(compression_type(config.compression));
+    o.set_bottommost_compression_type(compression_type(config.bottommost_compression));
+    if config.compression == Compression::Zstd {
+        // (window bits, level, strategy, max dictionary bytes)
+        o.set_compression_options(-14, config.zstd_level, 0, 0);
+    }
+    if config.bottommost_compression == Compression::Zstd {
+        o.set_bottommost_compression_options(-14, config.zstd_level, 0, 0, true);
+    }
     o.set_block_based_table_factory(&table_options(config, cache, cf, without));
     if without == Some(Ablation::Plain) {
         return o;

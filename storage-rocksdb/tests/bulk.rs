@@ -14,7 +14,7 @@ use graph_core::{
 use storage_rocksdb::{BULK_COMPLETE_MARKER, RocksDbBackend, RocksDbBulkSink, RocksDbConfig};
 
 /// A small roll size, so every family gets several SST files.
-const SMALL_FILES: u64 = 16 << 10;
+const SMALL_FILES: u64 = 4 << 10;
 
 /// RocksDB's default number of levels (the options do not change it): the
 /// bottom level is 6.
@@ -172,8 +172,9 @@ fn bulk_load(path: &Path, entries: &[Entry], file_bytes: u64) {
     ok(backend.close(), "closing");
 }
 
-/// The same entries through one normal write batch, flushed to SST files.
-fn batch_load(path: &Path, entries: &[Entry]) {
+/// The same entries through one normal write batch, flushed to SST files
+/// and, with `compact`, compacted into the bottom level.
+fn batch_load(path: &Path, entries: &[Entry], compact: bool) {
     let backend = ok(RocksDbBackend::open_with(path, &config()), "opening");
     let mut batch = WriteBatch::new();
     for (cf, k, v) in entries {
@@ -181,6 +182,9 @@ fn batch_load(path: &Path, entries: &[Entry]) {
     }
     ok(backend.write(&batch, Durability::Strict), "writing");
     ok(backend.flush(), "flushing");
+    if compact {
+        ok(backend.compact(), "compacting");
+    }
     ok(backend.close(), "closing");
 }
 
@@ -214,7 +218,7 @@ fn a_bulk_load_reads_back_byte_for_byte_like_a_write_batch() {
     let batched = dir.path().join("batched");
     let entries = interleaved();
     bulk_load(&bulk, &entries, SMALL_FILES);
-    batch_load(&batched, &entries);
+    batch_load(&batched, &entries, false);
     // Nothing of the load is left: no staging directory, no marker, no
     // ingest directory.
     assert_eq!(names(dir.path()), ["batched", "bulk"]);
@@ -380,7 +384,9 @@ fn bulk_files_are_built_with_each_familys_own_options() {
     let batched = dir.path().join("batched");
     let entries = interleaved();
     bulk_load(&bulk, &entries, SMALL_FILES);
-    batch_load(&batched, &entries);
+    // Bulk files are bottom-level files: the reference is a store
+    // compacted into its bottom level (ZSTD, format 3).
+    batch_load(&batched, &entries, true);
     let bulk_files = sst_files(&bulk);
     let flushed = sst_files(&batched);
     // The properties that follow from the options (the others are sizes,
@@ -434,6 +440,21 @@ fn bulk_files_are_built_with_each_familys_own_options() {
         );
     }
     eprintln!("properties that differ between bulk and flushed files: {differing:?}");
+    // Format 3: bottom-level files, bulk files among them, are ZSTD.
+    for cf in ColumnFamily::ALL {
+        for (_, file) in &bulk_files[cf.index()] {
+            let got = table_properties(&ok(std::fs::read(file), "reading an SST"));
+            let options = got
+                .get("rocksdb.compression_options")
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            assert!(options.contains("level=1;"), "{cf}: {options}");
+            let used = got
+                .get("rocksdb.compression")
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            assert_eq!(used.as_deref(), Some("ZSTD"), "{cf}: {}", file.display());
+        }
+    }
     let indices = table_properties(&ok(std::fs::read(&bulk_files[3][0].1), "reading an SST"));
     assert_eq!(
         indices
@@ -484,6 +505,7 @@ fn a_non_empty_target_is_refused_untouched() {
     batch_load(
         &store,
         &[(ColumnFamily::Nodes, b"k".to_vec(), b"v".to_vec())],
+        false,
     );
     let file = dir.path().join("file");
     ok(std::fs::write(&file, b"a file"), "writing");
@@ -579,6 +601,7 @@ fn fake_staging(target: &Path, marker: bool) -> PathBuf {
             (ColumnFamily::Nodes, b"n1".to_vec(), b"staged".to_vec()),
             (ColumnFamily::Indices, b"i1".to_vec(), Vec::new()),
         ],
+        false,
     );
     if !marker {
         ok(std::fs::create_dir(staging.join("ingest")), "mkdir");

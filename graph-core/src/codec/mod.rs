@@ -48,7 +48,14 @@ pub use view::{NodeLabels, NodeProperties, NodeView, ValueView};
 ///   ([`meta::TAG_EXTERNAL_ID`]). Every format-1 key and value is
 ///   unchanged, so a format-1 store is migrated in place by writing
 ///   `created_by` and the new version (see [`OLDEST_READABLE_FORMAT`]).
-pub const FORMAT_VERSION: u32 = 2;
+/// * 3: the RocksDB backend compresses the bottom level of its files
+///   with ZSTD (bulk loads write all their files there). Every key and
+///   value is unchanged; a build without ZSTD cannot read such files, and
+///   the version says so before it tries. A format-2 store is migrated by
+///   writing the new version: its LZ4 files are read as they are and
+///   rewritten with ZSTD as compaction reaches the bottom level (at once
+///   with `graphstore compact`).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The oldest format this build opens (migrating it to
 /// [`FORMAT_VERSION`] on open); older and newer ones are refused with
