@@ -32,6 +32,7 @@
 //! ids: importing one again adds parallel edges. Edge-list ids are "get or
 //! create": an id already mapped names the existing node.
 
+mod ahead;
 pub mod gml;
 pub mod graphml;
 pub mod literal;
@@ -55,6 +56,7 @@ use serde::Serialize;
 
 use crate::error::{CliError, CliResult, Context};
 use crate::progress::{self, Progress};
+use ahead::{ReadAhead, Row};
 use source::{
     CsvKind, CsvOptions, CsvReader, EdgeListOptions, EdgeListReader, Item, ItemReader, JsonlPart,
     JsonlReader, Loc, NodeRef, RowError,
@@ -248,7 +250,7 @@ pub struct ImportSummary {
     pub retried_requests: u64,
 }
 
-fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemReader> {
+fn reader(input: &Input, opts: &ImportOptions, part: JsonlPart) -> Box<dyn ItemReader + Send> {
     match input {
         Input::Nodes { files, labels } => Box::new(CsvReader::new(
             CsvKind::Nodes,
@@ -748,7 +750,7 @@ fn roll_back<B: StorageBackend>(
 /// store, or a bulk loader building a new one.
 trait RowSink {
     /// Creates a node.
-    fn node(&mut self, labels: &[&str], properties: Properties) -> graph_storage::Result<NodeId>;
+    fn node(&mut self, labels: &[&str], properties: &Properties) -> graph_storage::Result<NodeId>;
     /// Maps an external id to a node created before.
     fn map(&mut self, space: &str, external: &str, node: NodeId) -> graph_storage::Result<()>;
     /// Creates an edge.
@@ -757,7 +759,7 @@ trait RowSink {
         src: NodeId,
         dst: NodeId,
         edge_type: &str,
-        properties: Properties,
+        properties: &Properties,
     ) -> graph_storage::Result<()>;
     /// The node an earlier import mapped this external id to.
     fn saved(&self, space: &str, external: &str) -> graph_storage::Result<Option<NodeId>>;
@@ -793,8 +795,8 @@ impl<'s, B: StorageBackend> Batches<'s, B> {
 }
 
 impl<B: StorageBackend> RowSink for Batches<'_, B> {
-    fn node(&mut self, labels: &[&str], properties: Properties) -> graph_storage::Result<NodeId> {
-        let id = self.batch.create_node(labels, properties)?;
+    fn node(&mut self, labels: &[&str], properties: &Properties) -> graph_storage::Result<NodeId> {
+        let id = self.batch.create_node(labels, properties.clone())?;
         self.pending.nodes.push(id);
         self.maybe_commit()?;
         Ok(id)
@@ -810,9 +812,11 @@ impl<B: StorageBackend> RowSink for Batches<'_, B> {
         src: NodeId,
         dst: NodeId,
         edge_type: &str,
-        properties: Properties,
+        properties: &Properties,
     ) -> graph_storage::Result<()> {
-        let id = self.batch.create_edge(src, dst, edge_type, properties)?;
+        let id = self
+            .batch
+            .create_edge(src, dst, edge_type, properties.clone())?;
         self.pending.edges.push(id);
         self.maybe_commit()
     }
@@ -823,8 +827,8 @@ impl<B: StorageBackend> RowSink for Batches<'_, B> {
 }
 
 impl<S: BulkSink> RowSink for BulkLoader<S> {
-    fn node(&mut self, labels: &[&str], properties: Properties) -> graph_storage::Result<NodeId> {
-        self.add_node(labels, &properties)
+    fn node(&mut self, labels: &[&str], properties: &Properties) -> graph_storage::Result<NodeId> {
+        self.add_node(labels, properties)
     }
 
     fn map(&mut self, space: &str, external: &str, node: NodeId) -> graph_storage::Result<()> {
@@ -836,9 +840,9 @@ impl<S: BulkSink> RowSink for BulkLoader<S> {
         src: NodeId,
         dst: NodeId,
         edge_type: &str,
-        properties: Properties,
+        properties: &Properties,
     ) -> graph_storage::Result<()> {
-        self.add_edge(src, dst, edge_type, &properties).map(|_| ())
+        self.add_edge(src, dst, edge_type, properties).map(|_| ())
     }
 
     fn saved(&self, _space: &str, _external: &str) -> graph_storage::Result<Option<NodeId>> {
@@ -915,42 +919,45 @@ fn write_rows(
     let commit_err = || "cannot write the import".to_owned();
 
     for input in &node_inputs {
-        let mut r = reader(input, opts, JsonlPart::Nodes);
-        while let Some(next) = r.next_item() {
-            rows += 1;
-            if rows % 4096 == 0 {
-                progress.update(rows, consumed + r.position());
-            }
-            let Some((item, loc)) = good_row(next, bad, inline)? else {
-                continue;
-            };
-            if let Item::Node {
-                space,
-                id,
-                labels,
-                properties,
-            } = item
-            {
-                if inline
-                    && let Some(id) = &id
-                    && ids.get(&space, id).is_some()
-                {
-                    bad.bad(RowError {
-                        fatal: false,
-                        loc,
-                        column: 0,
-                        reason: format!("duplicate node id {id:?}"),
-                    })?;
+        let mut r = read_ahead(reader(input, opts, JsonlPart::Nodes))?;
+        while let Some(batch) = r.next_batch() {
+            for next in &batch {
+                rows += 1;
+                if rows % 4096 == 0 {
+                    progress.update(rows, consumed + r.position());
+                }
+                let Some((item, loc)) = good_row(next, bad, inline)? else {
                     continue;
+                };
+                if let Item::Node {
+                    space,
+                    id,
+                    labels,
+                    properties,
+                } = item
+                {
+                    if inline
+                        && let Some(id) = id
+                        && ids.get(space, id).is_some()
+                    {
+                        bad.bad(RowError {
+                            fatal: false,
+                            loc: loc.clone(),
+                            column: 0,
+                            reason: format!("duplicate node id {id:?}"),
+                        })?;
+                        continue;
+                    }
+                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+                    let node = w.node(&labels, properties).ctx(commit_err)?;
+                    if let Some(id) = id {
+                        w.map(space, id, node).ctx(commit_err)?;
+                        ids.insert(space, id, node);
+                    }
+                    summary.nodes += 1;
                 }
-                let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-                let node = w.node(&labels, properties).ctx(commit_err)?;
-                if let Some(id) = id {
-                    w.map(&space, &id, node).ctx(commit_err)?;
-                    ids.insert(&space, &id, node);
-                }
-                summary.nodes += 1;
             }
+            r.give_back(batch);
         }
         consumed += r.position();
     }
@@ -958,67 +965,70 @@ fn write_rows(
     // `--undirected`: the unordered pairs of edge-list edges written so far.
     let mut pairs: FxHashSet<(NodeId, NodeId)> = FxHashSet::default();
     for input in &rel_inputs {
-        let mut r = reader(input, opts, JsonlPart::Relationships);
+        let mut r = read_ahead(reader(input, opts, JsonlPart::Relationships))?;
         let implicit = match input {
             Input::EdgeList(_) => Some(opts.edge_list.label.clone()),
             _ => None,
         };
         let undirected = implicit.is_some() && opts.edge_list.undirected;
-        while let Some(next) = r.next_item() {
-            rows += 1;
-            if rows % 4096 == 0 {
-                progress.update(rows, consumed + r.position());
-            }
-            let Some((item, loc)) = good_row(next, bad, inline)? else {
-                continue;
-            };
-            let Item::Edge {
-                start,
-                end,
-                edge_type,
-                properties,
-            } = item
-            else {
-                continue;
-            };
-            let (src, dst) = (known(&ids, &*w, &start)?, known(&ids, &*w, &end)?);
-            if implicit.is_none() && (src.is_none() || dst.is_none()) {
-                let (r, what) = if src.is_none() {
-                    (&start, "start")
-                } else {
-                    (&end, "end")
+        while let Some(batch) = r.next_batch() {
+            for next in &batch {
+                rows += 1;
+                if rows % 4096 == 0 {
+                    progress.update(rows, consumed + r.position());
+                }
+                let Some((item, loc)) = good_row(next, bad, inline)? else {
+                    continue;
                 };
-                let e = ref_error(&loc, r, what);
-                if inline {
-                    bad.bad(e)?;
+                let Item::Edge {
+                    start,
+                    end,
+                    edge_type,
+                    properties,
+                } = item
+                else {
+                    continue;
+                };
+                let (src, dst) = (known(&ids, &*w, start)?, known(&ids, &*w, end)?);
+                if implicit.is_none() && (src.is_none() || dst.is_none()) {
+                    let (r, what) = if src.is_none() {
+                        (start, "start")
+                    } else {
+                        (end, "end")
+                    };
+                    let e = ref_error(loc, r, what);
+                    if inline {
+                        bad.bad(e)?;
+                        continue;
+                    }
+                    return Err(inconsistent(e));
+                }
+                let mut resolve = |r: &NodeRef, found: Option<NodeId>| -> CliResult<NodeId> {
+                    if let Some(n) = found {
+                        return Ok(n);
+                    }
+                    // A self-loop to a new id: created by the first end.
+                    if let Some(n) = ids.get(&r.space, &r.id) {
+                        return Ok(n);
+                    }
+                    // Only edge lists get here: their ids are get-or-create.
+                    let label = implicit.as_deref().unwrap_or("Node");
+                    let n = w.node(&[label], &Properties::new()).ctx(commit_err)?;
+                    w.map(&r.space, &r.id, n).ctx(commit_err)?;
+                    ids.insert(&r.space, &r.id, n);
+                    summary.nodes += 1;
+                    Ok(n)
+                };
+                let src = resolve(start, src)?;
+                let dst = resolve(end, dst)?;
+                if undirected && !pairs.insert((src.min(dst), src.max(dst))) {
+                    summary.repeated_edges += 1;
                     continue;
                 }
-                return Err(inconsistent(e));
+                w.edge(src, dst, edge_type, properties).ctx(commit_err)?;
+                summary.relationships += 1;
             }
-            let mut resolve = |r: &NodeRef, found: Option<NodeId>| -> CliResult<NodeId> {
-                if let Some(n) = found {
-                    return Ok(n);
-                }
-                // A self-loop to a new id: created by the first end.
-                if let Some(n) = ids.get(&r.space, &r.id) {
-                    return Ok(n);
-                }
-                // Only edge lists get here: their ids are get-or-create.
-                let label = implicit.as_deref().unwrap_or("Node");
-                let n = w.node(&[label], Properties::new()).ctx(commit_err)?;
-                w.map(&r.space, &r.id, n).ctx(commit_err)?;
-                ids.insert(&r.space, &r.id, n);
-                summary.nodes += 1;
-                Ok(n)
-            };
-            let src = resolve(&start, src)?;
-            let dst = resolve(&end, dst)?;
-            if undirected && !pairs.insert((src.min(dst), src.max(dst))) {
-                summary.repeated_edges += 1;
-                continue;
-            }
-            w.edge(src, dst, &edge_type, properties).ctx(commit_err)?;
-            summary.relationships += 1;
+            r.give_back(batch);
         }
         consumed += r.position();
     }
@@ -1032,22 +1042,34 @@ fn write_rows(
 /// # Errors
 /// A bad row that stops the import; without `inline`, a row that was good
 /// in the check pass and is bad now.
-fn good_row(
-    next: Result<(Item, Loc), RowError>,
+fn good_row<'r>(
+    next: &'r Row,
     bad: &mut BadRows,
     inline: bool,
-) -> CliResult<Option<(Item, Loc)>> {
+) -> CliResult<Option<(&'r Item, &'r Loc)>> {
     match next {
         Err(e) if !e.fatal && bad.rows.contains(&e.loc) => Ok(None),
-        Err(e) if inline => bad.bad(e).map(|()| None),
-        Err(e) => Err(inconsistent(e)),
-        Ok((_, loc)) if bad.rows.contains(&loc) => Ok(None),
-        Ok((item, loc)) if inline => match refused(&item, &loc) {
+        Err(e) if inline => bad.bad(e.clone()).map(|()| None),
+        Err(e) => Err(inconsistent(e.clone())),
+        Ok((_, loc)) if bad.rows.contains(loc) => Ok(None),
+        Ok((item, loc)) if inline => match refused(item, loc) {
             Some(e) => bad.bad(e).map(|()| None),
             None => Ok(Some((item, loc))),
         },
-        Ok(row) => Ok(Some(row)),
+        Ok((item, loc)) => Ok(Some((item, loc))),
     }
+}
+
+/// Starts reading `r` ahead on a thread of its own ([`ReadAhead`]).
+///
+/// # Errors
+/// The thread cannot be started.
+fn read_ahead(r: Box<dyn ItemReader + Send>) -> CliResult<ReadAhead> {
+    ReadAhead::start(r).map_err(|e| {
+        CliError::new(format!(
+            "cannot start the import's reader thread ({e}); check the process and thread limits (ulimit -u)"
+        ))
+    })
 }
 
 /// A row that changed between the check pass and the write pass.

@@ -482,14 +482,14 @@ impl Sink<'_> {
 }
 
 impl RowSink for Sink<'_> {
-    fn node(&mut self, labels: &[&str], properties: Properties) -> graph_storage::Result<NodeId> {
+    fn node(&mut self, labels: &[&str], properties: &Properties) -> graph_storage::Result<NodeId> {
         let k = self.pending_nodes.len() as u64;
         let handle = self.handle(Slot::Pending(k));
         self.pending_nodes.push(handle.0 as usize);
         self.push(Mutation::CreateNode {
             id: placeholder_node(k),
             labels: labels.iter().map(|l| (*l).into()).collect(),
-            properties,
+            properties: properties.clone(),
         })?;
         Ok(handle)
     }
@@ -508,7 +508,7 @@ impl RowSink for Sink<'_> {
         src: NodeId,
         dst: NodeId,
         edge_type: &str,
-        properties: Properties,
+        properties: &Properties,
     ) -> graph_storage::Result<()> {
         let (src, dst) = (self.resolve(src)?, self.resolve(dst)?);
         let id = placeholder_edge(self.pending_edges);
@@ -518,7 +518,7 @@ impl RowSink for Sink<'_> {
             src,
             dst,
             edge_type: edge_type.to_owned(),
-            properties,
+            properties: properties.clone(),
         })
     }
 
