@@ -195,9 +195,8 @@ fn partial_contents(path: &Path, families: &[String]) -> Result<Partial> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ablation {
     /// Every option at RocksDB's default except the column families, the
-    /// write buffers (size and number) and the compression (LZ4, ZSTD at the
-    /// bottom level), so the same
-    /// bytes land in files of the same kind.
+    /// write buffers (size and number) and the compression (LZ4, ZSTD at
+    /// the bottom level), so the same bytes land in files of the same kind.
     Plain,
     /// A memtable prefix bloom filter in `indices` (10% of the write
     /// buffer), which the store does not set.

@@ -913,127 +913,152 @@ fn write_rows(
         .filter(|i| i.has_relationships())
         .collect();
     let total = total_bytes(&node_inputs) + total_bytes(&rel_inputs);
-    let mut progress = Progress::new("write", total, opts.quiet);
+    let mut pass = RowPass {
+        progress: Progress::new("write", total, opts.quiet),
+        rows: 0,
+        consumed: 0,
+    };
     let mut ids = IdMap::default();
-    let (mut rows, mut consumed) = (0u64, 0u64);
     let commit_err = || "cannot write the import".to_owned();
 
     for input in &node_inputs {
-        let mut r = read_ahead(reader(input, opts, JsonlPart::Nodes))?;
-        while let Some(batch) = r.next_batch() {
-            for next in &batch {
-                rows += 1;
-                if rows % 4096 == 0 {
-                    progress.update(rows, consumed + r.position());
-                }
-                let Some((item, loc)) = good_row(next, bad, inline)? else {
-                    continue;
-                };
-                if let Item::Node {
-                    space,
-                    id,
-                    labels,
-                    properties,
-                } = item
-                {
-                    if inline
-                        && let Some(id) = id
-                        && ids.get(space, id).is_some()
-                    {
-                        bad.bad(RowError {
-                            fatal: false,
-                            loc: loc.clone(),
-                            column: 0,
-                            reason: format!("duplicate node id {id:?}"),
-                        })?;
-                        continue;
-                    }
-                    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-                    let node = w.node(&labels, properties).ctx(commit_err)?;
-                    if let Some(id) = id {
-                        w.map(space, id, node).ctx(commit_err)?;
-                        ids.insert(space, id, node);
-                    }
-                    summary.nodes += 1;
-                }
+        let r = reader(input, opts, JsonlPart::Nodes);
+        pass.each_row(r, bad, inline, |bad, item, loc| {
+            let Item::Node {
+                space,
+                id,
+                labels,
+                properties,
+            } = item
+            else {
+                return Ok(());
+            };
+            if inline
+                && let Some(id) = id
+                && ids.get(space, id).is_some()
+            {
+                return bad.bad(RowError {
+                    fatal: false,
+                    loc: loc.clone(),
+                    column: 0,
+                    reason: format!("duplicate node id {id:?}"),
+                });
             }
-            r.give_back(batch);
-        }
-        consumed += r.position();
+            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+            let node = w.node(&labels, properties).ctx(commit_err)?;
+            if let Some(id) = id {
+                w.map(space, id, node).ctx(commit_err)?;
+                ids.insert(space, id, node);
+            }
+            summary.nodes += 1;
+            Ok(())
+        })?;
     }
 
     // `--undirected`: the unordered pairs of edge-list edges written so far.
     let mut pairs: FxHashSet<(NodeId, NodeId)> = FxHashSet::default();
     for input in &rel_inputs {
-        let mut r = read_ahead(reader(input, opts, JsonlPart::Relationships))?;
+        let r = reader(input, opts, JsonlPart::Relationships);
         let implicit = match input {
             Input::EdgeList(_) => Some(opts.edge_list.label.clone()),
             _ => None,
         };
         let undirected = implicit.is_some() && opts.edge_list.undirected;
+        pass.each_row(r, bad, inline, |bad, item, loc| {
+            let Item::Edge {
+                start,
+                end,
+                edge_type,
+                properties,
+            } = item
+            else {
+                return Ok(());
+            };
+            let (src, dst) = (known(&ids, &*w, start)?, known(&ids, &*w, end)?);
+            if implicit.is_none() && (src.is_none() || dst.is_none()) {
+                let (r, what) = if src.is_none() {
+                    (start, "start")
+                } else {
+                    (end, "end")
+                };
+                let e = ref_error(loc, r, what);
+                if inline {
+                    return bad.bad(e);
+                }
+                return Err(inconsistent(e));
+            }
+            let mut resolve = |r: &NodeRef, found: Option<NodeId>| -> CliResult<NodeId> {
+                if let Some(n) = found {
+                    return Ok(n);
+                }
+                // A self-loop to a new id: created by the first end.
+                if let Some(n) = ids.get(&r.space, &r.id) {
+                    return Ok(n);
+                }
+                // Only edge lists get here: their ids are get-or-create.
+                let label = implicit.as_deref().unwrap_or("Node");
+                let n = w.node(&[label], &Properties::new()).ctx(commit_err)?;
+                w.map(&r.space, &r.id, n).ctx(commit_err)?;
+                ids.insert(&r.space, &r.id, n);
+                summary.nodes += 1;
+                Ok(n)
+            };
+            let src = resolve(start, src)?;
+            let dst = resolve(end, dst)?;
+            if undirected && !pairs.insert((src.min(dst), src.max(dst))) {
+                summary.repeated_edges += 1;
+                return Ok(());
+            }
+            w.edge(src, dst, edge_type, properties).ctx(commit_err)?;
+            summary.relationships += 1;
+            Ok(())
+        })?;
+    }
+    pass.progress.finish();
+    Ok(())
+}
+
+/// The write pass's walk over its inputs: rows counted and progress
+/// shown across all of them.
+struct RowPass {
+    progress: Progress,
+    rows: u64,
+    /// Input bytes of the inputs read before the current one.
+    consumed: u64,
+}
+
+impl RowPass {
+    /// Reads `r` ahead on a thread of its own ([`ReadAhead`]) and hands
+    /// `write` every row not known bad ([`good_row`]), with `bad` to record
+    /// rows it finds bad.
+    ///
+    /// # Errors
+    /// The reader thread cannot be started; a bad row that stops the
+    /// import; the first error of `write`.
+    fn each_row(
+        &mut self,
+        r: Box<dyn ItemReader + Send>,
+        bad: &mut BadRows,
+        inline: bool,
+        mut write: impl FnMut(&mut BadRows, &Item, &Loc) -> CliResult<()>,
+    ) -> CliResult<()> {
+        let mut r = read_ahead(r)?;
         while let Some(batch) = r.next_batch() {
             for next in &batch {
-                rows += 1;
-                if rows % 4096 == 0 {
-                    progress.update(rows, consumed + r.position());
+                self.rows += 1;
+                if self.rows.is_multiple_of(4096) {
+                    self.progress
+                        .update(self.rows, self.consumed + r.position());
                 }
-                let Some((item, loc)) = good_row(next, bad, inline)? else {
-                    continue;
-                };
-                let Item::Edge {
-                    start,
-                    end,
-                    edge_type,
-                    properties,
-                } = item
-                else {
-                    continue;
-                };
-                let (src, dst) = (known(&ids, &*w, start)?, known(&ids, &*w, end)?);
-                if implicit.is_none() && (src.is_none() || dst.is_none()) {
-                    let (r, what) = if src.is_none() {
-                        (start, "start")
-                    } else {
-                        (end, "end")
-                    };
-                    let e = ref_error(loc, r, what);
-                    if inline {
-                        bad.bad(e)?;
-                        continue;
-                    }
-                    return Err(inconsistent(e));
+                if let Some((item, loc)) = good_row(next, bad, inline)? {
+                    write(bad, item, loc)?;
                 }
-                let mut resolve = |r: &NodeRef, found: Option<NodeId>| -> CliResult<NodeId> {
-                    if let Some(n) = found {
-                        return Ok(n);
-                    }
-                    // A self-loop to a new id: created by the first end.
-                    if let Some(n) = ids.get(&r.space, &r.id) {
-                        return Ok(n);
-                    }
-                    // Only edge lists get here: their ids are get-or-create.
-                    let label = implicit.as_deref().unwrap_or("Node");
-                    let n = w.node(&[label], &Properties::new()).ctx(commit_err)?;
-                    w.map(&r.space, &r.id, n).ctx(commit_err)?;
-                    ids.insert(&r.space, &r.id, n);
-                    summary.nodes += 1;
-                    Ok(n)
-                };
-                let src = resolve(start, src)?;
-                let dst = resolve(end, dst)?;
-                if undirected && !pairs.insert((src.min(dst), src.max(dst))) {
-                    summary.repeated_edges += 1;
-                    continue;
-                }
-                w.edge(src, dst, edge_type, properties).ctx(commit_err)?;
-                summary.relationships += 1;
             }
             r.give_back(batch);
         }
-        consumed += r.position();
+        self.consumed += r.position();
+        Ok(())
     }
-    progress.finish();
-    Ok(())
 }
 
 /// A row read in the write pass, or `None` to go on to the next: a row
